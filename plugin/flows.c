@@ -1,0 +1,558 @@
+/* flows.c - per-capture flow state: devices, evidence, classification.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "flows.h"
+
+#include <string.h>
+#include <glib.h>
+
+/* DNS answers kept per server address; older ones are dropped first. */
+#define DNS_ENTRIES_PER_ADDR 32
+
+typedef struct dns_entry {
+    const char *name;          /* interned */
+    double t;
+    et_addr client;
+} dns_entry;
+
+typedef struct same_ip_best {
+    et_evidence ev;
+    const char *host;
+} same_ip_best;
+
+struct et_flows {
+    const et_ruleset *rules;
+    et_flow_config cfg;
+    GStringChunk *strings;     /* interned host names */
+    GHashTable *interned;      /* char* -> char* in strings */
+    GPtrArray *flows;          /* et_flow*, index = id */
+    GPtrArray *devices;        /* et_device*, index = id */
+    GPtrArray *device_flows;   /* GArray of uint32 flow ids, index = device id */
+    GHashTable *device_by_addr;/* et_addr* -> et_device* */
+    GHashTable *flows_by_server;/* et_addr* (owned) -> GArray of uint32 flow ids */
+    GHashTable *dns;           /* et_addr* (owned) -> GArray of dns_entry */
+    GHashTable *same_ip;       /* et_addr* (owned) -> same_ip_best* */
+    GArray *changes;           /* uint32 flow ids */
+};
+
+static const char *const evidence_names[ET_EV_COUNT] = {
+    "none", "same-ip", "resolved", "dns", "http-host", "cert", "sni",
+};
+
+const char *et_evidence_name(et_evidence ev)
+{
+    return (unsigned)ev < ET_EV_COUNT ? evidence_names[ev] : "none";
+}
+
+static const char *const group_names[ET_GROUP_COUNT] = {
+    "avs", "metrics", "cdn", "other", "untagged",
+};
+
+const char *et_group_name(et_group g)
+{
+    return (unsigned)g < ET_GROUP_COUNT ? group_names[g] : "untagged";
+}
+
+et_group et_flow_group(const et_flow *fl)
+{
+    if (fl->service == NULL)
+        return ET_GROUP_UNTAGGED;
+    if (strcmp(fl->service, "avs") == 0)
+        return ET_GROUP_AVS;
+    if (strcmp(fl->service, "metrics") == 0)
+        return ET_GROUP_METRICS;
+    if (strcmp(fl->service, "cdn") == 0)
+        return ET_GROUP_CDN;
+    return ET_GROUP_OTHER;
+}
+
+/* ---- addresses ---- */
+
+void et_addr_set(et_addr *a, int family, const void *bytes)
+{
+    memset(a, 0, sizeof(*a));
+    a->family = (uint8_t)family;
+    memcpy(a->bytes, bytes, family == 6 ? 16 : 4);
+}
+
+static size_t addr_len(const et_addr *a)
+{
+    return a->family == 6 ? 16 : 4;
+}
+
+bool et_addr_equal(const et_addr *a, const et_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, addr_len(a)) == 0;
+}
+
+static guint addr_hash(gconstpointer p)
+{
+    const et_addr *a = p;
+    guint h = a->family;
+    for (size_t i = 0; i < addr_len(a); i++)
+        h = h * 31 + a->bytes[i];
+    return h;
+}
+
+static gboolean addr_eq(gconstpointer a, gconstpointer b)
+{
+    return et_addr_equal(a, b);
+}
+
+bool et_addr_is_local(const et_addr *a)
+{
+    const uint8_t *b = a->bytes;
+    if (a->family == 4) {
+        return b[0] == 10 || b[0] == 127 || (b[0] == 172 && (b[1] & 0xf0) == 16) ||
+               (b[0] == 192 && b[1] == 168) || (b[0] == 169 && b[1] == 254) ||
+               b[0] >= 224 || (b[0] == 0);
+    }
+    static const uint8_t loopback6[16] = { [15] = 1 };
+    return (b[0] & 0xfe) == 0xfc ||                   /* fc00::/7 unique local */
+           (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+           b[0] == 0xff ||                            /* multicast */
+           memcmp(b, loopback6, 16) == 0;
+}
+
+const char *et_addr_to_str(const et_addr *a, char *buf, size_t size)
+{
+    if (a->family == 4) {
+        g_snprintf(buf, (gulong)size, "%u.%u.%u.%u", a->bytes[0], a->bytes[1], a->bytes[2], a->bytes[3]);
+        return buf;
+    }
+    /* RFC 5952: lower case, longest run of zero groups (two or more) as "::". */
+    uint16_t g[8];
+    for (int i = 0; i < 8; i++)
+        g[i] = (uint16_t)(a->bytes[2 * i] << 8 | a->bytes[2 * i + 1]);
+    int best = -1, best_len = 1;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && g[j] == 0)
+            j++;
+        if (j - i > best_len) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j > i ? j : i + 1;
+    }
+    GString *s = g_string_sized_new(40);
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            g_string_append(s, "::");
+            i += best_len - 1;
+            continue;
+        }
+        if (s->len > 0 && s->str[s->len - 1] != ':')
+            g_string_append_c(s, ':');
+        g_string_append_printf(s, "%x", g[i]);
+    }
+    g_strlcpy(buf, s->str, size);
+    g_string_free(s, TRUE);
+    return buf;
+}
+
+/* ---- construction ---- */
+
+static void free_flow_ids(gpointer p)
+{
+    g_array_free(p, TRUE);
+}
+
+et_flows *et_flows_new(const et_ruleset *rules, const et_flow_config *cfg)
+{
+    et_flows *f = g_new0(et_flows, 1);
+    f->rules = rules;
+    f->cfg = *cfg;
+    f->strings = g_string_chunk_new(4096);
+    f->interned = g_hash_table_new(g_str_hash, g_str_equal);
+    f->flows = g_ptr_array_new_with_free_func(g_free);
+    f->devices = g_ptr_array_new_with_free_func(g_free);
+    f->device_flows = g_ptr_array_new_with_free_func(free_flow_ids);
+    f->device_by_addr = g_hash_table_new(addr_hash, addr_eq);
+    f->flows_by_server = g_hash_table_new_full(addr_hash, addr_eq, g_free, free_flow_ids);
+    f->dns = g_hash_table_new_full(addr_hash, addr_eq, g_free, free_flow_ids);
+    f->same_ip = g_hash_table_new_full(addr_hash, addr_eq, g_free, g_free);
+    f->changes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    return f;
+}
+
+void et_flows_free(et_flows *f)
+{
+    if (f == NULL)
+        return;
+    g_hash_table_destroy(f->same_ip);
+    g_hash_table_destroy(f->dns);
+    g_hash_table_destroy(f->flows_by_server);
+    g_hash_table_destroy(f->device_by_addr);
+    g_ptr_array_free(f->device_flows, TRUE);
+    g_ptr_array_free(f->devices, TRUE);
+    g_ptr_array_free(f->flows, TRUE);
+    g_hash_table_destroy(f->interned);
+    g_string_chunk_free(f->strings);
+    g_array_free(f->changes, TRUE);
+    g_free(f);
+}
+
+static const char *intern(et_flows *f, const char *s)
+{
+    const char *found = g_hash_table_lookup(f->interned, s);
+    if (found == NULL) {
+        found = g_string_chunk_insert(f->strings, s);
+        g_hash_table_insert(f->interned, (gpointer)found, (gpointer)found);
+    }
+    return found;
+}
+
+et_flow *et_flows_get(const et_flows *f, uint32_t id)
+{
+    return id < f->flows->len ? g_ptr_array_index(f->flows, id) : NULL;
+}
+
+uint32_t et_flows_count(const et_flows *f)
+{
+    return f->flows->len;
+}
+
+et_device *et_flows_device(const et_flows *f, uint32_t id)
+{
+    return id < f->devices->len ? g_ptr_array_index(f->devices, id) : NULL;
+}
+
+uint32_t et_flows_device_count(const et_flows *f)
+{
+    return f->devices->len;
+}
+
+size_t et_flows_changes(const et_flows *f, const uint32_t **ids)
+{
+    *ids = (const uint32_t *)(void *)f->changes->data;
+    return f->changes->len;
+}
+
+static et_device *device_for(et_flows *f, const et_addr *addr)
+{
+    et_device *d = g_hash_table_lookup(f->device_by_addr, addr);
+    if (d == NULL) {
+        d = g_new0(et_device, 1);
+        d->id = f->devices->len;
+        d->addr = *addr;
+        g_ptr_array_add(f->devices, d);
+        g_ptr_array_add(f->device_flows, g_array_new(FALSE, FALSE, sizeof(uint32_t)));
+        g_hash_table_insert(f->device_by_addr, &d->addr, d);
+    }
+    return d;
+}
+
+static GArray *ids_at(GHashTable *table, const et_addr *addr)
+{
+    GArray *ids = g_hash_table_lookup(table, addr);
+    if (ids == NULL) {
+        ids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        g_hash_table_insert(table, g_memdup2(addr, sizeof(*addr)), ids);
+    }
+    return ids;
+}
+
+/* ---- classification ---- */
+
+static const char *dns_name_for(const et_flows *f, const et_flow *fl, const et_addr *device_addr)
+{
+    GArray *entries = g_hash_table_lookup(f->dns, &fl->server);
+    if (entries == NULL)
+        return NULL;
+    /* Two rounds: answers to this device first, then answers to anyone. */
+    for (int round = 0; round < 2; round++) {
+        const dns_entry *before = NULL, *after = NULL;
+        for (guint i = 0; i < entries->len; i++) {
+            const dns_entry *e = &g_array_index(entries, dns_entry, i);
+            if (round == 0 && !et_addr_equal(&e->client, device_addr))
+                continue;
+            if (e->t <= fl->first) {
+                if (before == NULL || e->t >= before->t)
+                    before = e;
+            } else if (after == NULL || e->t < after->t) {
+                after = e;
+            }
+        }
+        if (before || after)
+            return before ? before->name : after->name;
+    }
+    return NULL;
+}
+
+static const char *raw_service(const et_flows *f, const char *host, const char **rule)
+{
+    const et_rule *r = host ? et_ruleset_match(f->rules, host) : NULL;
+    if (rule)
+        *rule = r ? r->pattern : NULL;
+    return r ? r->service : NULL;
+}
+
+static void classify(et_flows *f, et_flow *fl);
+
+static void classify_device_flows(et_flows *f, const et_device *d)
+{
+    GArray *ids = g_ptr_array_index(f->device_flows, d->id);
+    for (guint i = 0; i < ids->len; i++)
+        classify(f, et_flows_get(f, g_array_index(ids, uint32_t, i)));
+}
+
+static void classify(et_flows *f, et_flow *fl)
+{
+    et_device *d = et_flows_device(f, fl->device);
+
+    if (f->cfg.use_dns) {
+        const char *name = dns_name_for(f, fl, &d->addr);
+        fl->ev_host[ET_EV_DNS] = name;
+    }
+    if (f->cfg.resolve) {
+        const char *name = f->cfg.resolve(f->cfg.resolve_user, &fl->server);
+        char norm[ET_MAX_HOST_LEN];
+        fl->ev_host[ET_EV_RESOLVED] =
+            name && et_host_normalize(name, strlen(name), norm, sizeof(norm)) ? intern(f, norm) : NULL;
+    }
+    if (f->cfg.use_same_ip) {
+        const same_ip_best *b = g_hash_table_lookup(f->same_ip, &fl->server);
+        fl->ev_host[ET_EV_SAME_IP] = b ? b->host : NULL;
+    }
+
+    et_evidence ev = ET_EV_NONE;
+    for (int e = ET_EV_COUNT - 1; e > ET_EV_NONE; e--) {
+        if (fl->ev_host[e] && (e != ET_EV_CERT || f->cfg.use_cert)) {
+            ev = (et_evidence)e;
+            break;
+        }
+    }
+    const char *host = ev ? fl->ev_host[ev] : NULL;
+    const char *rule = NULL;
+    const char *raw = raw_service(f, host, &rule);
+
+    bool mismatch = fl->sni_not_in_cert && ev == ET_EV_SNI && f->cfg.use_cert;
+    for (int e = ev - 1; e > ET_EV_NONE && !mismatch; e--) {
+        const char *other = fl->ev_host[e];
+        if (other && other != host && e != ET_EV_SAME_IP && g_strcmp0(raw_service(f, other, NULL), raw) != 0)
+            mismatch = true;
+    }
+
+    if (raw && strcmp(raw, "avs") == 0 && !d->has_avs) {
+        bool was_speaker = et_device_is_speaker(d);
+        d->has_avs = true;
+        if (!was_speaker) {            /* its flows' services change, this one's included */
+            classify_device_flows(f, d);
+            return;
+        }
+    }
+    const char *service = raw;
+    if (raw && et_is_speaker_service(raw) && !et_device_is_speaker(d))
+        service = "amazon";
+
+    if (ev != fl->evidence || host != fl->host || rule != fl->rule ||
+        g_strcmp0(service, fl->service) != 0 || mismatch != fl->mismatch) {
+        fl->evidence = ev;
+        fl->host = host;
+        fl->rule = rule;
+        fl->service = service;
+        fl->mismatch = mismatch;
+        g_array_append_val(f->changes, fl->id);
+    }
+}
+
+static void classify_server_flows(et_flows *f, const et_addr *server, bool weak_only)
+{
+    GArray *ids = g_hash_table_lookup(f->flows_by_server, server);
+    for (guint i = 0; ids && i < ids->len; i++) {
+        et_flow *fl = et_flows_get(f, g_array_index(ids, uint32_t, i));
+        if (!weak_only || fl->evidence < ET_EV_HTTP_HOST)
+            classify(f, fl);
+    }
+}
+
+/* A flow has its own strong evidence: other flows to the same server may use it. */
+static void offer_same_ip(et_flows *f, et_flow *fl, et_evidence ev, const char *host)
+{
+    same_ip_best *b = g_hash_table_lookup(f->same_ip, &fl->server);
+    if (b && b->ev >= ev)
+        return;
+    if (b == NULL) {
+        b = g_new0(same_ip_best, 1);
+        g_hash_table_insert(f->same_ip, g_memdup2(&fl->server, sizeof(fl->server)), b);
+    }
+    b->ev = ev;
+    b->host = host;
+    if (f->cfg.use_same_ip)
+        classify_server_flows(f, &fl->server, true);
+}
+
+/* ---- flows and packets ---- */
+
+static bool client_is_src(uint16_t sport, uint16_t dport, int tcp_flags)
+{
+    if (tcp_flags >= 0 && (tcp_flags & 0x02)) {           /* SYN */
+        return !(tcp_flags & 0x10);                        /* SYN from the client, SYN/ACK from the server */
+    }
+    if ((sport < 1024) != (dport < 1024))
+        return dport < 1024;
+    return sport >= dport;
+}
+
+et_flow *et_flows_add(et_flows *f, uint8_t proto, const et_addr *src, uint16_t sport,
+                      const et_addr *dst, uint16_t dport, int tcp_flags, double t)
+{
+    et_flow *fl = g_new0(et_flow, 1);
+    fl->id = f->flows->len;
+    fl->proto = proto;
+    if (client_is_src(sport, dport, tcp_flags)) {
+        fl->client = *src; fl->client_port = sport;
+        fl->server = *dst; fl->server_port = dport;
+    } else {
+        fl->client = *dst; fl->client_port = dport;
+        fl->server = *src; fl->server_port = sport;
+    }
+    fl->first = fl->last = t;
+    et_device *d = device_for(f, &fl->client);
+    fl->device = d->id;
+    g_ptr_array_add(f->flows, fl);
+    g_array_append_val(g_ptr_array_index(f->device_flows, d->id), fl->id);
+    g_array_append_val(ids_at(f->flows_by_server, &fl->server), fl->id);
+    classify(f, fl);
+    return fl;
+}
+
+bool et_flow_is_up(const et_flow *fl, const et_addr *src, uint16_t sport)
+{
+    return sport == fl->client_port && et_addr_equal(src, &fl->client);
+}
+
+bool et_flows_packet(et_flows *f, et_flow *fl, bool up, uint32_t len, double t, uint32_t frame,
+                     uint64_t big_download)
+{
+    (void)f;
+    int dir = up ? 0 : 1;
+    fl->bytes[dir] += len;
+    fl->packets[dir]++;
+    if (fl->packets[0] + fl->packets[1] == 1)
+        fl->first_frame = frame;
+    if (t < fl->first)
+        fl->first = t;
+    if (t > fl->last)
+        fl->last = t;
+    if (big_download && !up && fl->big_download_frame == 0 && fl->bytes[1] >= big_download &&
+        et_flow_group(fl) == ET_GROUP_CDN) {
+        fl->big_download_frame = frame;
+        return true;
+    }
+    return false;
+}
+
+bool et_vendor_is_amazon(const char *vendor)
+{
+    return vendor && g_ascii_strncasecmp(vendor, "Amazon", 6) == 0;
+}
+
+void et_flows_set_amazon_oui(et_flows *f, et_device *d, bool amazon)
+{
+    bool was_speaker = et_device_is_speaker(d);
+    d->oui_checked = true;
+    d->amazon_oui = amazon;
+    if (was_speaker != et_device_is_speaker(d))
+        classify_device_flows(f, d);
+}
+
+/* ---- evidence ---- */
+
+bool et_cert_name_covers(const char *cert_name, const char *host)
+{
+    if (cert_name[0] == '*' && cert_name[1] == '.') {
+        const char *dot = strchr(host, '.');
+        return dot && dot != host && g_ascii_strcasecmp(dot, cert_name + 1) == 0;
+    }
+    return g_ascii_strcasecmp(cert_name, host) == 0;
+}
+
+static bool set_own_evidence(et_flows *f, et_flow *fl, et_evidence ev, const char *name, size_t len)
+{
+    char norm[ET_MAX_HOST_LEN];
+    if (!et_host_normalize(name, len, norm, sizeof(norm)))
+        return false;
+    if (fl->ev_host[ev])            /* first one wins: retransmissions, renegotiation */
+        return true;
+    fl->ev_host[ev] = intern(f, norm);
+    classify(f, fl);
+    offer_same_ip(f, fl, ev, fl->ev_host[ev]);
+    return true;
+}
+
+bool et_flows_add_sni(et_flows *f, et_flow *fl, const char *name, size_t len)
+{
+    return set_own_evidence(f, fl, ET_EV_SNI, name, len);
+}
+
+bool et_flows_add_http_host(et_flows *f, et_flow *fl, const char *name, size_t len)
+{
+    return set_own_evidence(f, fl, ET_EV_HTTP_HOST, name, len);
+}
+
+size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *const *sans,
+                         size_t n_sans)
+{
+    if (fl->ev_host[ET_EV_CERT] || fl->cert_names)
+        return 0;
+    const char *chosen = NULL, *first_any = NULL, *first = NULL;
+    bool covers_sni = false;
+    size_t kept = 0;
+    for (size_t i = 0; i <= n_sans; i++) {
+        const char *name = i == 0 ? cn : sans[i - 1];
+        char norm[ET_MAX_HOST_LEN];
+        if (name == NULL || !et_host_normalize(name, strlen(name), norm, sizeof(norm)))
+            continue;
+        kept++;
+        if (fl->ev_host[ET_EV_SNI] && et_cert_name_covers(norm, fl->ev_host[ET_EV_SNI]))
+            covers_sni = true;
+        if (first == NULL)
+            first = intern(f, norm);
+        if (chosen)
+            continue;
+        /* Wildcard names ("*.cloudfront.net") are not hosts; match on the rest. */
+        const char *svc = raw_service(f, norm[0] == '*' ? norm + 2 : norm, NULL);
+        if (svc && strcmp(svc, "amazon") != 0)
+            chosen = intern(f, norm);
+        else if (svc && first_any == NULL)
+            first_any = intern(f, norm);
+    }
+    fl->cert_names = kept;
+    if (kept == 0)
+        return 0;
+    fl->sni_not_in_cert = fl->ev_host[ET_EV_SNI] && !covers_sni;
+    fl->ev_host[ET_EV_CERT] = chosen ? chosen : first_any ? first_any : first;
+    classify(f, fl);
+    offer_same_ip(f, fl, ET_EV_CERT, fl->ev_host[ET_EV_CERT]);
+    return kept;
+}
+
+bool et_flows_add_dns(et_flows *f, const char *name, size_t len, const et_addr *addr,
+                      const et_addr *client, double t)
+{
+    char norm[ET_MAX_HOST_LEN];
+    if (!et_host_normalize(name, len, norm, sizeof(norm)))
+        return false;
+    GArray *entries = g_hash_table_lookup(f->dns, addr);
+    if (entries == NULL) {
+        entries = g_array_new(FALSE, FALSE, sizeof(dns_entry));
+        g_hash_table_insert(f->dns, g_memdup2(addr, sizeof(*addr)), entries);
+    }
+    const char *interned = intern(f, norm);
+    for (guint i = 0; i < entries->len; i++) {         /* the same answer again: nothing new */
+        const dns_entry *e = &g_array_index(entries, dns_entry, i);
+        if (e->name == interned && e->t == t && et_addr_equal(&e->client, client))
+            return true;
+    }
+    if (entries->len >= DNS_ENTRIES_PER_ADDR)
+        g_array_remove_index(entries, 0);
+    dns_entry e = { interned, t, *client };
+    g_array_append_val(entries, e);
+    if (f->cfg.use_dns)
+        classify_server_flows(f, addr, false);
+    return true;
+}

@@ -1,0 +1,798 @@
+/* packet-echotap.c - echotap: tag smart-speaker flows with their cloud service.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * A postdissector, in the manner of transum: it reads the fields that Wireshark's own TLS,
+ * X.509, HTTP and DNS dissectors produce on the first pass, hands them to the plain-C flow
+ * state (flows.c), and on every pass adds the flow's class to each TCP/UDP packet and queues
+ * a record on the "echotap" tap for the statistics (echotap-stats.c).
+ */
+#define WS_BUILD_DLL
+#include "echotap.h"
+
+#include <string.h>
+
+#include <epan/addr_resolv.h>
+#include <epan/conversation.h>
+#include <epan/expert.h>
+#include <epan/prefs.h>
+#include <epan/tap.h>
+#include <epan/uat.h>
+#include <wsutil/report_message.h>
+
+#ifndef ECHOTAP_VERSION
+#define ECHOTAP_VERSION "0.0.0"
+#endif
+
+WS_DLL_PUBLIC_DEF const char plugin_version[] = ECHOTAP_VERSION;
+WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
+WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
+WS_DLL_PUBLIC void plugin_register(void);
+#ifdef ET_HAVE_PLUGIN_DESCRIBE
+WS_DLL_PUBLIC uint32_t plugin_describe(void);
+#endif
+
+static int proto_echotap = -1;
+static int echotap_tap = -1;
+static dissector_handle_t echotap_handle;
+
+static int hf_service = -1;
+static int hf_host = -1;
+static int hf_evidence = -1;
+static int hf_rule = -1;
+static int hf_device = -1;
+static int hf_device_ip = -1;
+static int hf_device_ipv6 = -1;
+static int hf_speaker = -1;
+static int hf_dir = -1;
+static int hf_phase = -1;
+static int hf_phase_index = -1;
+static int hf_flow = -1;
+static int hf_other = -1;
+static int hf_other_evidence = -1;
+static int hf_other_host = -1;
+
+static int ett_echotap = -1;
+static int ett_other = -1;
+
+static expert_field ei_mismatch = EI_INIT;
+static expert_field ei_bad_name = EI_INIT;
+static expert_field ei_big_download = EI_INIT;
+static expert_field ei_suspect = EI_INIT;
+
+/* Preferences */
+static et_pref_bool pref_use_cert = TRUE;
+static et_pref_bool pref_use_dns = TRUE;
+static et_pref_bool pref_use_same_ip = TRUE;
+static guint pref_big_download_mb = 20;
+static const char *pref_schedule = "";
+static const char *pref_nowake = "silence,idle,conversation,quiet,background";
+static guint pref_min_voice_bytes = 4000;
+static guint pref_gap_ms = 1000;
+
+/* The user's rule table (UAT "echotap_rules"). */
+typedef struct user_rule {
+    char *pattern;
+    char *service;
+} user_rule;
+
+static user_rule *user_rules;
+static guint n_user_rules;
+
+/* Fields read from other dissectors (first pass only, like transum). One abbreviation can name
+ * several registered fields (x509af.subject is registered three times): all are wanted. */
+#define MAX_SAME_NAME 8
+typedef struct field_ids {
+    int n;
+    int id[MAX_SAME_NAME];
+} field_ids;
+
+typedef struct wanted_field {
+    field_ids *ids;
+    const char *name;
+} wanted_field;
+
+static field_ids hf_sni, hf_cert, hf_subject, hf_rdn_oid, hf_dnsname;
+static field_ids hf_utf8, hf_printable, hf_teletex, hf_ia5, hf_universal, hf_bmp;
+static field_ids hf_http_host, hf_dns_qry, hf_dns_name, hf_dns_a, hf_dns_aaaa, hf_dns_cname, hf_tcp_flags;
+
+static const wanted_field wanted_fields[] = {
+    { &hf_sni, "tls.handshake.extensions_server_name" },
+    { &hf_cert, "tls.handshake.certificate" },
+    { &hf_subject, "x509af.subject" },
+    { &hf_rdn_oid, "x509if.oid" },
+    { &hf_dnsname, "x509ce.dNSName" },
+    { &hf_utf8, "x509sat.uTF8String" },
+    { &hf_printable, "x509sat.printableString" },
+    { &hf_teletex, "x509sat.teletexString" },
+    { &hf_ia5, "x509sat.IA5String" },
+    { &hf_universal, "x509sat.universalString" },
+    { &hf_bmp, "x509sat.bmpString" },
+    { &hf_http_host, "http.host" },
+    { &hf_dns_qry, "dns.qry.name" },
+    { &hf_dns_name, "dns.resp.name" },
+    { &hf_dns_a, "dns.a" },
+    { &hf_dns_aaaa, "dns.aaaa" },
+    { &hf_dns_cname, "dns.cname" },
+    { &hf_tcp_flags, "tcp.flags" },
+};
+
+/* State of the open capture file, from the init routine to the cleanup routine. */
+static echotap_capture capture;
+static double capture_epoch;
+static bool have_epoch;
+
+const echotap_capture *echotap_current_capture(void)
+{
+    return capture.flows ? &capture : NULL;
+}
+
+/* ---- rules ---- */
+
+UAT_CSTRING_CB_DEF(user_rule, pattern, user_rule)
+UAT_CSTRING_CB_DEF(user_rule, service, user_rule)
+
+static void *user_rule_copy(void *dst, const void *src, size_t len _U_)
+{
+    const user_rule *s = (const user_rule *)src;
+    user_rule *d = (user_rule *)dst;
+    d->pattern = g_strdup(s->pattern);
+    d->service = g_strdup(s->service);
+    return d;
+}
+
+static void user_rule_free(void *r)
+{
+    user_rule *u = (user_rule *)r;
+    g_free(u->pattern);
+    g_free(u->service);
+}
+
+static et_cb_bool user_rule_update(void *r, char **err)
+{
+    const user_rule *u = (const user_rule *)r;
+    const char *problem = et_pattern_error(u->pattern);
+    if (problem == NULL)
+        problem = et_service_error(u->service);
+    if (problem) {
+        *err = g_strdup_printf("echotap rule \"%s\" -> \"%s\": %s", u->pattern ? u->pattern : "",
+                               u->service ? u->service : "", problem);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* ---- capture lifetime ---- */
+
+static const char *resolve_name(void *user _U_, const et_addr *a)
+{
+    if (!gbl_resolv_flags.network_name)
+        return NULL;
+    char numeric[64];
+    const char *name;
+    if (a->family == 4) {
+        guint32 v4;
+        memcpy(&v4, a->bytes, 4);
+        name = get_hostname(v4);
+    } else {
+        ws_in6_addr v6;
+        memcpy(&v6, a->bytes, 16);
+        name = get_hostname6(&v6);
+    }
+    et_addr_to_str(a, numeric, sizeof(numeric));
+    return (name && strcmp(name, numeric) != 0) ? name : NULL;
+}
+
+static void echotap_init(void)
+{
+    capture.rules = et_ruleset_new();
+    for (guint i = 0; i < n_user_rules; i++)
+        et_ruleset_add(capture.rules, user_rules[i].pattern, user_rules[i].service);
+    et_ruleset_add_builtin(capture.rules);
+    et_flow_config cfg = { pref_use_cert, pref_use_dns, pref_use_same_ip, resolve_name, NULL };
+    capture.flows = et_flows_new(capture.rules, &cfg);
+    capture.phases = NULL;              /* created at the first packet, when the epoch is known */
+    have_epoch = false;
+
+    if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap))) {
+        GArray *ids = g_array_new(FALSE, FALSE, sizeof(int));
+        for (size_t i = 0; i < G_N_ELEMENTS(wanted_fields); i++)
+            g_array_append_vals(ids, wanted_fields[i].ids->id, wanted_fields[i].ids->n);
+        set_postdissector_wanted_hfids(echotap_handle, ids);
+    }
+}
+
+static void echotap_cleanup(void)
+{
+    set_postdissector_wanted_hfids(echotap_handle, NULL);
+    et_phases_free(capture.phases);
+    et_flows_free(capture.flows);
+    et_ruleset_free(capture.rules);
+    memset(&capture, 0, sizeof(capture));
+}
+
+/* The schedule preference, parsed; NULL when empty (automatic phases) or invalid. */
+static et_schedule *schedule_from_prefs(void)
+{
+    if (pref_schedule == NULL || pref_schedule[0] == '\0')
+        return NULL;
+    char *err = NULL;
+    et_schedule *s = et_schedule_parse(pref_schedule, pref_nowake, &err);
+    g_free(err);                        /* reported when the preference was set */
+    return s;
+}
+
+static void detector_from_prefs(et_detector_config *cfg)
+{
+    et_detector_defaults(cfg);
+    cfg->min_voice_bytes = pref_min_voice_bytes;
+    cfg->gap = pref_gap_ms / 1000.0;
+}
+
+static void ensure_phases(const packet_info *pinfo)
+{
+    if (capture.phases)
+        return;
+    capture_epoch = nstime_to_sec(&pinfo->abs_ts) - nstime_to_sec(&pinfo->rel_ts);
+    have_epoch = true;
+    et_detector_config cfg;
+    detector_from_prefs(&cfg);
+    et_schedule *s = schedule_from_prefs();
+    capture.phases = et_phases_new(s, &cfg, capture_epoch);
+    et_schedule_free(s);
+}
+
+/* ---- evidence from other dissectors' fields ---- */
+
+static gint by_position(gconstpointer a, gconstpointer b)
+{
+    const field_info *x = *(const field_info *const *)a, *y = *(const field_info *const *)b;
+    if (x->ds_tvb != y->ds_tvb)
+        return x->ds_tvb < y->ds_tvb ? -1 : 1;
+    return x->start - y->start;
+}
+
+/* Merged field arrays made while reading one packet, freed before the next. */
+static GPtrArray *merged_fields;
+
+static void free_merged_fields(void)
+{
+    if (merged_fields)
+        g_ptr_array_set_size(merged_fields, 0);
+}
+
+/* Every occurrence of a wanted field in the tree, in packet order, or NULL. */
+static GPtrArray *found(proto_tree *tree, const field_ids *ids)
+{
+    GPtrArray *only = NULL;
+    int with_items = 0;
+    for (int i = 0; i < ids->n; i++) {
+        GPtrArray *a = proto_get_finfo_ptr_array(tree, ids->id[i]);
+        if (a && a->len) {
+            only = a;
+            with_items++;
+        }
+    }
+    if (with_items <= 1)
+        return only;
+    GPtrArray *all = g_ptr_array_new();
+    for (int i = 0; i < ids->n; i++) {
+        GPtrArray *a = proto_get_finfo_ptr_array(tree, ids->id[i]);
+        for (guint j = 0; a && j < a->len; j++)
+            g_ptr_array_add(all, g_ptr_array_index(a, j));
+    }
+    g_ptr_array_sort(all, by_position);
+    if (merged_fields == NULL)
+        merged_fields = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    g_ptr_array_add(merged_fields, all);
+    return all;
+}
+
+static bool is_field(const field_info *fi, const field_ids *ids)
+{
+    for (int i = 0; i < ids->n; i++) {
+        if (fi->hfinfo->id == ids->id[i])
+            return true;
+    }
+    return false;
+}
+
+static const char *fi_string(const field_info *fi)
+{
+    /* fvalue_get_string() takes a non-const fvalue_t in 4.0; it does not change it. */
+    return fvalue_get_string(ET_FI_FVALUE((field_info *)fi));
+}
+
+/* A name field whose bytes on the wire are the name itself (SNI, dNSName): a NUL inside it
+ * would make the string shorter than the field. Returns the string, or NULL if it lies. */
+static const char *fi_wire_name(const field_info *fi)
+{
+    const char *s = fi_string(fi);
+    return (s && strlen(s) == (size_t)fi->length) ? s : NULL;
+}
+
+static bool fi_within(const field_info *fi, const field_info *outer)
+{
+    return fi->ds_tvb == outer->ds_tvb && fi->start >= outer->start &&
+           fi->start + fi->length <= outer->start + outer->length;
+}
+
+static void add_name_problem(packet_info *pinfo, proto_tree *tree, const char *what, const field_info *fi)
+{
+    proto_tree_add_expert_format(tree, pinfo, &ei_bad_name, fi->ds_tvb, fi->start, fi->length,
+                                 "%s is not a valid host name: ignored as evidence", what);
+}
+
+static void gather_sni(packet_info *pinfo, proto_tree *tree, et_flow *fl)
+{
+    GPtrArray *a = found(tree, &hf_sni);
+    for (guint i = 0; a && i < a->len; i++) {
+        const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
+        const char *name = fi_wire_name(fi);
+        if (!name || !et_flows_add_sni(capture.flows, fl, name, strlen(name)))
+            add_name_problem(pinfo, tree, "TLS server name", fi);
+    }
+}
+
+static void gather_http_host(packet_info *pinfo, proto_tree *tree, et_flow *fl)
+{
+    GPtrArray *a = found(tree, &hf_http_host);
+    for (guint i = 0; a && i < a->len; i++) {
+        const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
+        const char *name = fi_string(fi);
+        if (!name || !et_flows_add_http_host(capture.flows, fl, name, strlen(name)))
+            add_name_problem(pinfo, tree, "HTTP Host", fi);
+    }
+}
+
+/* The subject CN of a certificate: the string that follows an id-at-commonName (2.5.4.3) type
+ * inside the subject's range. */
+static const char *subject_cn(proto_tree *tree, const field_info *subject)
+{
+    static const guint8 oid_cn[] = { 0x55, 0x04, 0x03 };
+    static const field_ids *const string_hfs[] = { &hf_utf8, &hf_printable, &hf_teletex, &hf_ia5, &hf_universal, &hf_bmp };
+    GPtrArray *oids = found(tree, &hf_rdn_oid);
+    for (guint i = 0; oids && i < oids->len; i++) {
+        const field_info *oid = (const field_info *)g_ptr_array_index(oids, i);
+        if (!fi_within(oid, subject) || oid->length != 3 ||
+            tvb_memeql(oid->ds_tvb, oid->start, oid_cn, sizeof(oid_cn)) != 0)
+            continue;
+        const field_info *best = NULL;
+        for (size_t h = 0; h < G_N_ELEMENTS(string_hfs); h++) {
+            GPtrArray *strs = found(tree, string_hfs[h]);
+            for (guint j = 0; strs && j < strs->len; j++) {
+                const field_info *s = (const field_info *)g_ptr_array_index(strs, j);
+                if (fi_within(s, subject) && s->start > oid->start && (!best || s->start < best->start))
+                    best = s;
+            }
+        }
+        return best ? fi_string(best) : NULL;
+    }
+    return NULL;
+}
+
+static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flow *fl)
+{
+    GPtrArray *certs = found(tree, &hf_cert);
+    if (!certs || certs->len == 0 || fl->cert_names)
+        return;
+    /* The first certificate of the message is the server's own. */
+    const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
+    const field_info *subject = NULL;
+    GPtrArray *subjects = found(tree, &hf_subject);
+    for (guint i = 0; subjects && i < subjects->len && !subject; i++) {
+        const field_info *s = (const field_info *)g_ptr_array_index(subjects, i);
+        if (fi_within(s, leaf))
+            subject = s;
+    }
+    const char *cn = subject ? subject_cn(tree, subject) : NULL;
+
+    GPtrArray *names = found(tree, &hf_dnsname);
+    GPtrArray *sans = g_ptr_array_new();
+    for (guint i = 0; names && i < names->len; i++) {
+        const field_info *fi = (const field_info *)g_ptr_array_index(names, i);
+        if (!fi_within(fi, leaf))
+            continue;
+        const char *name = fi_wire_name(fi);
+        if (name)
+            g_ptr_array_add(sans, (gpointer)name);
+        else
+            add_name_problem(pinfo, tree, "Certificate dNSName", fi);
+    }
+    et_flows_add_cert(capture.flows, fl, cn, (const char *const *)sans->pdata, sans->len);
+    g_ptr_array_free(sans, TRUE);
+}
+
+/* Is `owner` reached from `query` through the CNAME records of this response? */
+static bool cname_chain_reaches(GHashTable *cnames, const char *query, const char *owner)
+{
+    const char *name = query;
+    for (int hops = 0; name && hops < 16; hops++) {     /* bounded: CNAME loops exist */
+        if (g_ascii_strcasecmp(name, owner) == 0)
+            return true;
+        name = (const char *)g_hash_table_lookup(cnames, name);
+    }
+    return false;
+}
+
+static void gather_dns(packet_info *pinfo, proto_tree *tree)
+{
+    GPtrArray *as = found(tree, &hf_dns_a), *aaaas = found(tree, &hf_dns_aaaa);
+    if ((!as || as->len == 0) && (!aaaas || aaaas->len == 0))
+        return;
+    GPtrArray *qry = found(tree, &hf_dns_qry);
+    const char *query = (qry && qry->len) ? fi_string((const field_info *)g_ptr_array_index(qry, 0)) : NULL;
+
+    /* Answers in the order of the message: an owner name, then its data. */
+    GPtrArray *all = g_ptr_array_new();
+    static const field_ids *const hfs[] = { &hf_dns_name, &hf_dns_a, &hf_dns_aaaa, &hf_dns_cname };
+    for (size_t h = 0; h < G_N_ELEMENTS(hfs); h++) {
+        GPtrArray *a = found(tree, hfs[h]);
+        for (guint i = 0; a && i < a->len; i++)
+            g_ptr_array_add(all, g_ptr_array_index(a, i));
+    }
+    g_ptr_array_sort(all, by_position);
+
+    GHashTable *cnames = g_hash_table_new(g_str_hash, g_str_equal);
+    const char *owner = NULL;
+    for (guint i = 0; i < all->len; i++) {
+        const field_info *fi = (const field_info *)g_ptr_array_index(all, i);
+        if (is_field(fi, &hf_dns_name))
+            owner = fi_string(fi);
+        else if (is_field(fi, &hf_dns_cname) && owner)
+            g_hash_table_insert(cnames, (gpointer)owner, (gpointer)fi_string(fi));
+    }
+    et_addr client;
+    et_addr_set(&client, pinfo->dst.type == AT_IPv6 ? 6 : 4, pinfo->dst.data);
+    double t = nstime_to_sec(&pinfo->rel_ts);
+    owner = NULL;
+    for (guint i = 0; i < all->len; i++) {
+        const field_info *fi = (const field_info *)g_ptr_array_index(all, i);
+        if (is_field(fi, &hf_dns_name)) {
+            owner = fi_string(fi);
+            continue;
+        }
+        bool v4 = is_field(fi, &hf_dns_a);
+        if ((!v4 && !is_field(fi, &hf_dns_aaaa)) || owner == NULL)
+            continue;
+        int family = v4 ? 4 : 6;
+        guint8 bytes[16];
+        if (fi->length != (family == 4 ? 4 : 16))
+            continue;
+        tvb_memcpy(fi->ds_tvb, bytes, fi->start, fi->length);
+        et_addr addr;
+        et_addr_set(&addr, family, bytes);
+        const char *name = (query && cname_chain_reaches(cnames, query, owner)) ? query : owner;
+        if (!et_flows_add_dns(capture.flows, name, strlen(name), &addr, &client, t))
+            add_name_problem(pinfo, tree, "DNS name", fi);
+    }
+    g_hash_table_destroy(cnames);
+    g_ptr_array_free(all, TRUE);
+}
+
+static int tcp_flags_of(proto_tree *tree)
+{
+    GPtrArray *a = found(tree, &hf_tcp_flags);
+    if (!a || a->len == 0)
+        return -1;
+    const field_info *fi = (const field_info *)g_ptr_array_index(a, 0);
+    return tvb_get_ntohs(fi->ds_tvb, fi->start) & 0x0fff;
+}
+
+/* ---- the postdissector ---- */
+
+static bool ip_of(const address *a, et_addr *out)
+{
+    if (a->type == AT_IPv4 && a->len == 4) {
+        et_addr_set(out, 4, a->data);
+        return true;
+    }
+    if (a->type == AT_IPv6 && a->len == 16) {
+        et_addr_set(out, 6, a->data);
+        return true;
+    }
+    return false;
+}
+
+static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t *conv,
+                           const et_addr *src, const et_addr *dst, double t)
+{
+    ensure_phases(pinfo);
+    et_flow *fl = NULL;
+    guint id = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap));
+    if (id)
+        fl = et_flows_get(capture.flows, id - 1);
+    if (fl == NULL) {
+        int flags = pinfo->ptype == PT_TCP ? tcp_flags_of(tree) : -1;
+        fl = et_flows_add(capture.flows, pinfo->ptype == PT_TCP ? 6 : 17, src, (guint16)pinfo->srcport,
+                          dst, (guint16)pinfo->destport, flags, t);
+        conversation_add_proto_data(conv, proto_echotap, GUINT_TO_POINTER(fl->id + 1));
+    }
+    bool up = et_flow_is_up(fl, src, (guint16)pinfo->srcport);
+    et_device *dev = et_flows_device(capture.flows, fl->device);
+    if (up && !dev->oui_checked && pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6)
+        et_flows_set_amazon_oui(capture.flows, dev,
+                                et_vendor_is_amazon(get_manuf_name_if_known((const guint8 *)pinfo->dl_src.data)));
+    if (tree) {
+        gather_sni(pinfo, tree, fl);
+        if (pref_use_cert)
+            gather_cert(pinfo, tree, fl);
+        gather_http_host(pinfo, tree, fl);
+        gather_dns(pinfo, tree);
+        free_merged_fields();
+    }
+    et_flows_packet(capture.flows, fl, up, pinfo->fd->pkt_len, t, pinfo->num,
+                    (guint64)pref_big_download_mb * 1000 * 1000);
+    et_phases_packet(capture.phases, capture.flows, fl, up, pinfo->fd->pkt_len, t);
+    return fl;
+}
+
+static const char *const dir_names[] = { "up", "down" };
+
+static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const et_flow *fl, bool up, double t)
+{
+    const et_device *dev = et_flows_device(capture.flows, fl->device);
+    proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(ti);
+    proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
+                           fl->host ? " " : "", fl->host ? fl->host : "");
+    proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
+    proto_item *pi;
+
+    if (fl->service) {
+        pi = proto_tree_add_string(et, hf_service, tvb, 0, 0, fl->service);
+        proto_item_set_generated(pi);
+    }
+    if (fl->host) {
+        pi = proto_tree_add_string(et, hf_host, tvb, 0, 0, fl->host);
+        proto_item_set_generated(pi);
+        pi = proto_tree_add_string(et, hf_evidence, tvb, 0, 0, et_evidence_name(fl->evidence));
+        proto_item_set_generated(pi);
+        if (fl->mismatch)
+            expert_add_info(pinfo, pi, &ei_mismatch);
+    }
+    if (fl->rule) {
+        pi = proto_tree_add_string(et, hf_rule, tvb, 0, 0, fl->rule);
+        proto_item_set_generated(pi);
+    }
+    char addr_text[64];
+    pi = proto_tree_add_string(et, hf_device, tvb, 0, 0, et_addr_to_str(&dev->addr, addr_text, sizeof(addr_text)));
+    proto_item_set_generated(pi);
+    if (dev->addr.family == 4) {
+        guint32 v4;
+        memcpy(&v4, dev->addr.bytes, 4);
+        pi = proto_tree_add_ipv4(et, hf_device_ip, tvb, 0, 0, v4);
+    } else {
+        ws_in6_addr v6;
+        memcpy(&v6, dev->addr.bytes, 16);
+        pi = proto_tree_add_ipv6(et, hf_device_ipv6, tvb, 0, 0, &v6);
+    }
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_boolean(et, hf_speaker, tvb, 0, 0, et_device_is_speaker(dev));
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_string(et, hf_dir, tvb, 0, 0, dir_names[up ? 0 : 1]);
+    proto_item_set_generated(pi);
+    pi = proto_tree_add_uint(et, hf_flow, tvb, 0, 0, fl->id);
+    proto_item_set_generated(pi);
+
+    if (capture.phases && (et_device_is_speaker(dev) || !et_phases_automatic(capture.phases))) {
+        et_phase ph;
+        et_phases_lookup(capture.phases, capture.flows, fl->device, t, &ph);
+        pi = proto_tree_add_string(et, hf_phase, tvb, 0, 0, ph.label);
+        proto_item_set_generated(pi);
+        pi = proto_tree_add_uint(et, hf_phase_index, tvb, 0, 0, ph.index);
+        proto_item_set_generated(pi);
+        if (up && PINFO_FD_VISITED(pinfo) && !ph.wake && et_phases_voice_path(capture.flows, fl)) {
+            et_phase_judgement j;
+            et_phases_judge(capture.phases, capture.flows, fl->device, &ph, &j);
+            if (j.verdict == ET_VERDICT_SUSPECT)
+                expert_add_info_format(pinfo, pi, &ei_suspect,
+                    "Voice-path upload without a wake word: %.0f B/s in phase %u (%s), idle baseline %.0f B/s",
+                    j.voice_up_rate, ph.index, ph.label, j.baseline_rate);
+        }
+    }
+
+    /* Weaker evidence that names another host. */
+    for (int e = ET_EV_COUNT - 1; e > ET_EV_NONE; e--) {
+        const char *other = fl->ev_host[e];
+        if (!other || (et_evidence)e == fl->evidence || other == fl->host)
+            continue;
+        proto_item *oi = proto_tree_add_string(et, hf_other, tvb, 0, 0, other);
+        proto_item_set_generated(oi);
+        proto_item_append_text(oi, " (%s)", et_evidence_name((et_evidence)e));
+        proto_tree *ot = proto_item_add_subtree(oi, ett_other);
+        pi = proto_tree_add_string(ot, hf_other_evidence, tvb, 0, 0, et_evidence_name((et_evidence)e));
+        proto_item_set_generated(pi);
+        pi = proto_tree_add_string(ot, hf_other_host, tvb, 0, 0, other);
+        proto_item_set_generated(pi);
+    }
+    if (fl->big_download_frame == pinfo->num)
+        expert_add_info_format(pinfo, ti, &ei_big_download,
+                               "CDN download passed %u MB: likely a firmware (OTA) download", pref_big_download_mb);
+}
+
+static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    et_addr src, dst;
+    if (!capture.flows || pinfo->flags.in_error_pkt ||
+        (pinfo->ptype != PT_TCP && pinfo->ptype != PT_UDP) ||
+        !ip_of(&pinfo->src, &src) || !ip_of(&pinfo->dst, &dst))
+        return 0;
+    double t = nstime_to_sec(&pinfo->rel_ts);
+    et_flow *fl;
+    if (!PINFO_FD_VISITED(pinfo)) {
+        conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+        if (conv == NULL)
+            conv = find_or_create_conversation(pinfo);
+        fl = first_pass(pinfo, tree, conv, &src, &dst, t);
+    } else {
+        conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+        guint id = conv ? GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap)) : 0;
+        fl = id ? et_flows_get(capture.flows, id - 1) : NULL;
+    }
+    if (fl == NULL)
+        return 0;
+    bool up = et_flow_is_up(fl, &src, (guint16)pinfo->srcport);
+    if (tree)
+        add_tree(tvb, pinfo, tree, fl, up, t);
+
+    echotap_tap_record *rec = wmem_new(pinfo->pool, echotap_tap_record);
+    rec->flow = fl;
+    rec->up = up;
+    rec->len = pinfo->fd->pkt_len;
+    rec->t = t;
+    tap_queue_packet(echotap_tap, pinfo, rec);
+    return 0;
+}
+
+/* ---- registration ---- */
+
+static void check_schedule_pref(void)
+{
+    if (pref_schedule && pref_schedule[0]) {
+        char *err = NULL;
+        et_schedule *s = et_schedule_parse(pref_schedule, pref_nowake, &err);
+        if (err)
+            report_failure("echotap: %s", err);
+        g_free(err);
+        et_schedule_free(s);
+    }
+}
+
+void proto_register_echotap(void);
+void proto_reg_handoff_echotap(void);
+
+void proto_register_echotap(void)
+{
+    static hf_register_info hf[] = {
+        { &hf_service, { "Service", "echotap.service", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Service class of the flow (avs, metrics, cdn, api, connectivity, time, amazon or a user rule's)", HFILL } },
+        { &hf_host, { "Host", "echotap.host", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Host name that identified the flow", HFILL } },
+        { &hf_evidence, { "Evidence", "echotap.evidence", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Where the host name came from: sni, cert, http-host, dns, resolved, same-ip", HFILL } },
+        { &hf_rule, { "Rule", "echotap.rule", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Pattern of the rule that matched the host", HFILL } },
+        { &hf_device, { "Device", "echotap.device", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Address of the flow's client device, as text (IPv4 or IPv6)", HFILL } },
+        { &hf_device_ip, { "Device IPv4 address", "echotap.device.ip", FT_IPv4, BASE_NONE, NULL, 0x0,
+            "IPv4 address of the flow's client device (for subnet filters)", HFILL } },
+        { &hf_device_ipv6, { "Device IPv6 address", "echotap.device.ipv6", FT_IPv6, BASE_NONE, NULL, 0x0,
+            "IPv6 address of the flow's client device (for subnet filters)", HFILL } },
+        { &hf_speaker, { "Smart speaker", "echotap.device.speaker", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+            "The device is a smart speaker (Amazon MAC vendor or AVS flows)", HFILL } },
+        { &hf_dir, { "Direction", "echotap.dir", FT_STRING, BASE_NONE, NULL, 0x0,
+            "up: device to server; down: server to device", HFILL } },
+        { &hf_phase, { "Phase", "echotap.phase", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Phase of the experiment (schedule label, or idle/interaction)", HFILL } },
+        { &hf_phase_index, { "Phase index", "echotap.phase.index", FT_UINT32, BASE_DEC, NULL, 0x0,
+            "Number of the phase for this device, from 0", HFILL } },
+        { &hf_flow, { "Flow", "echotap.flow", FT_UINT32, BASE_DEC, NULL, 0x0,
+            "Number of the flow in this capture, from 0", HFILL } },
+        { &hf_other, { "Other evidence", "echotap.other", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Weaker evidence that names another host", HFILL } },
+        { &hf_other_evidence, { "Kind", "echotap.other.evidence", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Kind of the weaker evidence", HFILL } },
+        { &hf_other_host, { "Host", "echotap.other.host", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Host named by the weaker evidence", HFILL } },
+    };
+    static int *ett[] = { &ett_echotap, &ett_other };
+    static ei_register_info ei[] = {
+        { &ei_mismatch, { "echotap.evidence.mismatch", PI_SECURITY, PI_WARN,
+            "Evidence disagrees: the certificate does not cover the SNI, or weaker evidence names a host of another service", EXPFILL } },
+        { &ei_bad_name, { "echotap.evidence.bad_name", PI_MALFORMED, PI_WARN,
+            "Name is not a valid host name: ignored as evidence", EXPFILL } },
+        { &ei_big_download, { "echotap.cdn.big_download", PI_SEQUENCE, PI_NOTE,
+            "Large CDN download: likely a firmware (OTA) download", EXPFILL } },
+        { &ei_suspect, { "echotap.phase.upload_without_wake_word", PI_SECURITY, PI_WARN,
+            "Voice-path upload above the idle baseline in a phase without a wake word", EXPFILL } },
+    };
+    static uat_field_t rule_fields[] = {
+        UAT_FLD_CSTRING(user_rule, pattern, "Host pattern",
+                        "Exact name, *.suffix, or one '*' inside a label (avs-alexa-*.amazon.com)"),
+        UAT_FLD_CSTRING(user_rule, service, "Service",
+                        "Service class: avs, metrics, cdn, api, connectivity, time, amazon, or your own"),
+        UAT_END_FIELDS
+    };
+
+    proto_echotap = proto_register_protocol("Smart speaker flow tagging", "echotap", "echotap");
+    proto_register_field_array(proto_echotap, hf, array_length(hf));
+    proto_register_subtree_array(ett, array_length(ett));
+    expert_register_field_array(expert_register_protocol(proto_echotap), ei, array_length(ei));
+
+    module_t *module = prefs_register_protocol(proto_echotap, check_schedule_pref);
+    prefs_register_bool_preference(module, "use_cert", "Use server certificates",
+        "Take host names from the server certificate (subject CN and SAN dNSNames) when there is no SNI",
+        &pref_use_cert);
+    prefs_register_bool_preference(module, "use_dns", "Use DNS answers",
+        "Take host names from DNS answers for the server address, anywhere in the capture",
+        &pref_use_dns);
+    prefs_register_bool_preference(module, "use_same_ip", "Use other flows to the same server",
+        "Give a flow without evidence the host of another flow to the same server address",
+        &pref_use_same_ip);
+    prefs_register_uint_preference(module, "big_download_mb", "Large CDN download (MB)",
+        "A CDN flow that downloads more than this is flagged as a likely firmware (OTA) download (0: never)",
+        10, &pref_big_download_mb);
+    prefs_register_string_preference(module, "schedule", "Phase schedule",
+        "Phases of a scripted experiment, e.g. \"0 silence; 8 query; 14 silence; 22 command; 27 conversation\" "
+        "(seconds from the first packet; \"@EPOCH label\" for absolute times). Empty: detect interactions automatically",
+        &pref_schedule);
+    prefs_register_string_preference(module, "nowake", "Phases without a wake word",
+        "Comma-separated schedule labels whose upload is judged against the idle baseline",
+        &pref_nowake);
+    prefs_register_uint_preference(module, "min_voice_bytes", "Voice upload per interaction (bytes)",
+        "Upload on the voice path that makes a burst an interaction (4000: 1 s of Opus at 32 kbit/s)",
+        10, &pref_min_voice_bytes);
+    prefs_register_uint_preference(module, "gap_ms", "Silence between bursts (ms)",
+        "Silence on the voice path that ends a burst", 10, &pref_gap_ms);
+
+    uat_t *rules_uat = uat_new("echotap host rules", sizeof(user_rule), "echotap_rules", TRUE,
+                               &user_rules, &n_user_rules, UAT_AFFECTS_DISSECTION, NULL,
+                               user_rule_copy, user_rule_update, user_rule_free, NULL, NULL, rule_fields);
+    prefs_register_uat_preference(module, "rules", "Host rules",
+        "Host patterns and their service; tried before the built-in table", rules_uat);
+
+    echotap_handle = register_dissector("echotap", dissect_echotap, proto_echotap);
+    register_postdissector(echotap_handle);
+    echotap_tap = register_tap("echotap");
+    register_init_routine(echotap_init);
+    register_cleanup_routine(echotap_cleanup);
+    echotap_register_stats(proto_echotap, module);
+}
+
+/* All registered fields with this abbreviation. */
+static void resolve_field(const char *name, field_ids *ids)
+{
+    ids->n = 0;
+    int id = proto_registrar_get_id_byname(name);
+    if (id < 0)
+        return;
+    header_field_info *hfi = proto_registrar_get_nth(id);
+    while (hfi->same_name_prev_id >= 0)
+        hfi = proto_registrar_get_nth(hfi->same_name_prev_id);
+    for (; hfi && ids->n < MAX_SAME_NAME; hfi = hfi->same_name_next)
+        ids->id[ids->n++] = hfi->id;
+}
+
+void proto_reg_handoff_echotap(void)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(wanted_fields); i++)
+        resolve_field(wanted_fields[i].name, wanted_fields[i].ids);
+}
+
+void plugin_register(void)
+{
+    static proto_plugin plugin;
+    plugin.register_protoinfo = proto_register_echotap;
+    plugin.register_handoff = proto_reg_handoff_echotap;
+    proto_register_plugin(&plugin);
+}
+
+#ifdef ET_HAVE_PLUGIN_DESCRIBE
+uint32_t plugin_describe(void)
+{
+    return WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER;
+}
+#endif
+

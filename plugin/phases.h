@@ -1,0 +1,98 @@
+/* phases.h - phases of an experiment: a schedule, or wake-word interactions detected per speaker.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Plain C (GLib only). Automatic detection (doc/phases.md): a speaker's voice path is its upload
+ * to AVS flows (or, while it has none, to untagged cloud flows). Its traffic is cut into bursts
+ * separated by at least `gap` seconds of silence on the voice path; a burst that uploads at
+ * least `min_voice_bytes` in at least `min_voice_bins` bins is an interaction, from its first to
+ * its last packet (the spoken answer included). Everything else is idle.
+ */
+#ifndef ECHOTAP_PHASES_H
+#define ECHOTAP_PHASES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "flows.h"
+
+#define ET_LABEL_MAX 32
+
+typedef struct et_schedule_entry {
+    double start;              /* seconds: relative to the first packet, or epoch if absolute */
+    char label[ET_LABEL_MAX];
+    bool wake;                 /* the phase has a wake word: its upload is not judged */
+} et_schedule_entry;
+
+typedef struct et_schedule {
+    bool absolute;
+    uint32_t count;
+    et_schedule_entry *entries;
+} et_schedule;
+
+/* "0 silence; 8 query; 14 silence" (relative seconds) or "@1768471200 silence; @... query"
+ * (epoch seconds). Labels listed in nowake (comma separated) are phases without a wake word;
+ * every other label has one. On error returns NULL and sets *error (g_free it) to one line
+ * naming the problem. */
+et_schedule *et_schedule_parse(const char *text, const char *nowake, char **error);
+void et_schedule_free(et_schedule *s);
+
+typedef struct et_detector_config {
+    double bin;                /* seconds per bin (0.1: the study's resolution) */
+    double gap;                /* silence that ends a burst, seconds */
+    uint32_t min_voice_bytes;  /* upload that makes a burst an interaction */
+    uint32_t min_voice_bins;   /* bins with upload that make a burst an interaction */
+    double margin;             /* bytes/s above the idle baseline that flag a phase */
+} et_detector_config;
+
+void et_detector_defaults(et_detector_config *cfg);
+
+typedef enum { ET_VERDICT_NONE, ET_VERDICT_WAKE, ET_VERDICT_OK, ET_VERDICT_SUSPECT } et_verdict;
+const char *et_verdict_name(et_verdict v);
+
+typedef struct et_phase {
+    uint32_t index;            /* per device, from 0 */
+    const char *label;
+    double start, end;         /* seconds since the first packet; end is exclusive */
+    bool wake;
+} et_phase;
+
+typedef struct et_phases et_phases;
+
+/* sched NULL: automatic detection. epoch: time of the capture's first packet. */
+et_phases *et_phases_new(const et_schedule *sched, const et_detector_config *cfg, double epoch);
+void et_phases_free(et_phases *p);
+bool et_phases_automatic(const et_phases *p);
+
+/* Counts a packet of a flow on the voice path bookkeeping (first pass). */
+void et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bool up,
+                      uint32_t len, double t);
+
+/* The phase of device at time t. Returns false if the device has no phases (automatic mode and
+ * not a speaker: its traffic is in a single phase "all"). */
+void et_phases_lookup(et_phases *p, const et_flows *flows, uint32_t device, double t, et_phase *out);
+
+/* All phases of a device up to the end of the capture so far, in order. The array belongs to p
+ * and is valid until the next call. *version changes whenever the list changes. */
+const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t device, uint32_t *count,
+                               uint64_t *version);
+
+/* Is this flow on its device's voice path (by its current class)? */
+bool et_phases_voice_path(const et_flows *flows, const et_flow *fl);
+
+typedef struct et_phase_judgement {
+    uint64_t voice_up_bytes;   /* voice-path upload in the phase */
+    double voice_up_rate;      /* bytes per second */
+    double baseline_rate;      /* the device's idle baseline, bytes per second */
+    double max_speech_s;       /* seconds of speech the upload could carry at AVS's lowest bitrate */
+    et_verdict verdict;
+} et_phase_judgement;
+
+/* Lowest audio bitrate AVS accepts (Opus, 32 kbit/s), bytes per second. */
+#define ET_AVS_MIN_AUDIO_BYTES_PER_S 4000.0
+
+void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const et_phase *ph,
+                     et_phase_judgement *out);
+
+#endif

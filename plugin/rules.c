@@ -1,0 +1,265 @@
+/* rules.c - host name patterns and the rule table.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "rules.h"
+
+#include <string.h>
+#include <glib.h>
+
+/* The built-in table is data: one row per host pattern, most specific first, with the public
+ * source that ties the host to its role. doc/classification.md documents the same table. */
+#define SRC_MON "Mon(IoT)r / IMC'19 'Information Exposure from Consumer IoT Devices' Echo captures"
+#define SRC_AVS "Alexa Voice Service docs: 'Manage an HTTP/2 connection with AVS' (endpoints)"
+#define SRC_PRIV "Princeton IoT Inspector / YourThings Echo captures (host lists)"
+static const et_rule builtin_rules[] = {
+    { "avs-alexa-*.amazon.com",          "avs",          SRC_AVS },
+    { "bob-dispatch-prod-*.amazon.com",  "avs",          SRC_MON " (certificate CN of the AVS endpoint)" },
+    { "alexa.*.gateway.devices.a2z.com", "avs",          SRC_AVS " (newer regional endpoints)" },
+    { "device-metrics-*.amazon.com",     "metrics",      SRC_MON },
+    { "unagi-*.amazon.com",              "metrics",      SRC_MON " (frequent resumed TLS sessions)" },
+    { "*.cloudfront.net",                "cdn",          SRC_PRIV " (firmware and content downloads)" },
+    { "softwareupdates.amazon.com",      "cdn",          SRC_PRIV },
+    { "spectrum.s3.amazonaws.com",       "connectivity", SRC_MON " (cleartext /kindle-wifi/wifistub.html check)" },
+    { "kindle-time.amazon.com",          "time",         SRC_MON },
+    { "ntp-g7g.amazon.com",              "time",         SRC_MON " (NTP)" },
+    { "*.pool.ntp.org",                  "time",         "NTP Pool project (vendor zones)" },
+    { "api.amazonalexa.com",             "api",          SRC_AVS " (Alexa APIs)" },
+    { "api.amazon.com",                  "api",          "Login with Amazon docs (token endpoint)" },
+    { "arcus-uswest.amazon.com",         "api",          SRC_MON },
+    { "dcape-na.amazon.com",             "api",          SRC_MON },
+    { "dp-gw-na.amazon.com",             "api",          SRC_MON },
+    { "pindorama.amazon.com",            "api",          SRC_MON },
+    { "prod.amazoncrl.com",              "amazon",       SRC_MON " (certificate revocation lists)" },
+    { "*.amazon.com",                    "amazon",       "Amazon's own domain" },
+    { "*.amazonalexa.com",               "amazon",       "Amazon's own domain" },
+    { "*.amazonaws.com",                 "amazon",       "Amazon Web Services' domain" },
+    { "*.a2z.com",                       "amazon",       "Amazon's own domain" },
+    { "*.amazon.dev",                    "amazon",       "Amazon's own domain" },
+    { "*.media-amazon.com",              "amazon",       "Amazon's own domain" },
+    { "*.ssl-images-amazon.com",         "amazon",       "Amazon's own domain" },
+    { "*.amazontrust.com",               "amazon",       "Amazon Trust Services (OCSP, CRL)" },
+};
+
+static const char *const speaker_services[] = {
+    "avs", "metrics", "cdn", "api", "connectivity", "time",
+};
+
+struct et_ruleset {
+    GArray *rules;            /* et_rule, strings owned by the set */
+};
+
+bool et_is_speaker_service(const char *service)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(speaker_services); i++) {
+        if (strcmp(service, speaker_services[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool is_host_char(unsigned char c)
+{
+    return g_ascii_isalnum(c) || c == '-' || c == '_';
+}
+
+/* Length without one trailing dot. */
+static size_t trimmed_len(const char *s)
+{
+    size_t n = strlen(s);
+    return (n > 0 && s[n - 1] == '.') ? n - 1 : n;
+}
+
+const char *et_pattern_error(const char *pattern)
+{
+    if (pattern == NULL || pattern[0] == '\0')
+        return "the pattern is empty";
+    size_t len = trimmed_len(pattern);
+    if (len > ET_MAX_HOST_LEN - 1)
+        return "the pattern is longer than a host name can be (253 characters)";
+    size_t label_len = 0, stars = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)pattern[i];
+        if (c == '.') {
+            if (label_len == 0)
+                return "the pattern has an empty label ('..' or a leading dot)";
+            label_len = 0;
+            stars = 0;
+        } else if (c == '*') {
+            if (++stars > 1)
+                return "a label may hold only one '*'";
+            label_len++;
+        } else if (is_host_char(c)) {
+            if (++label_len > 63)
+                return "a label is longer than 63 characters";
+        } else {
+            return "the pattern may only hold letters, digits, '-', '_', '.' and '*'";
+        }
+    }
+    if (label_len == 0)
+        return "the pattern ends with an empty label";
+    return NULL;
+}
+
+const char *et_service_error(const char *service)
+{
+    if (service == NULL || service[0] == '\0')
+        return "the service is empty";
+    size_t n = strlen(service);
+    if (n > 31)
+        return "the service name is longer than 31 characters";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)service[i];
+        if (!(g_ascii_islower(c) || g_ascii_isdigit(c) || c == '-' || c == '_'))
+            return "the service may only hold lower-case letters, digits, '-' and '_'";
+    }
+    return NULL;
+}
+
+/* Glob of one label: p (plen bytes, at most one '*' matching one or more characters) against
+ * h (hlen bytes), case-insensitively. */
+static bool label_match(const char *p, size_t plen, const char *h, size_t hlen)
+{
+    const char *star = memchr(p, '*', plen);
+    if (star == NULL)
+        return plen == hlen && g_ascii_strncasecmp(p, h, plen) == 0;
+    size_t pre = (size_t)(star - p), post = plen - pre - 1;
+    if (hlen < pre + post + 1)
+        return false;
+    return g_ascii_strncasecmp(p, h, pre) == 0 &&
+           g_ascii_strncasecmp(star + 1, h + hlen - post, post) == 0;
+}
+
+bool et_pattern_match(const char *pattern, const char *host)
+{
+    size_t plen = trimmed_len(pattern), hlen = trimmed_len(host);
+    if (plen == 0 || hlen == 0)
+        return false;
+
+    /* "*.suffix": any name with at least one more label in front of the suffix. */
+    if (plen >= 2 && pattern[0] == '*' && pattern[1] == '.') {
+        size_t slen = plen - 1;                  /* ".suffix" */
+        return hlen > slen && g_ascii_strncasecmp(host + hlen - slen, pattern + 1, slen) == 0;
+    }
+
+    /* Label by label; a '*' never crosses a dot. */
+    const char *p = pattern, *pend = pattern + plen;
+    const char *h = host, *hend = host + hlen;
+    for (;;) {
+        const char *pdot = memchr(p, '.', (size_t)(pend - p));
+        const char *hdot = memchr(h, '.', (size_t)(hend - h));
+        const char *pe = pdot ? pdot : pend, *he = hdot ? hdot : hend;
+        if (!label_match(p, (size_t)(pe - p), h, (size_t)(he - h)))
+            return false;
+        if (!pdot || !hdot)
+            return !pdot && !hdot;
+        p = pdot + 1;
+        h = hdot + 1;
+    }
+}
+
+bool et_host_normalize(const char *in, size_t in_len, char *out, size_t out_size)
+{
+    if (out_size == 0)
+        return false;
+    out[0] = '\0';
+    if (in == NULL)
+        return false;
+    /* The name ends at a NUL byte only if the NUL is the last byte: an embedded NUL is an
+     * attempt to hide the real name. */
+    size_t n = in_len;
+    while (n > 0 && in[n - 1] == '\0')
+        n--;
+    /* An HTTP Host may carry ":port". */
+    const char *colon = memchr(in, ':', n);
+    if (colon) {
+        for (const char *q = colon + 1; q < in + n; q++) {
+            if (!g_ascii_isdigit(*q))
+                return false;
+        }
+        n = (size_t)(colon - in);
+    }
+    if (n > 0 && in[n - 1] == '.')
+        n--;
+    if (n == 0 || n >= out_size || n > ET_MAX_HOST_LEN - 1)
+        return false;
+    size_t label_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '.') {
+            if (label_len == 0)
+                return false;
+            label_len = 0;
+        } else if (is_host_char(c)) {
+            if (++label_len > 63)
+                return false;
+        } else {
+            return false;
+        }
+        out[i] = g_ascii_tolower(c);
+    }
+    if (label_len == 0)
+        return false;
+    out[n] = '\0';
+    return true;
+}
+
+const et_rule *et_builtin_rules(size_t *count)
+{
+    *count = G_N_ELEMENTS(builtin_rules);
+    return builtin_rules;
+}
+
+et_ruleset *et_ruleset_new(void)
+{
+    et_ruleset *rs = g_new0(et_ruleset, 1);
+    rs->rules = g_array_new(FALSE, FALSE, sizeof(et_rule));
+    return rs;
+}
+
+void et_ruleset_free(et_ruleset *rs)
+{
+    if (rs == NULL)
+        return;
+    for (guint i = 0; i < rs->rules->len; i++) {
+        et_rule *r = &g_array_index(rs->rules, et_rule, i);
+        g_free((char *)r->pattern);
+        g_free((char *)r->service);
+        g_free((char *)r->source);
+    }
+    g_array_free(rs->rules, TRUE);
+    g_free(rs);
+}
+
+static void add_rule(et_ruleset *rs, const char *pattern, const char *service, const char *source)
+{
+    et_rule r = { g_strdup(pattern), g_ascii_strdown(service, -1), g_strdup(source) };
+    g_array_append_val(rs->rules, r);
+}
+
+void et_ruleset_add(et_ruleset *rs, const char *pattern, const char *service)
+{
+    add_rule(rs, pattern, service, "user rule");
+}
+
+void et_ruleset_add_builtin(et_ruleset *rs)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(builtin_rules); i++)
+        add_rule(rs, builtin_rules[i].pattern, builtin_rules[i].service, builtin_rules[i].source);
+}
+
+const et_rule *et_ruleset_match(const et_ruleset *rs, const char *host)
+{
+    for (guint i = 0; i < rs->rules->len; i++) {
+        const et_rule *r = &g_array_index(rs->rules, et_rule, i);
+        if (et_pattern_match(r->pattern, host))
+            return r;
+    }
+    return NULL;
+}
+
+size_t et_ruleset_count(const et_ruleset *rs)
+{
+    return rs->rules->len;
+}

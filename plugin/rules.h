@@ -1,0 +1,57 @@
+/* rules.h - host name patterns and the rule table that maps a host name to a service.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Plain C (GLib only): no epan dependency, unit-tested directly.
+ */
+#ifndef ECHOTAP_RULES_H
+#define ECHOTAP_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Longest host name we look at (RFC 1035: 253 characters plus a trailing dot). */
+#define ET_MAX_HOST_LEN 254
+
+typedef struct et_rule {
+    const char *pattern;
+    const char *service;
+    const char *source;       /* where the entry comes from (built-in table: public source) */
+} et_rule;
+
+typedef struct et_ruleset et_ruleset;
+
+/* Built-in services that describe what a smart speaker does. On a device that is not a
+ * speaker they collapse to "amazon" (see doc/classification.md). */
+bool et_is_speaker_service(const char *service);
+
+/* Checks a pattern: NULL if valid, else a static message saying what is wrong. */
+const char *et_pattern_error(const char *pattern);
+
+/* Checks a service name (lower-case letters, digits, '-', '_'; 1..31 characters). */
+const char *et_service_error(const char *service);
+
+/* Case-insensitive match of a host name against one pattern; one trailing dot on either is
+ * ignored. Patterns: "exact.name", "*.suffix", or a '*' inside one label ("avs-alexa-*.a.com"). */
+bool et_pattern_match(const char *pattern, const char *host);
+
+/* Normalises a host name from the wire into out (lower case, no trailing dot, no ":port").
+ * Returns false (and leaves out empty) when the name is empty, too long or contains bytes that
+ * cannot be in a DNS name (controls, spaces, NUL). */
+bool et_host_normalize(const char *in, size_t in_len, char *out, size_t out_size);
+
+/* The built-in table. */
+const et_rule *et_builtin_rules(size_t *count);
+
+/* A rule set: user rules first, then built-in rules; first match wins. */
+et_ruleset *et_ruleset_new(void);
+void et_ruleset_free(et_ruleset *rs);
+/* Copies the rule (strings included). The pattern must be valid. */
+void et_ruleset_add(et_ruleset *rs, const char *pattern, const char *service);
+void et_ruleset_add_builtin(et_ruleset *rs);
+/* The first rule matching host, or NULL. */
+const et_rule *et_ruleset_match(const et_ruleset *rs, const char *host);
+size_t et_ruleset_count(const et_ruleset *rs);
+
+#endif
