@@ -1,2 +1,560 @@
+/* echotap-stats.c - the echotap statistics: phases, flows and timeline tables.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * stat_tap_table UIs, so that each table is the same in tshark (-z echotap,phases) and in the
+ * Wireshark Statistics menu (which -z can also open at start). Tables are kept up to date after
+ * every packet, because tshark prints them with no further call into the plugin: the counting
+ * (stats.c) moves counts between columns when a flow changes class, so the printed table always
+ * uses every flow's final class.
+ */
 #include "echotap.h"
-void echotap_register_stats(int proto, module_t *module) { (void)proto; (void)module; }
+#include "stats.h"
+
+#include <string.h>
+
+#include <epan/prefs.h>
+#include <epan/stat_tap_ui.h>
+#include <epan/tap.h>
+
+static guint pref_interval_ms = 100;
+static double cli_interval;         /* -z echotap,timeline,interval=S (tshark); 0: preference */
+
+/* ---- cells ---- */
+
+static void set_uint(stat_tap_table *t, guint row, guint col, uint64_t v)
+{
+    stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
+    it->value.uint_value = v > G_MAXUINT32 ? G_MAXUINT32 : (guint)v;
+}
+
+static void set_float(stat_tap_table *t, guint row, guint col, double v)
+{
+    stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
+    it->value.float_value = v;
+}
+
+static void set_string(stat_tap_table *t, guint row, guint col, const char *s)
+{
+    stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
+    if (g_strcmp0(it->value.string_value, s) == 0)
+        return;
+    g_free((char *)it->value.string_value);
+    it->value.string_value = g_strdup(s ? s : "");
+}
+
+/* Adds rows up to `row`, typed like the UI's columns, strings empty. */
+static void ensure_row(stat_tap_table_ui *ui, stat_tap_table *t, guint row)
+{
+    while (t->num_elements <= row) {
+        stat_tap_table_item_type *items = g_new0(stat_tap_table_item_type, ui->nfields);
+        for (size_t c = 0; c < ui->nfields; c++) {
+            items[c].type = ui->fields[c].type;
+            if (items[c].type == TABLE_ITEM_STRING)
+                items[c].value.string_value = g_strdup("");
+        }
+        stat_tap_init_table_row(t, t->num_elements, (guint)ui->nfields, items);
+        g_free(items);
+    }
+}
+
+static void free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_table_item_type *it)
+{
+    if (it->type == TABLE_ITEM_STRING) {
+        g_free((char *)it->value.string_value);
+        it->value.string_value = NULL;
+    }
+}
+
+static void clear_rows(stat_tap_table *t)
+{
+    for (guint r = 0; r < t->num_elements; r++) {
+        for (guint c = 0; c < t->num_fields; c++)
+            free_item(t, r, c, stat_tap_get_field_data(t, r, c));
+        g_free(t->elements[r]);
+    }
+    g_free(t->elements);
+    t->elements = NULL;
+    t->num_elements = 0;
+}
+
+static stat_tap_table *the_table(stat_tap_table_ui *ui, const char *title)
+{
+    stat_tap_table *t = stat_tap_find_table(ui, title);
+    if (t == NULL) {
+        t = stat_tap_init_table(title, (int)ui->nfields, 0, NULL);
+        stat_tap_add_table(ui, t);
+    }
+    return t;
+}
+
+static const char *device_text(const echotap_capture *cap, uint32_t device, char *buf, size_t size)
+{
+    const et_device *d = et_flows_device(cap->flows, device);
+    return d ? et_addr_to_str(&d->addr, buf, size) : "";
+}
+
+/* Per-table state: one of each table UI exists (they are static singletons). */
+typedef struct table_state {
+    et_acc *acc;
+    const et_flows *flows;     /* the capture the counts belong to */
+} table_state;
+
+/* Starts counting again if the capture changed (a new file, or a redissection). */
+static bool state_for(table_state *st, const echotap_capture *cap, stat_tap_table *t)
+{
+    if (cap == NULL)
+        return false;
+    if (st->acc == NULL || st->flows != cap->flows) {
+        et_acc_free(st->acc);
+        st->acc = et_acc_new();
+        st->flows = cap->flows;
+        clear_rows(t);
+    }
+    return true;
+}
+
+static void state_reset(table_state *st, stat_tap_table *t)
+{
+    et_acc_free(st->acc);
+    st->acc = NULL;
+    st->flows = NULL;
+    clear_rows(t);
+}
+
+/* ---- flows ---- */
+
+enum { FL_DEVICE, FL_PROTO, FL_SERVER, FL_PORT, FL_SERVICE, FL_HOST, FL_EVIDENCE, FL_UP_BYTES,
+       FL_UP_PKTS, FL_DOWN_BYTES, FL_DOWN_PKTS, FL_FIRST, FL_LAST, FL_COUNT };
+
+static stat_tap_table_item flow_fields[FL_COUNT] = {
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Device",     "%-15s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Proto",      "%-5s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Server",     "%-15s" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Port",       "%5u" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Service",    "%-12s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Host",       "%-32s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Evidence",   "%-9s" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Up bytes",   "%10u" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Up pkts",    "%8u" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Down bytes", "%10u" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Down pkts",  "%8u" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "First (s)",  "%10.3f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Last (s)",   "%10.3f" },
+};
+
+static table_state flows_state;
+static stat_tap_table_ui flows_ui;
+
+static void flows_init(stat_tap_table_ui *ui)
+{
+    state_reset(&flows_state, the_table(ui, "Flows"));
+}
+
+static void flows_reset(stat_tap_table *t)
+{
+    state_reset(&flows_state, t);
+}
+
+static void write_flow_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_flow *fl,
+                           const et_cells *c)
+{
+    char buf[64];
+    set_string(t, row, FL_DEVICE, device_text(cap, fl->device, buf, sizeof(buf)));
+    set_string(t, row, FL_PROTO, fl->proto == 6 ? "tcp" : "udp");
+    set_string(t, row, FL_SERVER, et_addr_to_str(&fl->server, buf, sizeof(buf)));
+    set_uint(t, row, FL_PORT, fl->server_port);
+    set_string(t, row, FL_SERVICE, fl->service ? fl->service : "untagged");
+    set_string(t, row, FL_HOST, fl->host ? fl->host : "");
+    set_string(t, row, FL_EVIDENCE, fl->host ? et_evidence_name(fl->evidence) : "");
+    set_uint(t, row, FL_UP_BYTES, et_cells_bytes(c, 0));
+    set_uint(t, row, FL_UP_PKTS, et_cells_packets(c, 0));
+    set_uint(t, row, FL_DOWN_BYTES, et_cells_bytes(c, 1));
+    set_uint(t, row, FL_DOWN_PKTS, et_cells_packets(c, 1));
+}
+
+static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                                      const void *data, tap_flags_t flags _U_)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
+    const echotap_tap_record *rec = (const echotap_tap_record *)data;
+    const echotap_capture *cap = echotap_current_capture();
+    if (!state_for(&flows_state, cap, t))
+        return TAP_PACKET_DONT_REDRAW;
+    uint32_t row = et_acc_add(flows_state.acc, cap->flows, rec->flow, rec->up, rec->len, rec->flow->id);
+    size_t n;
+    const uint32_t *dirty = et_acc_dirty(flows_state.acc, &n);
+    for (size_t i = 0; i < n; i++) {
+        ensure_row(sd->stat_tap_data, t, dirty[i]);
+        const et_cells *c = et_acc_row(flows_state.acc, dirty[i], NULL, NULL);
+        write_flow_row(t, cap, dirty[i], et_flows_get(cap->flows, et_acc_row_flow(flows_state.acc, dirty[i])), c);
+    }
+    /* First and last packet the table counted for this flow. */
+    stat_tap_table_item_type *first = stat_tap_get_field_data(t, row, FL_FIRST);
+    if (et_cells_packets(et_acc_row(flows_state.acc, row, NULL, NULL), 0) +
+        et_cells_packets(et_acc_row(flows_state.acc, row, NULL, NULL), 1) == 1 || rec->t < first->value.float_value)
+        set_float(t, row, FL_FIRST, rec->t);
+    if (rec->t > stat_tap_get_field_data(t, row, FL_LAST)->value.float_value)
+        set_float(t, row, FL_LAST, rec->t);
+    return TAP_PACKET_REDRAW;
+}
+
+/* ---- timeline ---- */
+
+#define GROUP_DIR_COLUMNS \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "AVS up",        "%9u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "AVS down",      "%9u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Metrics up",    "%10u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Metrics down",  "%12u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "CDN up",        "%9u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "CDN down",      "%9u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Other up",      "%9u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Other down",    "%10u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Untagged up",   "%11u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Untagged down", "%13u" }
+
+enum { TL_DEVICE, TL_START, TL_GROUPS, TL_COUNT = TL_GROUPS + 2 * ET_GROUP_COUNT };
+
+static stat_tap_table_item timeline_fields[TL_COUNT] = {
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Device",    "%-15s" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)", "%9.3f" },
+    GROUP_DIR_COLUMNS,
+};
+
+static table_state timeline_state;
+static double timeline_interval;
+
+static double interval_now(void)
+{
+    return cli_interval > 0 ? cli_interval : (pref_interval_ms ? pref_interval_ms : 100) / 1000.0;
+}
+
+static void timeline_init(stat_tap_table_ui *ui)
+{
+    state_reset(&timeline_state, the_table(ui, "Bytes per interval"));
+    timeline_interval = interval_now();
+}
+
+static void timeline_reset(stat_tap_table *t)
+{
+    state_reset(&timeline_state, t);
+    timeline_interval = interval_now();
+}
+
+static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                                         const void *data, tap_flags_t flags _U_)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
+    const echotap_tap_record *rec = (const echotap_tap_record *)data;
+    const echotap_capture *cap = echotap_current_capture();
+    if (!state_for(&timeline_state, cap, t))
+        return TAP_PACKET_DONT_REDRAW;
+    int64_t key = rec->t > 0 ? (int64_t)(rec->t / timeline_interval) : 0;
+    et_acc_add(timeline_state.acc, cap->flows, rec->flow, rec->up, rec->len, key);
+    size_t n;
+    const uint32_t *dirty = et_acc_dirty(timeline_state.acc, &n);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t device;
+        int64_t k;
+        const et_cells *c = et_acc_row(timeline_state.acc, dirty[i], &device, &k);
+        char buf[64];
+        ensure_row(sd->stat_tap_data, t, dirty[i]);
+        set_string(t, dirty[i], TL_DEVICE, device_text(cap, device, buf, sizeof(buf)));
+        set_float(t, dirty[i], TL_START, k * timeline_interval);
+        for (int g = 0; g < ET_GROUP_COUNT; g++) {
+            set_uint(t, dirty[i], TL_GROUPS + 2 * g, c->bytes[g][0]);
+            set_uint(t, dirty[i], TL_GROUPS + 2 * g + 1, c->bytes[g][1]);
+        }
+    }
+    return TAP_PACKET_REDRAW;
+}
+
+/* tshark: -z echotap,timeline[,interval=SECONDS][,filter] */
+static void timeline_filter_check(const char *opt_arg, const char **filter, char **err)
+{
+    cli_interval = 0;
+    const char *opt = *filter;
+    if (opt && g_str_has_prefix(opt, "interval=")) {
+        const char *value = opt + strlen("interval=");
+        char *end = NULL;
+        double v = g_ascii_strtod(value, &end);
+        if (end == value || (*end != '\0' && *end != ',') || !(v >= 0.001 && v <= 86400)) {
+            *err = g_strdup_printf("echotap,timeline: interval must be seconds between 0.001 and 86400 (got \"%.*s\")",
+                                   (int)(end && end > value ? end - value : (ptrdiff_t)strcspn(value, ",")), value);
+            return;
+        }
+        cli_interval = v;
+        *filter = *end == ',' ? end + 1 : NULL;
+    }
+    (void)opt_arg;
+}
+
+/* ---- phases ---- */
+
+enum { PH_DEVICE, PH_LABEL, PH_INDEX, PH_START, PH_DURATION, PH_GROUPS,
+       PH_AVS_RATE = PH_GROUPS + 4 * ET_GROUP_COUNT, PH_SPEECH, PH_VERDICT, PH_COUNT };
+
+#define GROUP_COLUMNS(name) \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " up bytes",   "%9u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " up pkts",    "%7u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " down bytes", "%9u" }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " down pkts",  "%7u" }
+
+static stat_tap_table_item phase_fields[PH_COUNT] = {
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Device",       "%-15s" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Phase",        "%-12s" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "#",            "%3u" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)",    "%9.3f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Duration (s)", "%9.3f" },
+    GROUP_COLUMNS("AVS"), GROUP_COLUMNS("Metrics"), GROUP_COLUMNS("CDN"), GROUP_COLUMNS("Other"),
+    GROUP_COLUMNS("Untagged"),
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "AVS up B/s",    "%9.1f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Speech max (s)", "%7.1f" },
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Verdict",       "%s" },
+};
+
+/* A phase row of the table: automatic phases are sums of 100 ms bins, kept up to date with the
+ * deltas of the bins; scheduled phases are counted directly. */
+typedef struct phase_row {
+    uint32_t device;
+    uint32_t index;
+    et_cells cells;
+} phase_row;
+
+typedef struct device_phases {
+    GArray *phases;            /* et_phase: the list the rows were last built from */
+    GArray *rows;              /* table row of each phase */
+} device_phases;
+
+static table_state phases_state;
+static GArray *phase_rows;     /* phase_row, by table row */
+static GPtrArray *phase_devices; /* device_phases*, by device id */
+static double phase_bin;
+
+static void device_phases_free(gpointer p)
+{
+    device_phases *dp = p;
+    g_array_free(dp->phases, TRUE);
+    g_array_free(dp->rows, TRUE);
+    g_free(dp);
+}
+
+static void phases_forget(void)
+{
+    if (phase_rows)
+        g_array_set_size(phase_rows, 0);
+    else
+        phase_rows = g_array_new(FALSE, TRUE, sizeof(phase_row));
+    if (phase_devices)
+        g_ptr_array_set_size(phase_devices, 0);
+    else
+        phase_devices = g_ptr_array_new_with_free_func(device_phases_free);
+    et_detector_config cfg;
+    et_detector_defaults(&cfg);
+    phase_bin = cfg.bin;
+}
+
+static void phases_init(stat_tap_table_ui *ui)
+{
+    state_reset(&phases_state, the_table(ui, "Phases"));
+    phases_forget();
+}
+
+static void phases_reset(stat_tap_table *t)
+{
+    state_reset(&phases_state, t);
+    phases_forget();
+}
+
+static device_phases *phases_of(uint32_t device)
+{
+    while (phase_devices->len <= device) {
+        device_phases *dp = g_new0(device_phases, 1);
+        dp->phases = g_array_new(FALSE, FALSE, sizeof(et_phase));
+        dp->rows = g_array_new(FALSE, FALSE, sizeof(guint));
+        g_ptr_array_add(phase_devices, dp);
+    }
+    return g_ptr_array_index(phase_devices, device);
+}
+
+static guint row_of_phase(stat_tap_table_ui *ui, stat_tap_table *t, device_phases *dp, uint32_t device, uint32_t index)
+{
+    while (dp->rows->len <= index) {
+        guint row = phase_rows->len;
+        phase_row pr = { .device = device, .index = dp->rows->len };
+        g_array_append_val(phase_rows, pr);
+        g_array_append_val(dp->rows, row);
+        ensure_row(ui, t, row);
+    }
+    return g_array_index(dp->rows, guint, index);
+}
+
+static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_phase *ph)
+{
+    phase_row *pr = &g_array_index(phase_rows, phase_row, row);
+    char buf[64];
+    set_string(t, row, PH_DEVICE, device_text(cap, pr->device, buf, sizeof(buf)));
+    set_string(t, row, PH_LABEL, ph ? ph->label : "-");
+    set_uint(t, row, PH_INDEX, pr->index);
+    set_float(t, row, PH_START, ph ? ph->start : 0);
+    double duration = ph ? ph->end - ph->start : 0;
+    set_float(t, row, PH_DURATION, duration);
+    for (int g = 0; g < ET_GROUP_COUNT; g++) {
+        set_uint(t, row, PH_GROUPS + 4 * g, pr->cells.bytes[g][0]);
+        set_uint(t, row, PH_GROUPS + 4 * g + 1, pr->cells.packets[g][0]);
+        set_uint(t, row, PH_GROUPS + 4 * g + 2, pr->cells.bytes[g][1]);
+        set_uint(t, row, PH_GROUPS + 4 * g + 3, pr->cells.packets[g][1]);
+    }
+    set_float(t, row, PH_AVS_RATE, duration > 0 ? pr->cells.bytes[ET_GROUP_AVS][0] / duration : 0);
+    if (ph) {
+        et_phase_judgement j;
+        et_phases_judge(cap->phases, cap->flows, pr->device, ph, &j);
+        set_float(t, row, PH_SPEECH, j.max_speech_s);
+        set_string(t, row, PH_VERDICT, et_verdict_name(j.verdict));
+    } else {
+        set_float(t, row, PH_SPEECH, 0);
+        set_string(t, row, PH_VERDICT, "(merged)");
+    }
+}
+
+static bool same_phase(const et_phase *a, const et_phase *b, bool last)
+{
+    return a->start == b->start && (last || a->end == b->end) && strcmp(a->label, b->label) == 0;
+}
+
+/* Brings one device's rows in line with its current phase list. */
+static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const echotap_capture *cap, uint32_t device)
+{
+    device_phases *dp = phases_of(device);
+    uint32_t n;
+    const et_phase *list = et_phases_list(cap->phases, cap->flows, device, &n, NULL);
+    bool automatic = et_phases_automatic(cap->phases);
+    guint first_changed = 0;
+    while (first_changed < n && first_changed < dp->phases->len &&
+           same_phase(&list[first_changed], &g_array_index(dp->phases, et_phase, first_changed),
+                      first_changed + 1 == n && first_changed + 1 == dp->phases->len))
+        first_changed++;
+    for (guint i = first_changed; i < n || i < dp->phases->len; i++) {
+        guint row = row_of_phase(ui, t, dp, device, i);
+        phase_row *pr = &g_array_index(phase_rows, phase_row, row);
+        if (i >= n)
+            memset(&pr->cells, 0, sizeof(pr->cells));
+        else if (automatic)
+            et_acc_sum(phases_state.acc, device, (int64_t)(list[i].start / phase_bin + 0.5),
+                       i + 1 == n ? G_MAXINT64 : (int64_t)(list[i].end / phase_bin + 0.5), &pr->cells);
+        else
+            et_acc_sum(phases_state.acc, device, i, i + 1, &pr->cells);
+    }
+    g_array_set_size(dp->phases, 0);
+    g_array_append_vals(dp->phases, list, n);
+    for (guint i = 0; i < dp->rows->len; i++)
+        write_phase_row(t, cap, g_array_index(dp->rows, guint, i), i < n ? &list[i] : NULL);
+}
+
+/* Which phase of a device's last list holds this key. */
+static guint phase_at_key(const device_phases *dp, int64_t key, bool automatic)
+{
+    if (!automatic)
+        return (guint)key;
+    guint lo = 0, hi = dp->phases->len;
+    double t = key * phase_bin + phase_bin / 2;
+    while (hi - lo > 1) {
+        guint mid = (lo + hi) / 2;
+        if (g_array_index(dp->phases, et_phase, mid).start <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                                       const void *data, tap_flags_t flags _U_)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    stat_tap_table_ui *ui = sd->stat_tap_data;
+    stat_tap_table *t = g_array_index(ui->tables, stat_tap_table *, 0);
+    const echotap_tap_record *rec = (const echotap_tap_record *)data;
+    const echotap_capture *cap = echotap_current_capture();
+    if (!cap || !cap->phases)
+        return TAP_PACKET_DONT_REDRAW;
+    if (phases_state.flows != cap->flows)
+        phases_forget();
+    if (!state_for(&phases_state, cap, t))
+        return TAP_PACKET_DONT_REDRAW;
+    bool automatic = et_phases_automatic(cap->phases);
+    int64_t key;
+    if (automatic) {
+        key = rec->t > 0 ? (int64_t)(rec->t / phase_bin) : 0;
+    } else {
+        et_phase ph;
+        et_phases_lookup(cap->phases, cap->flows, rec->flow->device, rec->t, &ph);
+        key = ph.index;
+    }
+    et_acc_add(phases_state.acc, cap->flows, rec->flow, rec->up, rec->len, key);
+
+    /* Counts that changed (this packet, flows that changed class) go to their phase's row. */
+    size_t n;
+    const uint32_t *dirty = et_acc_dirty(phases_state.acc, &n);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t device;
+        int64_t k;
+        et_acc_row(phases_state.acc, dirty[i], &device, &k);
+        et_cells delta;
+        et_acc_take_delta(phases_state.acc, dirty[i], &delta);
+        device_phases *dp = phases_of(device);
+        if (dp->phases->len == 0)
+            continue;                   /* a new device: summed from the bins below */
+        guint row = row_of_phase(ui, t, dp, device, phase_at_key(dp, k, automatic));
+        et_cells_add(&g_array_index(phase_rows, phase_row, row).cells, &delta, 1);
+    }
+    /* Phase lists change (an interaction found, a device became a speaker, the end moved). */
+    for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++)
+        sync_device_phases(ui, t, cap, d);
+    return TAP_PACKET_REDRAW;
+}
+
+/* tshark: reject a bad schedule with one line, before any statistic is printed. */
+static void phases_filter_check(const char *opt_arg _U_, const char **filter _U_, char **err)
+{
+    char *problem = echotap_schedule_problem();
+    if (problem) {
+        *err = g_strdup_printf("echotap: bad phase schedule (echotap.schedule): %s", problem);
+        g_free(problem);
+    }
+}
+
+/* ---- registration ---- */
+
+static tap_param filter_param[] = { { PARAM_FILTER, "filter", "Filter", NULL, TRUE } };
+
+static stat_tap_table_ui phases_ui = {
+    REGISTER_PACKET_STAT_GROUP_UNSORTED, "Echotap Phases", "echotap", "echotap,phases",
+    phases_init, phases_packet, phases_reset, free_item, phases_filter_check,
+    G_N_ELEMENTS(phase_fields), phase_fields, G_N_ELEMENTS(filter_param), filter_param, NULL, 0
+};
+
+static stat_tap_table_ui flows_ui = {
+    REGISTER_PACKET_STAT_GROUP_UNSORTED, "Echotap Flows", "echotap", "echotap,flows",
+    flows_init, flows_packet, flows_reset, free_item, NULL,
+    G_N_ELEMENTS(flow_fields), flow_fields, G_N_ELEMENTS(filter_param), filter_param, NULL, 0
+};
+
+static stat_tap_table_ui timeline_ui = {
+    REGISTER_PACKET_STAT_GROUP_UNSORTED, "Echotap Timeline", "echotap", "echotap,timeline",
+    timeline_init, timeline_packet, timeline_reset, free_item, timeline_filter_check,
+    G_N_ELEMENTS(timeline_fields), timeline_fields, G_N_ELEMENTS(filter_param), filter_param, NULL, 0
+};
+
+void echotap_register_stats(int proto _U_, module_t *module)
+{
+    prefs_register_uint_preference(module, "interval_ms", "Timeline interval (ms)",
+        "Interval of the echotap timeline table (100 ms: the resolution of the original study)",
+        10, &pref_interval_ms);
+    register_stat_tap_table_ui(&phases_ui);
+    register_stat_tap_table_ui(&flows_ui);
+    register_stat_tap_table_ui(&timeline_ui);
+}

@@ -27,6 +27,9 @@ typedef struct echotap_capture {
 
 const echotap_capture *echotap_current_capture(void);
 
+/* What is wrong with the schedule preference (g_free it), or NULL if it is empty or valid. */
+char *echotap_schedule_problem(void);
+
 /* Registration of the statistics (echotap-stats.c), called from proto_register_echotap. */
 void echotap_register_stats(int proto, module_t *module);
 

@@ -19,7 +19,6 @@
 #include <epan/prefs.h>
 #include <epan/tap.h>
 #include <epan/uat.h>
-#include <wsutil/report_message.h>
 
 #ifndef ECHOTAP_VERSION
 #define ECHOTAP_VERSION "0.0.0"
@@ -648,16 +647,12 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
 
 /* ---- registration ---- */
 
-static void check_schedule_pref(void)
+char *echotap_schedule_problem(void)
 {
-    if (pref_schedule && pref_schedule[0]) {
-        char *err = NULL;
-        et_schedule *s = et_schedule_parse(pref_schedule, pref_nowake, &err);
-        if (err)
-            report_failure("echotap: %s", err);
-        g_free(err);
-        et_schedule_free(s);
-    }
+    char *err = NULL;
+    if (pref_schedule && pref_schedule[0])
+        et_schedule_free(et_schedule_parse(pref_schedule, pref_nowake, &err));
+    return err;
 }
 
 void proto_register_echotap(void);
@@ -721,7 +716,7 @@ void proto_register_echotap(void)
     proto_register_subtree_array(ett, array_length(ett));
     expert_register_field_array(expert_register_protocol(proto_echotap), ei, array_length(ei));
 
-    module_t *module = prefs_register_protocol(proto_echotap, check_schedule_pref);
+    module_t *module = prefs_register_protocol(proto_echotap, NULL);
     prefs_register_bool_preference(module, "use_cert", "Use server certificates",
         "Take host names from the server certificate (subject CN and SAN dNSNames) when there is no SNI",
         &pref_use_cert);
