@@ -1,0 +1,156 @@
+"""The echotap plugin in the real tshark, judged against the captures' ground truth.
+
+Expected values come from the truth files, which the capture generator (or the real-stack
+script, from tshark's own conversation totals) wrote; never from earlier plugin output.
+"""
+import collections
+
+import pytest
+
+from conftest import load_truth, truth_captures
+
+FIELDS = ["echotap.service", "echotap.host", "echotap.evidence", "echotap.device", "echotap.dir",
+          "ip.src", "ipv6.src", "tcp.srcport", "udp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
+          "udp.dstport", "frame.len", "frame.number"]
+GROUPS = ["avs", "metrics", "cdn", "other", "untagged"]
+CAPTURES = truth_captures()
+
+
+def group_of(service):
+    if service in ("avs", "metrics", "cdn", "untagged"):
+        return service
+    return "other"
+
+
+def flow_key(proto, a, pa, b, pb):
+    return (proto, *sorted([(a, int(pa)), (b, int(pb))]))
+
+
+def truth_flows(truth):
+    return {flow_key(f["proto"], f["client"], f["client_port"], f["server"], f["server_port"]): f
+            for f in truth["flows"]}
+
+
+def test_plugin_is_listed(tshark):
+    plugins = tshark.run("-G", "plugins").stdout
+    assert "echotap.so" in plugins
+    fields = {line.split("\t")[2] for line in tshark.run("-G", "fields").stdout.splitlines()
+              if line.startswith("F\t")}
+    for name in ["echotap.service", "echotap.host", "echotap.evidence", "echotap.rule",
+                 "echotap.device", "echotap.device.speaker", "echotap.dir", "echotap.phase",
+                 "echotap.phase.index"]:
+        assert name in fields
+
+
+def test_filter_on_service_works(tshark):
+    assert CAPTURES, "no capture with a truth file"
+    cap = CAPTURES[0]
+    out = tshark.run("-r", cap, "-2", "-Y", 'echotap.service == "avs"', "-T", "fields",
+                     "-e", "frame.number").stdout.split()
+    truth = load_truth(cap)
+    expected = sum(f["packets_up"] + f["packets_down"] for f in truth["flows"] if f["service"] == "avs")
+    assert len(out) == expected
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("passes", [["-2"], []], ids=["two-pass", "one-pass"])
+def test_every_packet_carries_its_flows_truth(tshark, capture, passes):
+    truth = load_truth(capture)
+    flows = truth_flows(truth)
+    rows = tshark.fields(capture, FIELDS, *passes)
+    seen = collections.Counter()
+    for row in rows:
+        r = dict(zip(FIELDS, row))
+        src, dst = r["ip.src"] or r["ipv6.src"], r["ip.dst"] or r["ipv6.dst"]
+        proto = "tcp" if r["tcp.srcport"] else "udp" if r["udp.srcport"] else None
+        if proto is None or not src:
+            continue
+        sport, dport = r[f"{proto}.srcport"], r[f"{proto}.dstport"]
+        f = flows.get(flow_key(proto, src, sport, dst, dport))
+        assert f is not None, f"frame {r['frame.number']}: flow not in the truth"
+        seen[id(f)] += 1
+        expected_dir = "up" if (src, int(sport)) == (f["client"], f["client_port"]) else "down"
+        assert r["echotap.device"] == f["device"], f"frame {r['frame.number']}"
+        assert r["echotap.dir"] == expected_dir, f"frame {r['frame.number']}"
+        if passes or f["service"] is None:
+            # Later passes tag every packet; the first pass only packets after the evidence.
+            assert (r["echotap.service"] or None) == f["service"], f"frame {r['frame.number']} {f}"
+            assert (r["echotap.host"] or None) == f["host"], f"frame {r['frame.number']} {f}"
+            assert (r["echotap.evidence"] or None) == (f["evidence"] if f["host"] else None), \
+                f"frame {r['frame.number']} {f}"
+    for f in truth["flows"]:
+        assert seen[id(f)] == f["packets_up"] + f["packets_down"], f
+
+
+def parse_table(out, title):
+    """Rows of a stat_tap_table printed by tshark, as lists of stripped cells."""
+    lines = out.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.strip() == title + ":")
+    header = [c.strip() for c in lines[start + 2].split("|")[:-1]]
+    rows = []
+    for line in lines[start + 4:]:
+        if line.startswith("====="):
+            break
+        rows.append(dict(zip(header, [c.strip() for c in line.split("|")[:-1]])))
+    return rows
+
+
+def truth_schedule_args(truth):
+    return ["-o", f"echotap.schedule:{truth['schedule']}"] if truth.get("schedule") else []
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("passes", [["-2"], []], ids=["two-pass", "one-pass"])
+def test_phases_equal_truth(tshark, capture, passes):
+    truth = load_truth(capture)
+    if not truth.get("schedule"):
+        pytest.skip("no schedule in this capture's truth")
+    out = tshark.run("-r", capture, "-q", *passes, *truth_schedule_args(truth),
+                     "-z", "echotap,phases").stdout
+    got = collections.Counter()
+    for row in parse_table(out, "Echotap Phases"):
+        for g in GROUPS:
+            name = {"avs": "AVS", "metrics": "Metrics", "cdn": "CDN", "other": "Other",
+                    "untagged": "Untagged"}[g]
+            for d, word in (("up", "up"), ("down", "down")):
+                key = (int(row["#"]), row["Device"], g, d)
+                got[key + ("bytes",)] += int(row[f"{name} {word} bytes"])
+                got[key + ("packets",)] += int(row[f"{name} {word} pkts"])
+    expected = collections.Counter()
+    for s in truth["stats"]:
+        key = (s["phase_index"], s["device"], group_of(s["service"]), s["dir"])
+        expected[key + ("bytes",)] += s["bytes"]
+        expected[key + ("packets",)] += s["packets"]
+    assert +got == +expected
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_flows_table_equals_truth(tshark, capture):
+    truth = load_truth(capture)
+    out = tshark.run("-r", capture, "-q", "-z", "echotap,flows").stdout
+    got = {}
+    for row in parse_table(out, "Echotap Flows"):
+        got.setdefault((row["Device"], row["Server"], int(row["Port"]), row["Proto"]), []).append(row)
+    for f in truth["flows"]:
+        rows = got.get((f["device"], f["server"], f["server_port"], f["proto"]), [])
+        match = [r for r in rows if int(r["Up bytes"]) == f["bytes_up"] and int(r["Down bytes"]) == f["bytes_down"]
+                 and int(r["Up pkts"]) == f["packets_up"] and int(r["Down pkts"]) == f["packets_down"]]
+        assert match, f"no row for {f}"
+        assert match[0]["Service"] == (f["service"] or "untagged")
+        assert match[0]["Host"] == (f["host"] or "")
+
+
+def test_bad_schedule_is_one_clear_error(tshark):
+    cap = CAPTURES[0]
+    proc = tshark.run("-r", cap, "-q", "-o", "echotap.schedule:0 silence; 8x query",
+                      "-z", "echotap,phases", check=False)
+    assert proc.returncode != 0
+    assert "8x" in proc.stderr and "schedule" in proc.stderr
+    assert "Echotap Phases" not in proc.stdout
+
+
+def test_bad_rule_row_is_rejected(tshark):
+    cap = CAPTURES[0]
+    proc = tshark.run("-r", cap, "-q", "-o", 'uat:echotap_rules:"avs-*-*.amazon.com","avs"', check=False)
+    assert proc.returncode != 0
+    assert "only one '*'" in proc.stderr

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs what echotap needs on Debian 12 (root or sudo): Wireshark's development files, tshark,
+# the build tools and the test tools.
+set -eu
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+PKGS="wireshark-dev libwireshark-dev tshark cmake make gcc pkg-config libglib2.0-dev libcmocka-dev python3 python3-pytest util-linux"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "echotap: installing$missing"
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
