@@ -32,5 +32,7 @@ char *echotap_schedule_problem(void);
 
 /* Registration of the statistics (echotap-stats.c), called from proto_register_echotap. */
 void echotap_register_stats(int proto, module_t *module);
+/* Registration of tshark's -z echotap,json (echotap-export.c). */
+void echotap_register_export(void);
 
 #endif

@@ -754,6 +754,7 @@ void proto_register_echotap(void)
     register_init_routine(echotap_init);
     register_cleanup_routine(echotap_cleanup);
     echotap_register_stats(proto_echotap, module);
+    echotap_register_export();
 }
 
 /* All registered fields with this abbreviation. */

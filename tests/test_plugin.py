@@ -154,3 +154,46 @@ def test_bad_rule_row_is_rejected(tshark):
     proc = tshark.run("-r", cap, "-q", "-o", 'uat:echotap_rules:"avs-*-*.amazon.com","avs"', check=False)
     assert proc.returncode != 0
     assert "only one '*'" in proc.stderr
+
+
+def export(tshark, capture, *extra):
+    import json
+    truth = load_truth(capture)
+    out = tshark.run("-r", capture, "-q", *extra, *truth_schedule_args(truth), "-z", "echotap,json").stdout
+    return truth, json.loads(out)
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_json_stats_equal_truth_per_service(tshark, capture):
+    truth, data = export(tshark, capture)
+    if not truth.get("schedule"):
+        # Without a schedule the truth has one phase: compare per device and service.
+        key = lambda s: (s["device"], s["service"], s["dir"])
+    else:
+        key = lambda s: (s["phase_index"], s["device"], s["service"], s["dir"])
+    got = collections.Counter()
+    for s in data["stats"]:
+        got[key(s) + ("bytes",)] += s["bytes"]
+        got[key(s) + ("packets",)] += s["packets"]
+    expected = collections.Counter()
+    for s in truth["stats"]:
+        expected[key(s) + ("bytes",)] += s["bytes"]
+        expected[key(s) + ("packets",)] += s["packets"]
+    assert +got == +expected
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_json_sums_agree_with_each_other(tshark, capture):
+    """Sums over phases = sums over intervals = sums over flows."""
+    _, data = export(tshark, capture)
+    total = lambda rows: collections.Counter({(r["dir"], "b"): 0}) + sum(
+        (collections.Counter({(r["dir"], "b"): r["bytes"], (r["dir"], "p"): r["packets"]}) for r in rows),
+        collections.Counter())
+    flows = collections.Counter()
+    for f in data["flows"]:
+        flows[("up", "b")] += f["bytes_up"]
+        flows[("down", "b")] += f["bytes_down"]
+        flows[("up", "p")] += f["packets_up"]
+        flows[("down", "p")] += f["packets_down"]
+    assert +total(data["stats"]) == +flows
+    assert +total(data["timeline"]) == +flows

@@ -1,0 +1,363 @@
+/* echotap-export.c - tshark -z echotap,json: the three tables as JSON, for scripts.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * A tshark-only statistic (like -z conv,tcp it has its own printer), so it is computed when it
+ * is printed, from the flows' final classes: per flow and key (phase or interval) counts, then
+ * grouped by each flow's service. Unlike the tables, it splits every service, not just the
+ * groups that fit in fixed columns.
+ */
+#include "echotap.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <epan/stat_tap_ui.h>
+#include <epan/tap.h>
+#include <wsutil/report_message.h>
+
+typedef struct counts {
+    uint64_t bytes[2], packets[2];
+} counts;
+
+typedef struct export_key {
+    uint32_t flow;
+    int64_t key;
+} export_key;
+
+typedef struct export_state {
+    char *filter;
+    double interval;
+    GHashTable *phase_counts;  /* export_key -> counts: key = phase index, or 100 ms bin (automatic) */
+    GHashTable *time_counts;   /* export_key -> counts: key = interval */
+    GHashTable *flow_counts;   /* flow id -> counts */
+} export_state;
+
+static guint export_key_hash(gconstpointer p)
+{
+    const export_key *k = p;
+    return g_int64_hash(&k->key) ^ (k->flow * 2654435761u);
+}
+
+static gboolean export_key_equal(gconstpointer a, gconstpointer b)
+{
+    const export_key *x = a, *y = b;
+    return x->flow == y->flow && x->key == y->key;
+}
+
+static void export_reset(void *tapdata)
+{
+    export_state *st = (export_state *)tapdata;
+    g_hash_table_remove_all(st->phase_counts);
+    g_hash_table_remove_all(st->time_counts);
+    g_hash_table_remove_all(st->flow_counts);
+}
+
+static counts *counts_at(GHashTable *table, uint32_t flow, int64_t key)
+{
+    export_key k = { flow, key };
+    counts *c = g_hash_table_lookup(table, &k);
+    if (c == NULL) {
+        c = g_new0(counts, 1);
+        g_hash_table_insert(table, g_memdup2(&k, sizeof(k)), c);
+    }
+    return c;
+}
+
+static void count(counts *c, bool up, uint32_t len)
+{
+    c->bytes[up ? 0 : 1] += len;
+    c->packets[up ? 0 : 1]++;
+}
+
+static double phase_bin(void)
+{
+    et_detector_config cfg;
+    et_detector_defaults(&cfg);
+    return cfg.bin;
+}
+
+static tap_packet_status export_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                                       const void *data, tap_flags_t flags _U_)
+{
+    export_state *st = (export_state *)tapdata;
+    const echotap_tap_record *rec = (const echotap_tap_record *)data;
+    const echotap_capture *cap = echotap_current_capture();
+    if (cap == NULL || cap->phases == NULL)
+        return TAP_PACKET_DONT_REDRAW;
+    int64_t key;
+    if (et_phases_automatic(cap->phases)) {
+        key = rec->t > 0 ? (int64_t)(rec->t / phase_bin()) : 0;
+    } else {
+        et_phase ph;
+        et_phases_lookup(cap->phases, cap->flows, rec->flow->device, rec->t, &ph);
+        key = ph.index;
+    }
+    count(counts_at(st->phase_counts, rec->flow->id, key), rec->up, rec->len);
+    count(counts_at(st->time_counts, rec->flow->id, rec->t > 0 ? (int64_t)(rec->t / st->interval) : 0),
+          rec->up, rec->len);
+    count(counts_at(st->flow_counts, rec->flow->id, 0), rec->up, rec->len);
+    return TAP_PACKET_REDRAW;
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void json_string_or_null(const char *s)
+{
+    if (s)
+        json_string(s);
+    else
+        fputs("null", stdout);
+}
+
+static const char *service_of(const et_flow *fl)
+{
+    return fl->service ? fl->service : "untagged";
+}
+
+/* Aggregated output row: (a, b, device, service) -> counts, in first-seen order. */
+typedef struct out_row {
+    int64_t a;
+    uint32_t device;
+    const char *service;
+    counts c;
+} out_row;
+
+static gint out_row_order(gconstpointer x, gconstpointer y)
+{
+    const out_row *p = x, *q = y;
+    if (p->device != q->device)
+        return p->device < q->device ? -1 : 1;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    return strcmp(p->service, q->service);
+}
+
+static void add_out(GHashTable *index, GArray *rows, int64_t a, uint32_t device, const char *service, const counts *c)
+{
+    char *k = g_strdup_printf("%" G_GINT64_FORMAT "|%u|%s", a, device, service);
+    gpointer pos = g_hash_table_lookup(index, k);
+    if (pos == NULL) {
+        out_row r = { a, device, service, { { 0, 0 }, { 0, 0 } } };
+        g_array_append_val(rows, r);
+        pos = GUINT_TO_POINTER(rows->len);
+        g_hash_table_insert(index, k, pos);
+    } else {
+        g_free(k);
+    }
+    out_row *r = &g_array_index(rows, out_row, GPOINTER_TO_UINT(pos) - 1);
+    for (int d = 0; d < 2; d++) {
+        r->c.bytes[d] += c->bytes[d];
+        r->c.packets[d] += c->packets[d];
+    }
+}
+
+/* Rows of counts per (phase index or interval, device, service). */
+static GArray *aggregate(const echotap_capture *cap, GHashTable *table, bool phases)
+{
+    GArray *rows = g_array_new(FALSE, FALSE, sizeof(out_row));
+    GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    bool automatic = et_phases_automatic(cap->phases);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, table);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        const export_key *ek = k;
+        const et_flow *fl = et_flows_get(cap->flows, ek->flow);
+        int64_t a = ek->key;
+        if (phases && automatic) {
+            et_phase ph;
+            et_phases_lookup(cap->phases, cap->flows, fl->device, (ek->key + 0.5) * phase_bin(), &ph);
+            a = ph.index;
+        }
+        add_out(index, rows, a, fl->device, service_of(fl), (const counts *)v);
+    }
+    g_hash_table_destroy(index);
+    g_array_sort(rows, out_row_order);
+    return rows;
+}
+
+static void print_counts_rows(const echotap_capture *cap, GArray *rows, bool phases, double interval)
+{
+    bool first = true;
+    for (guint i = 0; i < rows->len; i++) {
+        const out_row *r = &g_array_index(rows, out_row, i);
+        char dev[64];
+        et_addr_to_str(&et_flows_device(cap->flows, r->device)->addr, dev, sizeof(dev));
+        for (int d = 0; d < 2; d++) {
+            if (r->c.packets[d] == 0)
+                continue;
+            printf("%s\n  {", first ? "" : ",");
+            first = false;
+            if (phases) {
+                uint32_t n;
+                const et_phase *list = et_phases_list(cap->phases, cap->flows, r->device, &n, NULL);
+                printf("\"phase_index\": %" G_GINT64_FORMAT ", \"phase\": ", r->a);
+                json_string(r->a < n ? list[r->a].label : "");
+            } else {
+                printf("\"start\": %.6f", r->a * interval);
+            }
+            printf(", \"device\": ");
+            json_string(dev);
+            printf(", \"service\": ");
+            json_string(r->service);
+            printf(", \"dir\": \"%s\", \"bytes\": %" G_GUINT64_FORMAT ", \"packets\": %" G_GUINT64_FORMAT "}",
+                   d == 0 ? "up" : "down", r->c.bytes[d], r->c.packets[d]);
+        }
+    }
+}
+
+static void export_draw(void *tapdata)
+{
+    export_state *st = (export_state *)tapdata;
+    const echotap_capture *cap = echotap_current_capture();
+    if (cap == NULL || cap->phases == NULL) {
+        printf("{\"flows\": [], \"phases\": [], \"stats\": [], \"timeline\": []}\n");
+        return;
+    }
+    char buf[64];
+    printf("{\"filter\": ");
+    json_string_or_null(st->filter);
+    printf(",\n\"automatic_phases\": %s,\n\"devices\": [", et_phases_automatic(cap->phases) ? "true" : "false");
+    for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++) {
+        const et_device *dev = et_flows_device(cap->flows, d);
+        printf("%s\n  {\"device\": ", d ? "," : "");
+        json_string(et_addr_to_str(&dev->addr, buf, sizeof(buf)));
+        printf(", \"speaker\": %s}", et_device_is_speaker(dev) ? "true" : "false");
+    }
+    printf("],\n\"flows\": [");
+    bool first = true;
+    for (uint32_t id = 0; id < et_flows_count(cap->flows); id++) {
+        export_key k = { id, 0 };
+        const counts *c = g_hash_table_lookup(st->flow_counts, &k);
+        if (c == NULL)
+            continue;
+        const et_flow *fl = et_flows_get(cap->flows, id);
+        printf("%s\n  {\"flow\": %u, \"proto\": \"%s\", \"device\": ", first ? "" : ",", id, fl->proto == 6 ? "tcp" : "udp");
+        first = false;
+        json_string(et_addr_to_str(&fl->client, buf, sizeof(buf)));
+        printf(", \"client_port\": %u, \"server\": ", fl->client_port);
+        json_string(et_addr_to_str(&fl->server, buf, sizeof(buf)));
+        printf(", \"server_port\": %u, \"service\": ", fl->server_port);
+        json_string_or_null(fl->service);
+        printf(", \"host\": ");
+        json_string_or_null(fl->host);
+        printf(", \"evidence\": ");
+        json_string_or_null(fl->host ? et_evidence_name(fl->evidence) : NULL);
+        printf(", \"rule\": ");
+        json_string_or_null(fl->rule);
+        printf(", \"bytes_up\": %" G_GUINT64_FORMAT ", \"packets_up\": %" G_GUINT64_FORMAT
+               ", \"bytes_down\": %" G_GUINT64_FORMAT ", \"packets_down\": %" G_GUINT64_FORMAT "}",
+               c->bytes[0], c->packets[0], c->bytes[1], c->packets[1]);
+    }
+    printf("],\n\"phases\": [");
+    first = true;
+    for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++) {
+        uint32_t n;
+        const et_phase *list = et_phases_list(cap->phases, cap->flows, d, &n, NULL);
+        et_addr_to_str(&et_flows_device(cap->flows, d)->addr, buf, sizeof(buf));
+        for (uint32_t i = 0; i < n; i++) {
+            et_phase_judgement j;
+            et_phases_judge(cap->phases, cap->flows, d, &list[i], &j);
+            printf("%s\n  {\"device\": ", first ? "" : ",");
+            first = false;
+            json_string(buf);
+            printf(", \"index\": %u, \"label\": ", list[i].index);
+            json_string(list[i].label);
+            printf(", \"start\": %.6f, \"end\": %.6f, \"wake\": %s, \"voice_up_bytes\": %" G_GUINT64_FORMAT
+                   ", \"baseline_rate\": %.1f, \"max_speech_s\": %.2f, \"verdict\": ",
+                   list[i].start, list[i].end, list[i].wake ? "true" : "false", j.voice_up_bytes,
+                   j.baseline_rate, j.max_speech_s);
+            json_string(et_verdict_name(j.verdict));
+            printf("}");
+        }
+    }
+    printf("],\n\"stats\": [");
+    GArray *rows = aggregate(cap, st->phase_counts, true);
+    print_counts_rows(cap, rows, true, 0);
+    g_array_free(rows, TRUE);
+    printf("],\n\"timeline_interval\": %.6f,\n\"timeline\": [", st->interval);
+    rows = aggregate(cap, st->time_counts, false);
+    print_counts_rows(cap, rows, false, st->interval);
+    g_array_free(rows, TRUE);
+    printf("]}\n");
+}
+
+static void export_finish(void *tapdata)
+{
+    export_state *st = (export_state *)tapdata;
+    g_hash_table_destroy(st->phase_counts);
+    g_hash_table_destroy(st->time_counts);
+    g_hash_table_destroy(st->flow_counts);
+    g_free(st->filter);
+    g_free(st);
+}
+
+/* The -z init callback returns whether it worked from 4.6; before, tshark's own statistics
+ * exit on a bad argument, and so does this one. */
+#if ET_WS_AT_LEAST(4, 6)
+#define EXPORT_INIT_FAILED return false
+static bool
+#else
+#define EXPORT_INIT_FAILED exit(1)
+static void
+#endif
+
+/* -z echotap,json[,interval=SECONDS][,filter] */
+export_init(const char *opt_arg, void *userdata _U_)
+{
+    export_state *st = g_new0(export_state, 1);
+    st->interval = 0.1;
+    const char *rest = opt_arg + strlen("echotap,json");
+    if (*rest == ',')
+        rest++;
+    if (g_str_has_prefix(rest, "interval=")) {
+        const char *value = rest + strlen("interval=");
+        char *end = NULL;
+        double v = g_ascii_strtod(value, &end);
+        if (end == value || (*end != '\0' && *end != ',') || !(v >= 0.001 && v <= 86400)) {
+            report_failure("echotap,json: interval must be seconds between 0.001 and 86400");
+            g_free(st);
+            EXPORT_INIT_FAILED;
+        }
+        st->interval = v;
+        rest = *end == ',' ? end + 1 : end;
+    }
+    st->filter = *rest ? g_strdup(rest) : NULL;
+    st->phase_counts = g_hash_table_new_full(export_key_hash, export_key_equal, g_free, g_free);
+    st->time_counts = g_hash_table_new_full(export_key_hash, export_key_equal, g_free, g_free);
+    st->flow_counts = g_hash_table_new_full(export_key_hash, export_key_equal, g_free, g_free);
+    GString *err = register_tap_listener("echotap", st, st->filter, 0, export_reset, export_packet,
+                                         export_draw, export_finish);
+    if (err) {
+        report_failure("echotap,json: %s", err->str);
+        g_string_free(err, TRUE);
+        export_finish(st);
+        EXPORT_INIT_FAILED;
+    }
+#if ET_WS_AT_LEAST(4, 6)
+    return true;
+#endif
+}
+
+void echotap_register_export(void)
+{
+    static tap_param params[] = { { PARAM_FILTER, "filter", "Filter", NULL, TRUE } };
+    static stat_tap_ui ui = { REGISTER_STAT_GROUP_GENERIC, "Echotap JSON export", "echotap,json", export_init,
+                              G_N_ELEMENTS(params), params };
+    register_stat_tap_ui(&ui, NULL);
+}
