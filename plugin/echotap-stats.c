@@ -322,11 +322,13 @@ typedef struct phase_row {
     uint32_t device;
     uint32_t index;
     et_cells cells;
+    bool dirty;                /* counts changed since the row was written */
 } phase_row;
 
 typedef struct device_phases {
     GArray *phases;            /* et_phase: the list the rows were last built from */
     GArray *rows;              /* table row of each phase */
+    double baseline;           /* idle baseline the verdicts were written with */
 } device_phases;
 
 static table_state phases_state;
@@ -395,6 +397,7 @@ static guint row_of_phase(stat_tap_table_ui *ui, stat_tap_table *t, device_phase
 static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_phase *ph)
 {
     phase_row *pr = &g_array_index(phase_rows, phase_row, row);
+    pr->dirty = false;
     char buf[64];
     set_string(t, row, PH_DEVICE, device_text(cap, pr->device, buf, sizeof(buf)));
     set_string(t, row, PH_LABEL, ph ? ph->label : "-");
@@ -450,8 +453,19 @@ static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const e
     }
     g_array_set_size(dp->phases, 0);
     g_array_append_vals(dp->phases, list, n);
-    for (guint i = 0; i < dp->rows->len; i++)
-        write_phase_row(t, cap, g_array_index(dp->rows, guint, i), i < n ? &list[i] : NULL);
+
+    /* Write what changed: new or moved phases, changed counts, the growing last phase; every
+     * verdict when the idle baseline moved. */
+    et_phase_judgement j = { 0 };
+    if (n)
+        et_phases_judge(cap->phases, cap->flows, device, &list[n - 1], &j);
+    bool all = j.baseline_rate != dp->baseline;
+    dp->baseline = j.baseline_rate;
+    for (guint i = 0; i < dp->rows->len; i++) {
+        guint row = g_array_index(dp->rows, guint, i);
+        if (all || i >= first_changed || i + 1 >= n || g_array_index(phase_rows, phase_row, row).dirty)
+            write_phase_row(t, cap, row, i < n ? &list[i] : NULL);
+    }
 }
 
 /* Which phase of a device's last list holds this key. */
@@ -509,7 +523,9 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
         if (dp->phases->len == 0)
             continue;                   /* a new device: summed from the bins below */
         guint row = row_of_phase(ui, t, dp, device, phase_at_key(dp, k, automatic));
-        et_cells_add(&g_array_index(phase_rows, phase_row, row).cells, &delta, 1);
+        phase_row *pr = &g_array_index(phase_rows, phase_row, row);
+        et_cells_add(&pr->cells, &delta, 1);
+        pr->dirty = true;
     }
     /* Phase lists change (an interaction found, a device became a speaker, the end moved). */
     for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++)

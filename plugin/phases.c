@@ -154,11 +154,14 @@ typedef struct dev_state {
     bool rerun;                     /* the detector must run again over the whole series */
     bool rerun_current;             /* ... or only over the open burst */
     uint64_t version;
-    /* cache of the phase list */
+    /* cache of the phase list, and the voice-path upload of each listed phase */
     GArray *list;
+    GArray *list_before;            /* the previous list, to see what changed */
+    GArray *phase_voice;            /* uint64_t per phase of list */
     uint64_t list_version;
     bool list_speaker;
     bool list_valid;
+    bool voice_stale;               /* a recount moved bytes anywhere: recount every phase */
 } dev_state;
 
 typedef struct flow_bins {
@@ -187,6 +190,8 @@ static void dev_state_free(gpointer p)
     }
     g_array_free(d->interactions, TRUE);
     g_array_free(d->list, TRUE);
+    g_array_free(d->list_before, TRUE);
+    g_array_free(d->phase_voice, TRUE);
     g_free(d);
 }
 
@@ -239,6 +244,8 @@ static dev_state *dev_at(et_phases *p, uint32_t device)
             d->series[i] = g_array_new(FALSE, FALSE, sizeof(bin_entry));
         d->interactions = g_array_new(FALSE, FALSE, sizeof(interaction));
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
+        d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
+        d->phase_voice = g_array_new(FALSE, TRUE, sizeof(uint64_t));
         g_ptr_array_add(p->devices, d);
     }
     return g_ptr_array_index(p->devices, device);
@@ -296,6 +303,8 @@ static void feed(et_phases *p, dev_state *d, uint32_t bin, uint32_t up, uint32_t
     if (up == 0 && down == 0)
         return;
     burst *b = &d->cur;
+    bool was_interaction = burst_is_interaction(p, b);
+    uint32_t was_last = b->last;
     if (!b->open || bin > b->last + gap_bins(p)) {
         if (burst_is_interaction(p, b)) {
             interaction it = { b->first, b->last };
@@ -305,6 +314,7 @@ static void feed(et_phases *p, dev_state *d, uint32_t bin, uint32_t up, uint32_t
         b->open = true;
         b->first = b->last = bin;
         b->last_up_bin = UINT32_MAX;
+        was_interaction = false;        /* the closed one is listed already */
     }
     if (bin > b->last)
         b->last = bin;
@@ -314,7 +324,10 @@ static void feed(et_phases *p, dev_state *d, uint32_t bin, uint32_t up, uint32_t
         b->last_up_bin = bin;
         b->up += up;
     }
-    d->version++;
+    /* The phase list changes only when an interaction appears or grows. */
+    bool is_interaction = burst_is_interaction(p, b);
+    if (is_interaction != was_interaction || (is_interaction && b->last != was_last))
+        d->version++;
 }
 
 static void rerun(et_phases *p, const et_flows *flows, uint32_t device, dev_state *d)
@@ -329,6 +342,7 @@ static void rerun(et_phases *p, const et_flows *flows, uint32_t device, dev_stat
         feed(p, d, e->bin, e->up, e->down);
     }
     d->rerun = d->rerun_current = false;
+    d->voice_stale = true;
     d->version++;
 }
 
@@ -436,6 +450,20 @@ void et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
         rerun_current(p, d);                /* the bin is already counted in the series */
     else
         feed(p, d, bin, u, dn);
+    /* A list that stays valid keeps its per-phase counts up to date here. */
+    if (u && d->list_valid && d->list_version == d->version && !d->rerun && !d->rerun_current &&
+        d->phase_voice->len == d->list->len) {
+        guint lo = 0, hi = d->list->len;
+        double bin_start = bin * p->cfg.bin;
+        while (hi - lo > 1) {
+            guint mid = (lo + hi) / 2;
+            if (g_array_index(d->list, et_phase, mid).start <= bin_start + 1e-9)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        g_array_index(d->phase_voice, uint64_t, lo) += u;
+    }
 }
 
 /* ---- phase lists ---- */
@@ -479,6 +507,44 @@ static void build_auto_list(const et_phases *p, const dev_state *d, GArray *list
         append_phase(list, "idle", pos, p->end > pos ? p->end : pos, false);
 }
 
+/* Voice-path upload in [start, end), counted on whole bins. */
+static uint64_t voice_up_between(const et_phases *p, const dev_state *d, double start, double end)
+{
+    GArray *s = d->series[d->avs_mode ? SERIES_AVS : SERIES_CAND];
+    uint32_t first = (uint32_t)(start / p->cfg.bin + 1e-9);
+    uint64_t sum = 0;
+    for (guint i = first_index_at(s, first); i < s->len; i++) {
+        const bin_entry *e = &g_array_index(s, bin_entry, i);
+        if (e->bin * p->cfg.bin >= end - 1e-9)
+            break;
+        sum += e->up;
+    }
+    return sum;
+}
+
+/* Recounts the voice-path upload of the phases that changed (from the first that differs from
+ * the previous list; all when the previous one says nothing). */
+static void update_phase_voice(const et_phases *p, dev_state *d, bool keep_prefix)
+{
+    guint n = d->list->len, first = 0;
+    if (keep_prefix) {
+        guint m = MIN(d->list_before->len, d->phase_voice->len);
+        while (first < n && first + 1 < m) {   /* the old last phase was still open */
+            const et_phase *a = &g_array_index(d->list, et_phase, first);
+            const et_phase *b = &g_array_index(d->list_before, et_phase, first);
+            if (a->start != b->start || a->end != b->end || strcmp(a->label, b->label) != 0)
+                break;
+            first++;
+        }
+    }
+    g_array_set_size(d->phase_voice, n);
+    for (guint i = first; i < n; i++) {
+        const et_phase *ph = &g_array_index(d->list, et_phase, i);
+        g_array_index(d->phase_voice, uint64_t, i) =
+            voice_up_between(p, d, ph->start, i + 1 == n ? G_MAXDOUBLE : ph->end);
+    }
+}
+
 const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t device, uint32_t *count,
                                uint64_t *version)
 {
@@ -488,6 +554,9 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
     const et_device *dev = et_flows_device(flows, device);
     bool speaker = dev && et_device_is_speaker(dev);
     if (!d->list_valid || d->list_version != d->version || d->list_speaker != speaker) {
+        GArray *t = d->list_before;
+        d->list_before = d->list;
+        d->list = t;
         g_array_set_size(d->list, 0);
         if (p->sched)
             build_schedule_list(p, d->list);
@@ -495,6 +564,8 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
             append_phase(d->list, "all", 0, p->end, false);
         else
             build_auto_list(p, d, d->list);
+        update_phase_voice(p, d, d->list_valid && d->list_speaker == speaker && !d->voice_stale);
+        d->voice_stale = false;
         d->list_valid = true;
         d->list_version = d->version;
         d->list_speaker = speaker;
@@ -524,21 +595,6 @@ void et_phases_lookup(et_phases *p, const et_flows *flows, uint32_t device, doub
     *out = list[lo];
 }
 
-/* Voice-path upload in [start, end), counted on whole bins. */
-static uint64_t voice_up_between(const et_phases *p, const dev_state *d, double start, double end)
-{
-    GArray *s = d->series[d->avs_mode ? SERIES_AVS : SERIES_CAND];
-    uint32_t first = (uint32_t)(start / p->cfg.bin + 1e-9);
-    uint64_t sum = 0;
-    for (guint i = first_index_at(s, first); i < s->len; i++) {
-        const bin_entry *e = &g_array_index(s, bin_entry, i);
-        if (e->bin * p->cfg.bin >= end - 1e-9)
-            break;
-        sum += e->up;
-    }
-    return sum;
-}
-
 static double rate(uint64_t bytes, double duration)
 {
     return duration > 0 ? bytes / duration : 0;
@@ -552,7 +608,9 @@ void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const
     const et_phase *list = et_phases_list(p, flows, device, &n, NULL);
     const et_device *dev = et_flows_device(flows, device);
     dev_state *d = dev_at(p, device);
-    out->voice_up_bytes = voice_up_between(p, d, ph->start, ph->end);
+    const uint64_t *voice = (const uint64_t *)(void *)d->phase_voice->data;
+    bool listed = ph->index < n && list[ph->index].start == ph->start;
+    out->voice_up_bytes = listed ? voice[ph->index] : voice_up_between(p, d, ph->start, ph->end);
     out->voice_up_rate = rate(out->voice_up_bytes, ph->end - ph->start);
     out->max_speech_s = out->voice_up_bytes / ET_AVS_MIN_AUDIO_BYTES_PER_S;
     if (dev == NULL || !et_device_is_speaker(dev)) {
@@ -565,7 +623,7 @@ void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const
     for (uint32_t i = 0; i < n; i++) {
         if (list[i].wake)
             continue;
-        double r = rate(voice_up_between(p, d, list[i].start, list[i].end), list[i].end - list[i].start);
+        double r = rate(voice[i], list[i].end - list[i].start);
         if (list[i].end - list[i].start >= BASELINE_MIN_DURATION) {
             if (base < 0 || r < base)
                 base = r;
