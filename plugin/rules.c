@@ -89,7 +89,8 @@ const char *et_pattern_error(const char *pattern)
         } else if (c == '*') {
             if (++stars > 1)
                 return "a label may hold only one '*'";
-            label_len++;
+            if (++label_len > 63)       /* the '*' stands for at least one character */
+                return "a label is longer than 63 characters";
         } else if (is_host_char(c)) {
             if (++label_len > 63)
                 return "a label is longer than 63 characters";
@@ -189,20 +190,23 @@ bool et_host_normalize(const char *in, size_t in_len, char *out, size_t out_size
         unsigned char c = (unsigned char)in[i];
         if (c == '.') {
             if (label_len == 0)
-                return false;
+                goto bad;
             label_len = 0;
         } else if (is_host_char(c)) {
             if (++label_len > 63)
-                return false;
+                goto bad;
         } else {
-            return false;
+            goto bad;
         }
         out[i] = g_ascii_tolower(c);
     }
     if (label_len == 0)
-        return false;
+        goto bad;
     out[n] = '\0';
     return true;
+bad:
+    out[0] = '\0';                   /* not the part copied before the bad byte */
+    return false;
 }
 
 const et_rule *et_builtin_rules(size_t *count)
