@@ -332,7 +332,8 @@ static void classify(et_flows *f, et_flow *fl)
     bool mismatch = fl->sni_not_in_cert && ev == ET_EV_SNI && f->cfg.use_cert;
     for (int e = ev - 1; e > ET_EV_NONE && !mismatch; e--) {
         const char *other = fl->ev_host[e];
-        if (other && other != host && e != ET_EV_SAME_IP && g_strcmp0(raw_service(f, other, NULL), raw) != 0)
+        if (other && other != host && e != ET_EV_SAME_IP && (e != ET_EV_CERT || f->cfg.use_cert) &&
+            g_strcmp0(raw_service(f, other, NULL), raw) != 0)
             mismatch = true;
     }
 
@@ -505,8 +506,13 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
     for (size_t i = 0; i <= n_sans; i++) {
         const char *name = i == 0 ? cn : sans[i - 1];
         char norm[ET_MAX_HOST_LEN];
-        if (name == NULL || !et_host_normalize(name, strlen(name), norm, sizeof(norm)))
+        /* A wildcard name ("*.cloudfront.net"): '*' is not a host character, so check the
+         * rest and put the "*." back. */
+        size_t wild = name && name[0] == '*' && name[1] == '.' ? 2 : 0;
+        if (name == NULL ||
+            !et_host_normalize(name + wild, strlen(name) - wild, norm + wild, sizeof(norm) - wild))
             continue;
+        memcpy(norm, "*.", wild);
         kept++;
         if (fl->ev_host[ET_EV_SNI] && et_cert_name_covers(norm, fl->ev_host[ET_EV_SNI]))
             covers_sni = true;
@@ -514,8 +520,9 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
             first = intern(f, norm);
         if (chosen)
             continue;
-        /* Wildcard names ("*.cloudfront.net") are not hosts; match on the rest. */
-        const char *svc = raw_service(f, norm[0] == '*' ? norm + 2 : norm, NULL);
+        /* A wildcard name matches a rule as it is: "*.cloudfront.net" matches "*.cloudfront.net"
+         * (every name it covers does), not "avs-alexa-*.amazon.com". */
+        const char *svc = raw_service(f, norm, NULL);
         if (svc && strcmp(svc, "amazon") != 0)
             chosen = intern(f, norm);
         else if (svc && first_any == NULL)
@@ -527,7 +534,8 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
     fl->sni_not_in_cert = fl->ev_host[ET_EV_SNI] && !covers_sni;
     fl->ev_host[ET_EV_CERT] = chosen ? chosen : first_any ? first_any : first;
     classify(f, fl);
-    offer_same_ip(f, fl, ET_EV_CERT, fl->ev_host[ET_EV_CERT]);
+    if (f->cfg.use_cert)            /* certificates are not evidence: not for other flows either */
+        offer_same_ip(f, fl, ET_EV_CERT, fl->ev_host[ET_EV_CERT]);
     return kept;
 }
 
