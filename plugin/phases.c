@@ -410,6 +410,7 @@ static void apply_changes(et_phases *p, const et_flows *flows)
                 d->rerun_current = true;
             else
                 d->rerun = true;
+            d->voice_stale = true;          /* bytes moved in phases that may keep their place */
         }
         fb->series = now;
     }
@@ -450,8 +451,10 @@ void et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
         rerun_current(p, d);                /* the bin is already counted in the series */
     else
         feed(p, d, bin, u, dn);
-    /* A list that stays valid keeps its per-phase counts up to date here. */
-    if (u && d->list_valid && d->list_version == d->version && !d->rerun && !d->rerun_current &&
+    /* The listed phases' counts are kept up to date here, also when the list is about to be
+     * rebuilt: the rebuild keeps the counts of the phases that stay (with a schedule the packet's
+     * phase need not be the last one) and recounts the others. */
+    if (u && d->list_valid && !d->rerun && !d->rerun_current &&
         d->phase_voice->len == d->list->len) {
         guint lo = 0, hi = d->list->len;
         double bin_start = bin * p->cfg.bin;
@@ -553,6 +556,13 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
     sync_dev(p, flows, device, d);
     const et_device *dev = et_flows_device(flows, device);
     bool speaker = dev && et_device_is_speaker(dev);
+    /* Only an idle last phase runs on to the end of the capture: once the capture is past the
+     * end of a last interaction, the list changes (an idle phase follows it). */
+    if (d->list_valid && !p->sched && speaker && d->list_speaker && d->list->len > 0) {
+        const et_phase *tail = &g_array_index(d->list, et_phase, d->list->len - 1);
+        if (tail->wake && tail->end < p->end)
+            d->version++;
+    }
     if (!d->list_valid || d->list_version != d->version || d->list_speaker != speaker) {
         GArray *t = d->list_before;
         d->list_before = d->list;
