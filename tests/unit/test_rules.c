@@ -1,0 +1,566 @@
+/* test_rules.c - unit tests of rules.[ch]: host name patterns, host normalisation, rule tables.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Expected values come from doc/classification.md ("Rules: host name -> service" and the
+ * built-in rule table) and from DNS limits (RFC 1035: 63-byte labels, 253-byte names).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "rules.h"
+
+/* ---- helpers ---- */
+
+static bool normalize(const char *in, char *out, size_t out_size)
+{
+    return et_host_normalize(in, strlen(in), out, out_size);
+}
+
+/* A string of n copies of c (static buffer, one per call site is enough here). */
+static char *repeat(char *buf, char c, size_t n)
+{
+    memset(buf, c, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Service of the first matching rule, or NULL. */
+static const char *service_of(const et_ruleset *rs, const char *host)
+{
+    const et_rule *r = et_ruleset_match(rs, host);
+    return r ? r->service : NULL;
+}
+
+static const char *pattern_of(const et_ruleset *rs, const char *host)
+{
+    const et_rule *r = et_ruleset_match(rs, host);
+    return r ? r->pattern : NULL;
+}
+
+/* ---- et_pattern_match ---- */
+
+static void test_match_exact(void **state)
+{
+    (void)state;
+    assert_true(et_pattern_match("api.amazon.com", "api.amazon.com"));
+    assert_false(et_pattern_match("api.amazon.com", "api.amazon.co"));
+    assert_false(et_pattern_match("api.amazon.com", "xapi.amazon.com"));
+    assert_false(et_pattern_match("api.amazon.com", "api.amazon.com.evil.example"));
+    assert_false(et_pattern_match("api.amazon.com", "www.api.amazon.com"));
+    assert_false(et_pattern_match("api.amazon.com", "amazon.com"));
+    assert_false(et_pattern_match("api.amazon.com", ""));
+}
+
+static void test_match_case_insensitive(void **state)
+{
+    (void)state;
+    assert_true(et_pattern_match("api.amazon.com", "API.Amazon.COM"));
+    assert_true(et_pattern_match("API.AMAZON.COM", "api.amazon.com"));
+    assert_true(et_pattern_match("*.CloudFront.net", "D3P8ZR0FFA9T17.cloudfront.NET"));
+    assert_true(et_pattern_match("avs-alexa-*.amazon.com", "AVS-ALEXA-4-NA.AMAZON.COM"));
+}
+
+static void test_match_trailing_dot(void **state)
+{
+    (void)state;
+    /* One trailing dot on either side is ignored. */
+    assert_true(et_pattern_match("api.amazon.com", "api.amazon.com."));
+    assert_true(et_pattern_match("api.amazon.com.", "api.amazon.com"));
+    assert_true(et_pattern_match("api.amazon.com.", "api.amazon.com."));
+    assert_true(et_pattern_match("*.cloudfront.net", "d1.cloudfront.net."));
+    assert_true(et_pattern_match("*.cloudfront.net.", "d1.cloudfront.net"));
+    assert_true(et_pattern_match("avs-alexa-*.amazon.com.", "avs-alexa-4-na.amazon.com."));
+    /* Only one. */
+    assert_false(et_pattern_match("api.amazon.com", "api.amazon.com.."));
+    assert_false(et_pattern_match("api.amazon.com", "."));
+}
+
+static void test_match_suffix(void **state)
+{
+    (void)state;
+    assert_true(et_pattern_match("*.cloudfront.net", "d3p8zr0ffa9t17.cloudfront.net"));
+    assert_true(et_pattern_match("*.cloudfront.net", "a.b.cloudfront.net"));
+    assert_true(et_pattern_match("*.amazon.com", "x.y.z.amazon.com"));
+    /* Not the suffix itself. */
+    assert_false(et_pattern_match("*.cloudfront.net", "cloudfront.net"));
+    assert_false(et_pattern_match("*.cloudfront.net", "cloudfront.net."));
+    /* Not a name that merely ends with the same characters. */
+    assert_false(et_pattern_match("*.cloudfront.net", "xcloudfront.net"));
+    assert_false(et_pattern_match("*.cloudfront.net", "evilcloudfront.net"));
+    assert_false(et_pattern_match("*.amazon.com", "notamazon.com"));
+    /* Not a name with the suffix somewhere else. */
+    assert_false(et_pattern_match("*.cloudfront.net", "d1.cloudfront.net.evil.example"));
+    assert_false(et_pattern_match("*.cloudfront.net", "d1.cloudfront.network"));
+    assert_false(et_pattern_match("*.cloudfront.net", ".cloudfront.net"));
+}
+
+static void test_match_star_in_label(void **state)
+{
+    (void)state;
+    const char *p = "avs-alexa-*.amazon.com";
+    assert_true(et_pattern_match(p, "avs-alexa-4-na.amazon.com"));
+    assert_true(et_pattern_match(p, "avs-alexa-na.amazon.com"));
+    assert_true(et_pattern_match(p, "avs-alexa-x.amazon.com"));       /* one character */
+    /* The '*' stands for one or more characters. */
+    assert_false(et_pattern_match(p, "avs-alexa-.amazon.com"));
+    /* It never crosses a dot. */
+    assert_false(et_pattern_match(p, "avs-alexa-4.eu.amazon.com"));
+    assert_false(et_pattern_match(p, "avs-alexa-4-na.amazon.com.evil.example"));
+    /* The rest of the label still has to match. */
+    assert_false(et_pattern_match(p, "xavs-alexa-4.amazon.com"));
+    assert_false(et_pattern_match(p, "avs-alexa-4.amazon.co"));
+    assert_false(et_pattern_match(p, "www.avs-alexa-4.amazon.com"));
+
+    /* '*' with text on both sides inside one label. */
+    assert_true(et_pattern_match("a*z.example", "abcz.example"));
+    assert_true(et_pattern_match("a*z.example", "a-z.example"));
+    assert_false(et_pattern_match("a*z.example", "az.example"));
+    assert_false(et_pattern_match("a*z.example", "a.z.example"));
+    /* Prefix and suffix must not overlap: "ab*ba" needs at least 5 characters. */
+    assert_false(et_pattern_match("ab*ba.example", "aba.example"));
+    assert_false(et_pattern_match("ab*ba.example", "abba.example"));
+    assert_true(et_pattern_match("ab*ba.example", "abxba.example"));
+}
+
+static void test_match_middle_label(void **state)
+{
+    (void)state;
+    const char *p = "alexa.*.gateway.devices.a2z.com";
+    assert_true(et_pattern_match(p, "alexa.na.gateway.devices.a2z.com"));
+    assert_true(et_pattern_match(p, "alexa.eu-west-1.gateway.devices.a2z.com"));
+    assert_false(et_pattern_match(p, "alexa.gateway.devices.a2z.com"));          /* empty label */
+    assert_false(et_pattern_match(p, "alexa..gateway.devices.a2z.com"));
+    assert_false(et_pattern_match(p, "alexa.a.b.gateway.devices.a2z.com"));      /* two labels */
+    assert_false(et_pattern_match(p, "x.alexa.na.gateway.devices.a2z.com"));
+}
+
+static void test_match_idn(void **state)
+{
+    (void)state;
+    /* Internationalised names reach us as punycode (A-labels): plain ASCII labels. */
+    assert_true(et_pattern_match("*.xn--p1ai", "xn--80ak6aa92e.xn--p1ai"));
+    assert_true(et_pattern_match("xn--bcher-kva.example", "XN--BCHER-KVA.example"));
+    assert_true(et_pattern_match("xn--*.example", "xn--bcher-kva.example"));
+    assert_false(et_pattern_match("xn--*.example", "bucher.example"));
+}
+
+/* ---- et_pattern_error ---- */
+
+static void test_pattern_error_valid(void **state)
+{
+    (void)state;
+    size_t n;
+    const et_rule *b = et_builtin_rules(&n);
+    for (size_t i = 0; i < n; i++) {
+        const char *err = et_pattern_error(b[i].pattern);
+        if (err)
+            fail_msg("built-in pattern %s rejected: %s", b[i].pattern, err);
+    }
+    assert_null(et_pattern_error("example.org"));
+    assert_null(et_pattern_error("example.org."));              /* one trailing dot */
+    assert_null(et_pattern_error("localhost"));
+    assert_null(et_pattern_error("*"));
+    assert_null(et_pattern_error("*.a.*.b"));                   /* one '*' per label */
+    assert_null(et_pattern_error("my_host-1.example"));
+    assert_null(et_pattern_error("xn--bcher-kva.example"));
+    char label[80];
+    char pat[300];
+    /* A 63-character label is the longest allowed, with or without a '*'. */
+    snprintf(pat, sizeof(pat), "%s.com", repeat(label, 'a', 63));
+    assert_null(et_pattern_error(pat));
+    snprintf(pat, sizeof(pat), "%s*.com", repeat(label, 'a', 62));
+    assert_null(et_pattern_error(pat));
+    /* 253 characters is the longest name. */
+    char l63[64];
+    repeat(l63, 'a', 63);
+    snprintf(pat, sizeof(pat), "%s.%s.%s.%s", l63, l63, l63, repeat(label, 'b', 61));
+    assert_int_equal(strlen(pat), 253);
+    assert_null(et_pattern_error(pat));
+}
+
+static void assert_pattern_rejected(const char *pattern)
+{
+    const char *err = et_pattern_error(pattern);
+    if (err == NULL)
+        fail_msg("pattern \"%s\" accepted", pattern);
+    assert_true(strlen(err) > 0);
+    assert_null(strchr(err, '\n'));
+}
+
+static void test_pattern_error_invalid(void **state)
+{
+    (void)state;
+    assert_pattern_rejected(NULL);
+    assert_pattern_rejected("");
+    assert_pattern_rejected(".");
+    assert_pattern_rejected("a..b");
+    assert_pattern_rejected(".a.b");
+    assert_pattern_rejected("a.b..");
+    assert_pattern_rejected("**.example");
+    assert_pattern_rejected("a*b*.example");
+    assert_pattern_rejected("a b.example");
+    assert_pattern_rejected("a/b.example");
+    assert_pattern_rejected("a:443");
+    assert_pattern_rejected("caf\xc3\xa9.example");             /* non-ASCII */
+    assert_pattern_rejected("a\tb.example");
+
+    char label[80], pat[400];
+    snprintf(pat, sizeof(pat), "%s.com", repeat(label, 'a', 64));
+    assert_pattern_rejected(pat);
+    /* A '*' matches at least one character: with 63 more it needs a 64-character label. */
+    snprintf(pat, sizeof(pat), "%s*.com", repeat(label, 'a', 63));
+    assert_pattern_rejected(pat);
+    char l63[64];
+    repeat(l63, 'a', 63);
+    snprintf(pat, sizeof(pat), "%s.%s.%s.%s", l63, l63, l63, repeat(label, 'b', 62));
+    assert_int_equal(strlen(pat), 254);
+    assert_pattern_rejected(pat);
+}
+
+static void test_pattern_error_messages(void **state)
+{
+    (void)state;
+    /* The messages say what is wrong (they are shown in the rules dialog). */
+    assert_non_null(strstr(et_pattern_error(""), "empty"));
+    assert_non_null(strstr(et_pattern_error("a..b"), "empty label"));
+    assert_non_null(strstr(et_pattern_error("**.a"), "'*'"));
+    assert_non_null(strstr(et_pattern_error("a!.b"), "letters"));
+    char big[400];
+    repeat(big, 'a', 300);
+    const char *err = et_pattern_error(big);
+    assert_non_null(err);
+    assert_true(strstr(err, "long") != NULL);
+}
+
+/* ---- et_service_error ---- */
+
+static void test_service_error(void **state)
+{
+    (void)state;
+    assert_null(et_service_error("avs"));
+    assert_null(et_service_error("my-service_2"));
+    assert_null(et_service_error("0"));
+    char name[40];
+    assert_null(et_service_error(repeat(name, 's', 31)));
+
+    const char *bad[] = { "", "AVS", "Avs", "a b", "a.b", "caf\xc3\xa9", "a/b", "x\n" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *err = et_service_error(bad[i]);
+        if (err == NULL)
+            fail_msg("service \"%s\" accepted", bad[i]);
+        assert_null(strchr(err, '\n'));
+    }
+    assert_non_null(et_service_error(NULL));
+    assert_non_null(et_service_error(repeat(name, 's', 32)));
+}
+
+static void test_speaker_services(void **state)
+{
+    (void)state;
+    const char *speaker[] = { "avs", "metrics", "cdn", "api", "connectivity", "time" };
+    for (size_t i = 0; i < 6; i++)
+        assert_true(et_is_speaker_service(speaker[i]));
+    assert_false(et_is_speaker_service("amazon"));
+    assert_false(et_is_speaker_service("my-service"));
+    assert_false(et_is_speaker_service(""));
+    assert_false(et_is_speaker_service("av"));
+    assert_false(et_is_speaker_service("avs2"));
+}
+
+/* ---- et_host_normalize ---- */
+
+static void test_normalize_basic(void **state)
+{
+    (void)state;
+    char out[ET_MAX_HOST_LEN];
+    assert_true(normalize("Avs-Alexa-4-NA.Amazon.COM", out, sizeof(out)));
+    assert_string_equal(out, "avs-alexa-4-na.amazon.com");
+    assert_true(normalize("api.amazon.com.", out, sizeof(out)));
+    assert_string_equal(out, "api.amazon.com");
+    assert_true(normalize("www.example.org:8080", out, sizeof(out)));
+    assert_string_equal(out, "www.example.org");
+    assert_true(normalize("WWW.Example.org.:80", out, sizeof(out)));
+    assert_string_equal(out, "www.example.org");
+    assert_true(normalize("localhost", out, sizeof(out)));
+    assert_string_equal(out, "localhost");
+    assert_true(normalize("_dmarc.example", out, sizeof(out)));
+    assert_string_equal(out, "_dmarc.example");
+    /* Punycode (IDN A-labels) is plain ASCII. */
+    assert_true(normalize("XN--BCHER-KVA.Example", out, sizeof(out)));
+    assert_string_equal(out, "xn--bcher-kva.example");
+}
+
+static void test_normalize_length_not_nul_terminated(void **state)
+{
+    (void)state;
+    char out[ET_MAX_HOST_LEN];
+    /* Names come from the wire with a length; the bytes after it are not part of the name. */
+    const char wire[] = "api.amazon.comXYZ";
+    assert_true(et_host_normalize(wire, 14, out, sizeof(out)));
+    assert_string_equal(out, "api.amazon.com");
+    /* Trailing NUL bytes (a padded field) end the name. */
+    const char padded[] = "api.amazon.com\0\0";
+    assert_true(et_host_normalize(padded, sizeof(padded) - 1, out, sizeof(out)));
+    assert_string_equal(out, "api.amazon.com");
+}
+
+static void assert_normalize_rejects(const char *in, size_t len)
+{
+    char out[ET_MAX_HOST_LEN];
+    memset(out, 'Q', sizeof(out));
+    if (et_host_normalize(in, len, out, sizeof(out)))
+        fail_msg("\"%.*s\" (%zu bytes) accepted as \"%s\"", (int)len, in, len, out);
+    /* "leaves out empty" (rules.h) */
+    assert_string_equal(out, "");
+}
+
+static void test_normalize_rejects(void **state)
+{
+    (void)state;
+#define REJECT(s) assert_normalize_rejects((s), sizeof(s) - 1)
+    REJECT("");
+    REJECT(".");
+    REJECT("..");
+    REJECT(":443");
+    REJECT("a..b");
+    REJECT(".a.b");
+    REJECT("a b.example");
+    REJECT("api.amazon.com ");
+    REJECT(" api.amazon.com");
+    REJECT("api.amazon.com\r\n");
+    REJECT("api\tamazon.com");
+    REJECT("api.amazon.com\x01");
+    REJECT("api.amazon.com\x7f");
+    REJECT("api.amazon.com\0.evil.example");        /* embedded NUL hides the real name */
+    REJECT("\0api.amazon.com");
+    REJECT("b\xc3\xbc" "cher.example");              /* UTF-8, not punycode */
+    REJECT("caf\xe9.example");                       /* Latin-1 */
+    REJECT("www.example.org:80x");
+    REJECT("www.example.org:-1");
+    REJECT("[2001:db8::1]:443");
+    REJECT("*.amazon.com");                          /* a pattern is not a host */
+    REJECT("a/b");
+    REJECT("a@b.example");
+#undef REJECT
+    assert_normalize_rejects(NULL, 0);
+}
+
+static void test_normalize_lengths(void **state)
+{
+    (void)state;
+    char out[ET_MAX_HOST_LEN], label[80], name[400];
+    char l63[64];
+    repeat(l63, 'a', 63);
+
+    /* 63-character label: fine; 64: not a DNS label. */
+    snprintf(name, sizeof(name), "%s.example", l63);
+    assert_true(normalize(name, out, sizeof(out)));
+    assert_string_equal(out, name);
+    snprintf(name, sizeof(name), "%s.example", repeat(label, 'a', 64));
+    assert_normalize_rejects(name, strlen(name));
+    snprintf(name, sizeof(name), "www.%s", repeat(label, 'a', 64));
+    assert_normalize_rejects(name, strlen(name));
+
+    /* 253 characters: the longest name; with a trailing dot still fine. */
+    snprintf(name, sizeof(name), "%s.%s.%s.%s", l63, l63, l63, repeat(label, 'b', 61));
+    assert_int_equal(strlen(name), 253);
+    assert_true(normalize(name, out, sizeof(out)));
+    assert_string_equal(out, name);
+    strcat(name, ".");
+    assert_true(normalize(name, out, sizeof(out)));
+    assert_int_equal(strlen(out), 253);
+
+    /* 254 characters and more: too long. */
+    snprintf(name, sizeof(name), "%s.%s.%s.%s", l63, l63, l63, repeat(label, 'b', 62));
+    assert_int_equal(strlen(name), 254);
+    assert_normalize_rejects(name, strlen(name));
+    snprintf(name, sizeof(name), "%s.%s.%s.%s.%s", l63, l63, l63, l63, l63);
+    assert_normalize_rejects(name, strlen(name));
+
+    /* A too small output buffer is refused, not overrun. */
+    char small[8];
+    memset(small, 'Q', sizeof(small));
+    assert_false(et_host_normalize("api.amazon.com", 14, small, sizeof(small)));
+    assert_string_equal(small, "");
+    assert_true(et_host_normalize("a.b.com", 7, small, sizeof(small)));
+    assert_string_equal(small, "a.b.com");
+    assert_false(et_host_normalize("a.b.com", 7, small, 0));
+}
+
+/* ---- rule sets ---- */
+
+/* doc/classification.md, "Built-in rule table (order matters)". */
+static const struct { const char *pattern, *service; } contract_table[] = {
+    { "avs-alexa-*.amazon.com", "avs" },
+    { "bob-dispatch-prod-*.amazon.com", "avs" },
+    { "alexa.*.gateway.devices.a2z.com", "avs" },
+    { "device-metrics-*.amazon.com", "metrics" },
+    { "unagi-*.amazon.com", "metrics" },
+    { "*.cloudfront.net", "cdn" },
+    { "softwareupdates.amazon.com", "cdn" },
+    { "spectrum.s3.amazonaws.com", "connectivity" },
+    { "kindle-time.amazon.com", "time" },
+    { "ntp-g7g.amazon.com", "time" },
+    { "*.pool.ntp.org", "time" },
+    { "api.amazonalexa.com", "api" },
+    { "api.amazon.com", "api" },
+    { "arcus-uswest.amazon.com", "api" },
+    { "dcape-na.amazon.com", "api" },
+    { "dp-gw-na.amazon.com", "api" },
+    { "pindorama.amazon.com", "api" },
+    { "prod.amazoncrl.com", "amazon" },
+    { "*.amazon.com", "amazon" },
+    { "*.amazonalexa.com", "amazon" },
+    { "*.amazonaws.com", "amazon" },
+    { "*.a2z.com", "amazon" },
+    { "*.amazon.dev", "amazon" },
+    { "*.media-amazon.com", "amazon" },
+    { "*.ssl-images-amazon.com", "amazon" },
+    { "*.amazontrust.com", "amazon" },
+};
+
+static void test_builtin_table_is_the_contract(void **state)
+{
+    (void)state;
+    size_t n;
+    const et_rule *b = et_builtin_rules(&n);
+    assert_int_equal(n, sizeof(contract_table) / sizeof(contract_table[0]));
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(b[i].pattern, contract_table[i].pattern);
+        assert_string_equal(b[i].service, contract_table[i].service);
+        assert_non_null(b[i].source);
+        assert_true(strlen(b[i].source) > 0);
+        assert_null(et_service_error(b[i].service));
+    }
+}
+
+static void test_builtin_first_match_wins(void **state)
+{
+    (void)state;
+    et_ruleset *rs = et_ruleset_new();
+    et_ruleset_add_builtin(rs);
+    assert_int_equal(et_ruleset_count(rs), sizeof(contract_table) / sizeof(contract_table[0]));
+
+    /* avs rule before *.amazon.com */
+    assert_string_equal(service_of(rs, "avs-alexa-4-na.amazon.com"), "avs");
+    assert_string_equal(pattern_of(rs, "avs-alexa-4-na.amazon.com"), "avs-alexa-*.amazon.com");
+    assert_string_equal(service_of(rs, "bob-dispatch-prod-na.amazon.com"), "avs");
+    assert_string_equal(service_of(rs, "alexa.na.gateway.devices.a2z.com"), "avs");
+    assert_string_equal(service_of(rs, "device-metrics-us-2.amazon.com"), "metrics");
+    assert_string_equal(service_of(rs, "unagi-na.amazon.com"), "metrics");
+    assert_string_equal(service_of(rs, "d3p8zr0ffa9t17.cloudfront.net"), "cdn");
+    assert_string_equal(service_of(rs, "softwareupdates.amazon.com"), "cdn");
+    assert_string_equal(service_of(rs, "spectrum.s3.amazonaws.com"), "connectivity");
+    assert_string_equal(service_of(rs, "kindle-time.amazon.com"), "time");
+    assert_string_equal(service_of(rs, "ntp-g7g.amazon.com"), "time");
+    assert_string_equal(service_of(rs, "0.amazon.pool.ntp.org"), "time");
+    assert_string_equal(service_of(rs, "api.amazonalexa.com"), "api");
+    assert_string_equal(service_of(rs, "api.amazon.com"), "api");
+    assert_string_equal(service_of(rs, "arcus-uswest.amazon.com"), "api");
+    assert_string_equal(service_of(rs, "dcape-na.amazon.com"), "api");
+    assert_string_equal(service_of(rs, "dp-gw-na.amazon.com"), "api");
+    assert_string_equal(service_of(rs, "pindorama.amazon.com"), "api");
+    assert_string_equal(service_of(rs, "prod.amazoncrl.com"), "amazon");
+    /* the generic Amazon domains come last */
+    assert_string_equal(service_of(rs, "www.amazon.com"), "amazon");
+    assert_string_equal(pattern_of(rs, "www.amazon.com"), "*.amazon.com");
+    assert_string_equal(service_of(rs, "avs-alexa-4.eu.amazon.com"), "amazon");
+    assert_string_equal(service_of(rs, "avs-alexa-.amazon.com"), "amazon");
+    assert_string_equal(service_of(rs, "s3.amazonaws.com"), "amazon");
+    assert_string_equal(service_of(rs, "foo.a2z.com"), "amazon");
+    assert_string_equal(service_of(rs, "alexa.gateway.devices.a2z.com"), "amazon");
+    assert_string_equal(service_of(rs, "m.media-amazon.com"), "amazon");
+    assert_string_equal(service_of(rs, "ocsp.rootca1.amazontrust.com"), "amazon");
+    assert_string_equal(service_of(rs, "x.amazon.dev"), "amazon");
+    assert_string_equal(service_of(rs, "images-na.ssl-images-amazon.com"), "amazon");
+    /* case and trailing dot */
+    assert_string_equal(service_of(rs, "AVS-ALEXA-4-NA.AMAZON.COM."), "avs");
+
+    /* no rule */
+    assert_null(et_ruleset_match(rs, "amazon.com"));
+    assert_null(et_ruleset_match(rs, "cloudfront.net"));
+    assert_null(et_ruleset_match(rs, "pool.ntp.org"));
+    assert_null(et_ruleset_match(rs, "www.example.org"));
+    assert_null(et_ruleset_match(rs, "amazon.com.evil.example"));
+    assert_null(et_ruleset_match(rs, "notamazon.com"));
+    assert_null(et_ruleset_match(rs, ""));
+    et_ruleset_free(rs);
+}
+
+static void test_user_rules_first(void **state)
+{
+    (void)state;
+    et_ruleset *rs = et_ruleset_new();
+    et_ruleset_add(rs, "avs-alexa-4-na.amazon.com", "mine");
+    et_ruleset_add(rs, "*.example.org", "Example");          /* service is lower-cased */
+    et_ruleset_add(rs, "www.example.org", "never");          /* shadowed by the rule above */
+    et_ruleset_add_builtin(rs);
+    assert_int_equal(et_ruleset_count(rs), 3 + sizeof(contract_table) / sizeof(contract_table[0]));
+
+    const et_rule *r = et_ruleset_match(rs, "avs-alexa-4-na.amazon.com");
+    assert_non_null(r);
+    assert_string_equal(r->service, "mine");
+    assert_string_equal(r->pattern, "avs-alexa-4-na.amazon.com");
+    assert_string_equal(r->source, "user rule");
+    /* other avs hosts still reach the built-in rule */
+    assert_string_equal(service_of(rs, "avs-alexa-12-na.amazon.com"), "avs");
+    assert_string_equal(service_of(rs, "www.example.org"), "example");
+    assert_null(et_ruleset_match(rs, "example.org"));
+    et_ruleset_free(rs);
+
+    /* An empty set matches nothing; freeing NULL is fine. */
+    rs = et_ruleset_new();
+    assert_int_equal(et_ruleset_count(rs), 0);
+    assert_null(et_ruleset_match(rs, "api.amazon.com"));
+    et_ruleset_free(rs);
+    et_ruleset_free(NULL);
+}
+
+static void test_ruleset_copies_strings(void **state)
+{
+    (void)state;
+    et_ruleset *rs = et_ruleset_new();
+    char pattern[32], service[32];
+    strcpy(pattern, "*.example.net");
+    strcpy(service, "mine");
+    et_ruleset_add(rs, pattern, service);
+    memset(pattern, 0, sizeof(pattern));
+    memset(service, 0, sizeof(service));
+    assert_string_equal(service_of(rs, "a.example.net"), "mine");
+    et_ruleset_free(rs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_match_exact),
+        cmocka_unit_test(test_match_case_insensitive),
+        cmocka_unit_test(test_match_trailing_dot),
+        cmocka_unit_test(test_match_suffix),
+        cmocka_unit_test(test_match_star_in_label),
+        cmocka_unit_test(test_match_middle_label),
+        cmocka_unit_test(test_match_idn),
+        cmocka_unit_test(test_pattern_error_valid),
+        cmocka_unit_test(test_pattern_error_invalid),
+        cmocka_unit_test(test_pattern_error_messages),
+        cmocka_unit_test(test_service_error),
+        cmocka_unit_test(test_speaker_services),
+        cmocka_unit_test(test_normalize_basic),
+        cmocka_unit_test(test_normalize_length_not_nul_terminated),
+        cmocka_unit_test(test_normalize_rejects),
+        cmocka_unit_test(test_normalize_lengths),
+        cmocka_unit_test(test_builtin_table_is_the_contract),
+        cmocka_unit_test(test_builtin_first_match_wins),
+        cmocka_unit_test(test_user_rules_first),
+        cmocka_unit_test(test_ruleset_copies_strings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
