@@ -1,0 +1,1000 @@
+/* test_phases.c - unit tests of phases.[ch]: schedules, wake-word interaction detection, verdicts.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Expected values come from phases.h and README.md ("Phases"): bursts split by `gap` seconds of
+ * silence on the voice path, an interaction uploads at least min_voice_bytes in at least
+ * min_voice_bins bins, metrics/CDN never make one, and the verdict compares a no-wake phase's
+ * voice-path upload rate with the idle baseline plus a margin. The signals are synthetic packets
+ * fed through the public API, the way the postdissector feeds them.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "phases.h"
+
+#define TCP 6
+#define SYN 0x02
+#define BIN 0.1
+
+/* ---- schedule parsing ---- */
+
+static void test_schedule_example(void **state)
+{
+    (void)state;
+    char *err = (char *)"untouched";
+    et_schedule *s = et_schedule_parse("0 silence; 8 query; 14 silence; 22 command; 27 conversation",
+                                       "silence,conversation", &err);
+    assert_null(err);
+    assert_non_null(s);
+    assert_false(s->absolute);
+    assert_int_equal(s->count, 5);
+    const double starts[] = { 0, 8, 14, 22, 27 };
+    const char *labels[] = { "silence", "query", "silence", "command", "conversation" };
+    const bool wake[] = { false, true, false, true, false };
+    for (uint32_t i = 0; i < 5; i++) {
+        assert_float_equal(s->entries[i].start, starts[i], 1e-9);
+        assert_string_equal(s->entries[i].label, labels[i]);
+        assert_int_equal(s->entries[i].wake, wake[i]);
+    }
+    et_schedule_free(s);
+}
+
+static et_schedule *parse_ok(const char *text, const char *nowake)
+{
+    char *err = NULL;
+    et_schedule *s = et_schedule_parse(text, nowake, &err);
+    if (s == NULL || err != NULL)
+        fail_msg("\"%s\" refused: %s", text, err ? err : "(no message)");
+    return s;
+}
+
+static void test_schedule_forms(void **state)
+{
+    (void)state;
+    /* a trailing ';' */
+    et_schedule *s = parse_ok("0 a; 5 b;", NULL);
+    assert_int_equal(s->count, 2);
+    assert_string_equal(s->entries[1].label, "b");
+    et_schedule_free(s);
+
+    /* tabs, several blanks, blanks around the text and the ';' */
+    s = parse_ok("  0\tsilence ;\t8 \t query  ;  14   silence  ", "silence");
+    assert_int_equal(s->count, 3);
+    assert_float_equal(s->entries[1].start, 8, 1e-9);
+    assert_string_equal(s->entries[1].label, "query");
+    assert_true(s->entries[1].wake);
+    assert_false(s->entries[2].wake);
+    et_schedule_free(s);
+
+    /* fractional seconds, a first phase that does not start at 0 */
+    s = parse_ok("1.5 a; 2.25 b", NULL);
+    assert_float_equal(s->entries[0].start, 1.5, 1e-9);
+    assert_float_equal(s->entries[1].start, 2.25, 1e-9);
+    et_schedule_free(s);
+
+    /* absolute (epoch) times */
+    s = parse_ok("@1768471200 a; @1768471208 b", NULL);
+    assert_true(s->absolute);
+    assert_int_equal(s->count, 2);
+    assert_float_equal(s->entries[0].start, 1768471200.0, 1e-6);
+    assert_float_equal(s->entries[1].start, 1768471208.0, 1e-6);
+    et_schedule_free(s);
+
+    /* a single entry; a 31-character label; '-' and '_' in labels */
+    s = parse_ok("0 abcdefghijklmnopqrstuvwxyz-_012", NULL);
+    assert_int_equal(s->count, 1);
+    assert_int_equal(strlen(s->entries[0].label), 31);
+    et_schedule_free(s);
+}
+
+static void test_schedule_nowake(void **state)
+{
+    (void)state;
+    const char *text = "0 silence; 8 query; 14 quiet; 22 command; 27 conversation";
+    /* no list: every phase has a wake word */
+    et_schedule *s = parse_ok(text, NULL);
+    for (uint32_t i = 0; i < s->count; i++)
+        assert_true(s->entries[i].wake);
+    et_schedule_free(s);
+    s = parse_ok(text, "");
+    for (uint32_t i = 0; i < s->count; i++)
+        assert_true(s->entries[i].wake);
+    et_schedule_free(s);
+
+    /* README's default list, blanks around the commas */
+    s = parse_ok(text, "silence, idle ,conversation,quiet,background");
+    const bool wake[] = { false, true, false, true, false };
+    for (uint32_t i = 0; i < 5; i++)
+        assert_int_equal(s->entries[i].wake, wake[i]);
+    et_schedule_free(s);
+
+    /* whole labels only */
+    s = parse_ok("0 silence2; 5 sil", "silence");
+    assert_true(s->entries[0].wake);
+    assert_true(s->entries[1].wake);
+    et_schedule_free(s);
+}
+
+/* The parse fails with a one-line message naming entry `entry` (0: the message need not name one). */
+static void assert_schedule_error(const char *text, unsigned entry)
+{
+    char *err = NULL;
+    et_schedule *s = et_schedule_parse(text, "silence", &err);
+    if (s != NULL)
+        fail_msg("schedule \"%s\" accepted", text);
+    if (err == NULL)
+        fail_msg("schedule \"%s\": no error message", text);
+    if (strchr(err, '\n') != NULL)
+        fail_msg("schedule \"%s\": the message is more than one line: %s", text, err);
+    if (entry) {
+        char want[32];
+        snprintf(want, sizeof(want), "entry %u", entry);
+        const char *at = strstr(err, want);
+        if (at == NULL || g_ascii_isdigit(at[strlen(want)]))
+            fail_msg("schedule \"%s\": message does not name entry %u: %s", text, entry, err);
+    }
+    g_free(err);
+}
+
+static void test_schedule_errors(void **state)
+{
+    (void)state;
+    assert_schedule_error("", 0);
+    assert_schedule_error("   \t ", 0);
+    assert_schedule_error(NULL, 0);
+    assert_schedule_error(";", 1);
+    assert_schedule_error("0 a;; 5 b", 2);                   /* empty entry */
+    assert_schedule_error("abc silence", 1);                 /* not a number */
+    assert_schedule_error("0 a; x b", 2);
+    assert_schedule_error("0 a; 5s b", 2);
+    assert_schedule_error("0 a; 1e999 b", 2);                /* not finite */
+    assert_schedule_error("nan a", 1);
+    assert_schedule_error("inf a", 1);
+    assert_schedule_error("-1 a", 1);                        /* negative */
+    assert_schedule_error("0 a; -5 b", 2);
+    assert_schedule_error("@-5 a", 1);
+    assert_schedule_error("@ a", 1);
+    assert_schedule_error("0 a; 5 b; 3 c", 3);               /* decreasing */
+    assert_schedule_error("0 a; 5 b; 5 c", 3);               /* not increasing */
+    assert_schedule_error("0 a!", 1);                        /* bad label characters */
+    assert_schedule_error("0 a; 5 caf\xc3\xa9", 2);
+    assert_schedule_error("0 a; 5 b.c", 2);
+    assert_schedule_error("0 abcdefghijklmnopqrstuvwxyz-_0123", 1);   /* 32 characters */
+    assert_schedule_error("0", 1);                           /* missing label */
+    assert_schedule_error("0 a; 5", 2);
+    assert_schedule_error("0 a; 5 b c", 2);                  /* one label only */
+    assert_schedule_error("@1768471200 a; 8 b", 2);          /* mixes @ and relative */
+    assert_schedule_error("0 a; @1768471208 b", 2);
+    assert_schedule_error("0 a; 5 b; 10 c; 15 d; 20 e; 25 f; 30 g; 35 h; 40 i; 45 j; 40 k", 11);
+
+    /* more entries than the parser holds */
+    GString *big = g_string_new(NULL);
+    for (int i = 0; i < 1100; i++)
+        g_string_append_printf(big, "%d p%d; ", i, i);
+    char *err = NULL;
+    assert_null(et_schedule_parse(big->str, NULL, &err));
+    assert_non_null(err);
+    assert_null(strchr(err, '\n'));
+    g_free(err);
+    g_string_free(big, TRUE);
+}
+
+/* ---- a synthetic capture ---- */
+
+typedef struct world {
+    et_ruleset *rules;
+    et_flows *flows;
+    et_phases *phases;
+    et_detector_config cfg;
+} world;
+
+static void config(et_detector_config *cfg)
+{
+    /* README.md: 100 ms bins, 1 s gap, 4000 bytes in 5 bins, 1000 B/s margin. Set explicitly so
+     * that the tests below do not depend on the defaults (tested on their own). */
+    cfg->bin = BIN;
+    cfg->gap = 1.0;
+    cfg->min_voice_bytes = 4000;
+    cfg->min_voice_bins = 5;
+    cfg->margin = 1000.0;
+}
+
+static world *world_new(const et_schedule *sched, double epoch)
+{
+    world *w = calloc(1, sizeof(*w));
+    w->rules = et_ruleset_new();
+    et_ruleset_add_builtin(w->rules);
+    et_flow_config fc = { true, true, true, NULL, NULL };
+    w->flows = et_flows_new(w->rules, &fc);
+    config(&w->cfg);
+    w->phases = et_phases_new(sched, &w->cfg, epoch);
+    return w;
+}
+
+static int setup_auto(void **state)
+{
+    *state = world_new(NULL, 1768471195.0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    if (w == NULL)
+        return 0;
+    et_phases_free(w->phases);
+    et_flows_free(w->flows);
+    et_ruleset_free(w->rules);
+    free(w);
+    return 0;
+}
+
+static et_addr ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    const uint8_t bytes[4] = { a, b, c, d };
+    et_addr x;
+    et_addr_set(&x, 4, bytes);
+    return x;
+}
+
+#define SPEAKER ip4(192, 168, 1, 10)
+#define PHONE ip4(192, 168, 1, 20)
+
+static et_flow *flow_to(world *w, et_addr dev, uint16_t port, et_addr server, double t, const char *sni)
+{
+    et_flow *fl = et_flows_add(w->flows, TCP, &dev, port, &server, 443, SYN, t);
+    if (sni)
+        assert_true(et_flows_add_sni(w->flows, fl, sni, strlen(sni)));
+    return fl;
+}
+
+/* The speaker's AVS connection (SNI), opened at t. */
+static et_flow *avs_flow(world *w, double t)
+{
+    return flow_to(w, SPEAKER, 50000, ip4(52, 94, 1, 1), t, "avs-alexa-4-na.amazon.com");
+}
+
+/* The postdissector looks up the phase of every packet of a speaker (or of every device with a
+ * schedule) right after counting it: the phase list is then always valid and kept up to date
+ * incrementally. The suite runs twice, without and with those lookups. */
+static bool lookup_each_packet;
+
+static void pkt(world *w, const et_flow *fl, bool up, uint32_t len, double t)
+{
+    static uint32_t frame = 1;
+    et_flows_packet(w->flows, (et_flow *)fl, up, len, t, frame++, 0);
+    et_phases_packet(w->phases, w->flows, fl, up, len, t);
+    const et_device *d = et_flows_device(w->flows, fl->device);
+    if (lookup_each_packet && (et_device_is_speaker(d) || !et_phases_automatic(w->phases))) {
+        et_phase ph;
+        et_phases_lookup(w->phases, w->flows, fl->device, t, &ph);
+        assert_true(ph.start <= t + 1e-9);
+    }
+}
+
+/* An HTTP/2 PING and its answer: idle keep-alive on the AVS connection. */
+static void ping(world *w, const et_flow *fl, double t)
+{
+    pkt(w, fl, true, 100, t);
+    pkt(w, fl, false, 100, t + 0.02);
+}
+
+/* Constant-rate traffic: one packet every 0.1 s from t0 (inclusive) while t < t1. Returns bytes. */
+static uint64_t stream(world *w, const et_flow *fl, bool up, double t0, double t1, uint32_t per_packet)
+{
+    uint64_t sum = 0;
+    for (int i = 0;; i++) {
+        double t = t0 + i * 0.1;
+        if (t >= t1 - 1e-9)
+            break;
+        pkt(w, fl, up, per_packet, t);
+        sum += per_packet;
+    }
+    return sum;
+}
+
+/* A copy of a device's phase list (the module's array is valid only until its next call). */
+static const et_phase *phases_of(world *w, uint32_t device, uint32_t *n)
+{
+    static et_phase copy[16];
+    const et_phase *got = et_phases_list(w->phases, w->flows, device, n, NULL);
+    assert_non_null(got);
+    assert_true(*n >= 1);
+    assert_true(*n <= 16);
+    memcpy(copy, got, *n * sizeof(et_phase));
+    const et_phase *list = copy;
+    /* Phases tile the capture: from 0, each starting where the previous ended. */
+    assert_float_equal(list[0].start, 0, 1e-9);
+    for (uint32_t i = 0; i < *n; i++) {
+        assert_int_equal(list[i].index, i);
+        assert_true(list[i].end >= list[i].start);
+        if (i > 0)
+            assert_float_equal(list[i].start, list[i - 1].end, 1e-9);
+    }
+    return list;
+}
+
+static void assert_phase(const et_phase *ph, const char *label, double start, double end, double tolerance)
+{
+    assert_string_equal(ph->label, label);
+    if (fabs(ph->start - start) > tolerance || fabs(ph->end - end) > tolerance)
+        fail_msg("phase %s is [%.3f, %.3f), expected [%.3f, %.3f) within %.3f", label, ph->start,
+                 ph->end, start, end, tolerance);
+}
+
+/* Idle keep-alives on the AVS flow at these times. */
+static void pings(world *w, const et_flow *fl, const double *ts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ping(w, fl, ts[i]);
+}
+
+/* ---- automatic detection ---- */
+
+static void test_detector_defaults(void **state)
+{
+    (void)state;
+    et_detector_config cfg;
+    memset(&cfg, 0xff, sizeof(cfg));
+    et_detector_defaults(&cfg);
+    /* README.md, "Phases" */
+    assert_float_equal(cfg.bin, 0.1, 1e-12);
+    assert_float_equal(cfg.gap, 1.0, 1e-12);
+    assert_int_equal(cfg.min_voice_bytes, 4000);
+    assert_int_equal(cfg.min_voice_bins, 5);
+    assert_float_equal(cfg.margin, 1000.0, 1e-12);
+    assert_float_equal(ET_AVS_MIN_AUDIO_BYTES_PER_S, 4000.0, 1e-12);    /* 32 kbit/s */
+}
+
+static void test_idle_only(void **state)
+{
+    world *w = *state;
+    assert_true(et_phases_automatic(w->phases));
+    et_flow *avs = avs_flow(w, 0);
+    const double ts[] = { 0.05, 5.05, 10.05, 15.05, 20.05, 25.05, 29.95 };
+    pings(w, avs, ts, 7);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 1);
+    assert_phase(&list[0], "idle", 0, 29.97, 1e-9);
+    assert_false(list[0].wake);
+}
+
+static void test_voice_burst(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    const double before[] = { 1.05, 6.05 };
+    pings(w, avs, before, 2);
+    /* 3 s of speech at 32 kB/s, then 2 s of spoken answer downloaded. */
+    assert_int_equal(stream(w, avs, true, 10.05, 13.0, 3200), 96000);
+    stream(w, avs, false, 13.05, 15.0, 5000);
+    const double after[] = { 20.05, 25.05, 29.95 };
+    pings(w, avs, after, 3);
+
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[0], "idle", 0, 10.05, BIN);
+    assert_phase(&list[1], "interaction", 10.05, 14.95, BIN);
+    assert_true(list[1].start <= 10.05 && list[1].end > 14.95);    /* its packets are inside */
+    assert_phase(&list[2], "idle", 14.95, 29.97, BIN);
+    assert_float_equal(list[2].end, 29.97, 1e-9);
+    assert_false(list[0].wake);
+    assert_true(list[1].wake);
+    assert_false(list[2].wake);
+
+    et_phase ph;
+    et_phases_lookup(w->phases, w->flows, avs->device, 5.0, &ph);
+    assert_string_equal(ph.label, "idle");
+    assert_int_equal(ph.index, 0);
+    et_phases_lookup(w->phases, w->flows, avs->device, 12.0, &ph);
+    assert_string_equal(ph.label, "interaction");
+    assert_int_equal(ph.index, 1);
+    et_phases_lookup(w->phases, w->flows, avs->device, 14.9, &ph);
+    assert_string_equal(ph.label, "interaction");
+    et_phases_lookup(w->phases, w->flows, avs->device, 25.0, &ph);
+    assert_string_equal(ph.label, "idle");
+    assert_int_equal(ph.index, 2);
+
+    /* The interaction has a wake word; idle phases are judged against the baseline. */
+    et_phase_judgement j;
+    et_phases_judge(w->phases, w->flows, avs->device, &list[1], &j);
+    assert_int_equal(j.verdict, ET_VERDICT_WAKE);
+    assert_int_equal(j.voice_up_bytes, 96000);
+    assert_float_equal(j.max_speech_s, 24.0, 1e-9);
+    et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
+    assert_int_equal(j.verdict, ET_VERDICT_OK);
+    assert_int_equal(j.voice_up_bytes, 200);
+}
+
+static void test_version_changes(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    ping(w, avs, 1.05);
+    uint32_t n;
+    uint64_t v1, v2, v3;
+    et_phases_list(w->phases, w->flows, avs->device, &n, &v1);
+    et_phases_list(w->phases, w->flows, avs->device, &n, &v2);
+    assert_int_equal(v1, v2);
+    stream(w, avs, true, 10.05, 11.0, 3200);
+    const et_phase *list = et_phases_list(w->phases, w->flows, avs->device, &n, &v3);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[1].label, "interaction");
+    assert_int_not_equal(v1, v3);
+}
+
+static void test_bursts_merge_within_gap(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    ping(w, avs, 1.05);
+    /* 1 s of speech, 0.5 s pause (less than the 1 s gap), 1 s more. */
+    stream(w, avs, true, 10.05, 11.0, 1000);
+    stream(w, avs, true, 11.45, 12.4, 1000);
+    ping(w, avs, 20.05);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[1], "interaction", 10.05, 12.35, BIN);
+    assert_string_equal(list[0].label, "idle");
+    assert_string_equal(list[2].label, "idle");
+}
+
+static void test_bursts_split_beyond_gap(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    ping(w, avs, 1.05);
+    /* 1 s of speech, 1.6 s pause (more than the 1 s gap), 1 s more. */
+    stream(w, avs, true, 10.05, 11.0, 1000);
+    stream(w, avs, true, 12.55, 13.5, 1000);
+    ping(w, avs, 20.05);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 5);
+    assert_phase(&list[0], "idle", 0, 10.05, BIN);
+    assert_phase(&list[1], "interaction", 10.05, 10.95, BIN);
+    assert_phase(&list[2], "idle", 10.95, 12.55, BIN);
+    assert_phase(&list[3], "interaction", 12.55, 13.45, BIN);
+    assert_phase(&list[4], "idle", 13.45, 20.07, BIN);
+}
+
+static void test_gap_config(void **state)
+{
+    (void)state;
+    /* The same traffic with a 2 s gap: one interaction. */
+    et_detector_config cfg;
+    config(&cfg);
+    cfg.gap = 2.0;
+    world *w = world_new(NULL, 0);
+    *state = w;
+    et_phases_free(w->phases);
+    w->phases = et_phases_new(NULL, &cfg, 0);
+    et_flow *avs = avs_flow(w, 0);
+    stream(w, avs, true, 10.05, 11.0, 1000);
+    stream(w, avs, true, 12.55, 13.5, 1000);
+    ping(w, avs, 20.05);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[1], "interaction", 10.05, 13.45, BIN);
+}
+
+static void test_small_uploads_are_idle(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    /* 2500 bytes in 5 bins: too few bytes. */
+    stream(w, avs, true, 5.05, 5.5, 500);
+    /* 10000 bytes in one bin: too few bins. */
+    pkt(w, avs, true, 10000, 10.05);
+    /* 8000 bytes in 4 bins: too few bins. */
+    stream(w, avs, true, 15.05, 15.4, 2000);
+    /* A long download with little upload (an answer without a question). */
+    pkt(w, avs, true, 300, 20.05);
+    stream(w, avs, false, 20.15, 23.0, 20000);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].label, "idle");
+
+    /* Control: exactly 4000 bytes in 5 bins is an interaction ("at least"). */
+    stream(w, avs, true, 30.05, 30.5, 800);
+    list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 2);
+    assert_phase(&list[1], "interaction", 30.05, 30.45, BIN);
+}
+
+static void test_metrics_never_interaction(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    et_flow *met = flow_to(w, SPEAKER, 50001, ip4(52, 94, 9, 9), 0, "device-metrics-us-2.amazon.com");
+    assert_string_equal(met->service, "metrics");
+    assert_true(et_phases_voice_path(w->flows, avs));
+    assert_false(et_phases_voice_path(w->flows, met));
+    ping(w, avs, 1.05);
+    /* voice-sized upload, on the metrics connection */
+    stream(w, met, true, 10.05, 13.0, 3200);
+    stream(w, met, false, 13.05, 14.0, 500);
+    ping(w, avs, 20.05);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].label, "idle");
+}
+
+static void test_cdn_never_interaction(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    et_flow *cdn = flow_to(w, SPEAKER, 50002, ip4(13, 32, 0, 1), 0, "d3p8zr0ffa9t17.cloudfront.net");
+    assert_string_equal(cdn->service, "cdn");
+    assert_false(et_phases_voice_path(w->flows, cdn));
+    ping(w, avs, 1.05);
+    /* A firmware download: requests up, 1 MB/s down for 5 s. */
+    stream(w, cdn, true, 10.05, 15.0, 600);
+    stream(w, cdn, false, 10.1, 15.0, 100000);
+    ping(w, avs, 20.05);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].label, "idle");
+}
+
+static void test_oui_speaker_untagged_voice_path(void **state)
+{
+    world *w = *state;
+    /* A speaker by its MAC vendor, whose AVS connection we cannot name. */
+    et_flow *cloud = flow_to(w, SPEAKER, 50000, ip4(34, 1, 2, 3), 0, NULL);
+    et_flow *lan = flow_to(w, SPEAKER, 50001, ip4(192, 168, 1, 1), 0, NULL);
+    et_device *d = et_flows_device(w->flows, cloud->device);
+    et_flows_set_amazon_oui(w->flows, d, et_vendor_is_amazon("Amazon Technologies Inc."));
+    assert_null(cloud->service);
+    assert_true(et_phases_voice_path(w->flows, cloud));
+    assert_false(et_phases_voice_path(w->flows, lan));
+    /* Voice-sized upload to the LAN (a phone app, a hub): not the voice path. */
+    stream(w, lan, true, 2.05, 5.0, 3200);
+    /* ... and to the cloud. */
+    stream(w, cloud, true, 10.05, 13.0, 3200);
+    stream(w, cloud, false, 13.05, 15.0, 5000);
+    pkt(w, cloud, true, 100, 20.05);
+    uint32_t n;
+    const et_phase *list = phases_of(w, d->id, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[1], "interaction", 10.05, 14.95, BIN);
+}
+
+static void test_non_speaker_single_phase(void **state)
+{
+    world *w = *state;
+    et_flow *fl = flow_to(w, PHONE, 50000, ip4(34, 1, 2, 3), 0, NULL);
+    et_device *d = et_flows_device(w->flows, fl->device);
+    et_flows_set_amazon_oui(w->flows, d, false);
+    stream(w, fl, true, 10.05, 13.0, 3200);
+    stream(w, fl, false, 13.05, 15.0, 5000);
+    uint32_t n;
+    const et_phase *list = phases_of(w, d->id, &n);
+    assert_int_equal(n, 1);
+    assert_phase(&list[0], "all", 0, 14.95, 1e-9);
+    assert_false(list[0].wake);
+    et_phase_judgement j;
+    et_phases_judge(w->phases, w->flows, d->id, &list[0], &j);
+    assert_int_equal(j.verdict, ET_VERDICT_NONE);
+}
+
+static void test_late_dns_makes_avs_flow(void **state)
+{
+    world *w = *state;
+    /* The AVS connection is only named by a DNS answer seen later in the file. */
+    et_addr server = ip4(52, 94, 1, 2), dev = SPEAKER;
+    et_flow *fl = flow_to(w, dev, 50000, server, 5.0, NULL);
+    ping(w, fl, 5.05);
+    stream(w, fl, true, 10.05, 13.0, 3200);
+    stream(w, fl, false, 13.05, 15.0, 5000);
+    uint32_t n;
+    const et_phase *list = phases_of(w, fl->device, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].label, "all");          /* not known as a speaker yet */
+
+    const char *name = "avs-alexa-4-na.amazon.com";
+    assert_true(et_flows_add_dns(w->flows, name, strlen(name), &server, &dev, 20.0));
+    assert_string_equal(fl->service, "avs");
+    ping(w, fl, 25.05);
+    list = phases_of(w, fl->device, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[0], "idle", 0, 10.05, BIN);
+    assert_phase(&list[1], "interaction", 10.05, 14.95, BIN);
+    assert_phase(&list[2], "idle", 14.95, 25.07, BIN);
+}
+
+static void test_devices_independent(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    et_addr other = ip4(192, 168, 1, 11);
+    et_flow *avs2 = flow_to(w, other, 50000, ip4(52, 94, 1, 1), 0, "avs-alexa-4-na.amazon.com");
+    assert_int_not_equal(avs->device, avs2->device);
+    stream(w, avs, true, 10.05, 12.0, 3200);
+    stream(w, avs2, true, 20.05, 22.0, 3200);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[1], "interaction", 10.05, 11.95, BIN);
+    list = phases_of(w, avs2->device, &n);
+    assert_int_equal(n, 2);
+    assert_phase(&list[1], "interaction", 20.05, 21.95, BIN);
+}
+
+/* ---- schedules and verdicts ---- */
+
+static void test_schedule_phase_list(void **state)
+{
+    (void)state;
+    et_schedule *s = parse_ok("0 silence; 8 query; 14 silence; 22 command; 27 conversation",
+                              "silence,conversation");
+    world *w = world_new(s, 1768471195.0);
+    *state = w;
+    et_schedule_free(s);                      /* the phases keep their own copy */
+    assert_false(et_phases_automatic(w->phases));
+    et_flow *avs = avs_flow(w, 0);
+    ping(w, avs, 0.05);
+    ping(w, avs, 29.95);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 5);
+    assert_phase(&list[0], "silence", 0, 8, 1e-9);
+    assert_phase(&list[1], "query", 8, 14, 1e-9);
+    assert_phase(&list[2], "silence", 14, 22, 1e-9);
+    assert_phase(&list[3], "command", 22, 27, 1e-9);
+    assert_phase(&list[4], "conversation", 27, 29.97, 1e-9);   /* to the end of the capture */
+    const bool wake[] = { false, true, false, true, false };
+    for (uint32_t i = 0; i < 5; i++)
+        assert_int_equal(list[i].wake, wake[i]);
+
+    /* A device that is not a speaker follows the schedule too. */
+    et_flow *ph = flow_to(w, PHONE, 50000, ip4(34, 1, 2, 3), 0, NULL);
+    pkt(w, ph, true, 100, 1);
+    list = phases_of(w, ph->device, &n);
+    assert_int_equal(n, 5);
+
+    et_phase p;
+    et_phases_lookup(w->phases, w->flows, avs->device, 8.0, &p);
+    assert_string_equal(p.label, "query");
+    et_phases_lookup(w->phases, w->flows, avs->device, 13.99, &p);
+    assert_string_equal(p.label, "query");
+    assert_int_equal(p.index, 1);
+    et_phases_lookup(w->phases, w->flows, avs->device, 14.0, &p);
+    assert_string_equal(p.label, "silence");
+    assert_int_equal(p.index, 2);
+}
+
+static void test_schedule_absolute_and_late_start(void **state)
+{
+    (void)state;
+    /* The capture starts 5 s before the first scheduled phase. */
+    et_schedule *s = parse_ok("@1768471200 a; @1768471208 b", NULL);
+    world *w = world_new(s, 1768471195.0);
+    *state = w;
+    et_schedule_free(s);
+    et_flow *avs = avs_flow(w, 0);
+    ping(w, avs, 0.05);
+    ping(w, avs, 19.95);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[0], "unscheduled", 0, 5, 1e-6);
+    assert_false(list[0].wake);
+    assert_phase(&list[1], "a", 5, 13, 1e-6);
+    assert_true(list[1].wake);
+    assert_phase(&list[2], "b", 13, 19.97, 1e-6);
+    et_phase p;
+    et_phases_lookup(w->phases, w->flows, avs->device, 6.0, &p);
+    assert_string_equal(p.label, "a");
+}
+
+static void test_verdicts(void **state)
+{
+    (void)state;
+    et_schedule *s = parse_ok("0 silence; 10 query; 20 secret; 30 quiet", "silence,secret,quiet");
+    world *w = world_new(s, 0);
+    *state = w;
+    et_schedule_free(s);
+    et_flow *avs = avs_flow(w, 0);
+    et_flow *met = flow_to(w, SPEAKER, 50001, ip4(52, 94, 9, 9), 0, "device-metrics-us-2.amazon.com");
+    const double ts[] = { 1.05, 6.05, 11.05, 16.05, 25.05, 31.05, 36.05, 39.95 };
+    pings(w, avs, ts, 8);                                        /* 100 bytes up each */
+    /* silence: a big metrics upload, which is not the voice path */
+    stream(w, met, true, 3.05, 4.0, 5000);
+    /* query (wake word): speech */
+    uint64_t query_up = stream(w, avs, true, 12.05, 14.0, 3200);
+    stream(w, avs, false, 14.05, 15.0, 5000);
+    /* secret (no wake word): 20 kB of voice-path upload */
+    uint64_t secret_up = stream(w, avs, true, 21.05, 23.0, 1000);
+    assert_int_equal(secret_up, 20000);
+    /* quiet (no wake word): a little upload, below the margin */
+    uint64_t quiet_up = stream(w, avs, true, 33.05, 33.5, 600);
+
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 4);
+    assert_string_equal(list[2].label, "secret");
+    et_phase_judgement j;
+
+    /* silence: the baseline phase (only pings), OK */
+    et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
+    assert_int_equal(j.voice_up_bytes, 200);
+    assert_float_equal(j.voice_up_rate, 200 / 10.0, 1e-6);
+    assert_float_equal(j.baseline_rate, 20.0, 1e-6);
+    assert_float_equal(j.max_speech_s, 200 / 4000.0, 1e-9);
+    assert_int_equal(j.verdict, ET_VERDICT_OK);
+
+    /* query: wake word */
+    et_phases_judge(w->phases, w->flows, avs->device, &list[1], &j);
+    assert_int_equal(j.voice_up_bytes, query_up + 200);
+    assert_int_equal(j.verdict, ET_VERDICT_WAKE);
+
+    /* secret: big upload without a wake word */
+    et_phases_judge(w->phases, w->flows, avs->device, &list[2], &j);
+    assert_int_equal(j.voice_up_bytes, secret_up + 100);
+    assert_float_equal(j.voice_up_rate, (secret_up + 100) / 10.0, 1e-6);
+    assert_float_equal(j.baseline_rate, 20.0, 1e-6);
+    assert_float_equal(j.max_speech_s, (secret_up + 100) / 4000.0, 1e-9);
+    assert_int_equal(j.verdict, ET_VERDICT_SUSPECT);
+    assert_string_equal(et_verdict_name(j.verdict), "UPLOAD WITHOUT WAKE WORD");
+
+    /* quiet: (3000 + 300) bytes in 9.97 s, well under baseline + 1000 B/s */
+    et_phases_judge(w->phases, w->flows, avs->device, &list[3], &j);
+    assert_int_equal(j.voice_up_bytes, quiet_up + 300);
+    assert_float_equal(j.voice_up_rate, (quiet_up + 300) / (list[3].end - list[3].start), 1e-6);
+    assert_int_equal(j.verdict, ET_VERDICT_OK);
+
+    /* A device that is not a speaker gets no verdict. */
+    et_flow *ph = flow_to(w, PHONE, 50000, ip4(34, 1, 2, 3), 0, NULL);
+    stream(w, ph, true, 21.05, 23.0, 5000);
+    list = phases_of(w, ph->device, &n);
+    et_phases_judge(w->phases, w->flows, ph->device, &list[2], &j);
+    assert_int_equal(j.verdict, ET_VERDICT_NONE);
+}
+
+static void test_baseline_long_phases_first(void **state)
+{
+    (void)state;
+    /* A short quiet phase (2 s) must not set the baseline when a long one exists. */
+    et_schedule *s = parse_ok("0 blip; 2 silence; 12 secret", "blip,silence,secret");
+    world *w = world_new(s, 0);
+    *state = w;
+    et_schedule_free(s);
+    et_flow *avs = avs_flow(w, 0);
+    /* silence: 1500 B/s of idle voice-path upload (a chatty speaker) */
+    stream(w, avs, true, 2.05, 12.0, 150);
+    /* secret: 2000 B/s: only 500 B/s above this speaker's idle level */
+    stream(w, avs, true, 12.05, 22.0, 200);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 3);
+    et_phase_judgement j;
+    et_phases_judge(w->phases, w->flows, avs->device, &list[2], &j);
+    assert_float_equal(j.baseline_rate, 1500.0, 1.0);
+    assert_int_equal(j.verdict, ET_VERDICT_OK);
+}
+
+static void test_late_avs_flow_in_no_wake_phase(void **state)
+{
+    (void)state;
+    /* A second connection to AVS, named only by a DNS answer that comes after it started,
+     * uploads 20 kB in a phase without a wake word. */
+    et_schedule *s = parse_ok("0 silence; 10 secret; 20 quiet", "silence,secret,quiet");
+    world *w = world_new(s, 0);
+    *state = w;
+    et_schedule_free(s);
+    et_flow *avs = avs_flow(w, 0);
+    const double before[] = { 1.05, 6.05, 11.05 };
+    pings(w, avs, before, 3);
+    et_addr dev = SPEAKER, server = ip4(52, 94, 1, 3);
+    et_flow *x = flow_to(w, dev, 50010, server, 12.0, NULL);
+    uint64_t x_up = stream(w, x, true, 12.05, 14.0, 1000);
+    const char *name = "avs-alexa-4-na.amazon.com";
+    assert_true(et_flows_add_dns(w->flows, name, strlen(name), &server, &dev, 14.5));
+    assert_string_equal(x->service, "avs");
+    const double after[] = { 16.05, 21.05, 26.05, 29.95 };
+    pings(w, avs, after, 4);
+
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[1].label, "secret");
+    et_phase_judgement j;
+    et_phases_judge(w->phases, w->flows, avs->device, &list[1], &j);
+    assert_int_equal(j.voice_up_bytes, x_up + 200);
+    assert_int_equal(j.verdict, ET_VERDICT_SUSPECT);
+    et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
+    assert_int_equal(j.voice_up_bytes, 200);
+    assert_int_equal(j.verdict, ET_VERDICT_OK);
+    et_phases_judge(w->phases, w->flows, avs->device, &list[2], &j);
+    assert_int_equal(j.voice_up_bytes, 300);
+}
+
+/* ---- incremental results equal a recount ---- */
+
+static uint32_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return (rng_state >> 8) % n;
+}
+
+/* The same packet to two worlds: `a` looks the phase up after every packet, `b` never does. */
+static void pkt2(world *a, world *b, uint32_t flow, bool up, uint32_t len, double t)
+{
+    world *ws[2] = { a, b };
+    for (int i = 0; i < 2; i++) {
+        et_flow *fl = et_flows_get(ws[i]->flows, flow);
+        et_flows_packet(ws[i]->flows, fl, up, len, t, 0, 0);
+        et_phases_packet(ws[i]->phases, ws[i]->flows, fl, up, len, t);
+        const et_device *d = et_flows_device(ws[i]->flows, fl->device);
+        if (i == 0 && (et_device_is_speaker(d) || !et_phases_automatic(ws[i]->phases))) {
+            et_phase ph;
+            et_phases_lookup(ws[i]->phases, ws[i]->flows, fl->device, t, &ph);
+        }
+    }
+}
+
+static void run_random_capture(const char *schedule, uint32_t seed)
+{
+    et_schedule *s = schedule ? parse_ok(schedule, "silence,secret,quiet") : NULL;
+    world *w[2] = { world_new(s, 0), world_new(s, 0) };
+    et_schedule_free(s);
+    et_addr dev = SPEAKER, other = PHONE, xs = ip4(52, 94, 1, 3);
+    uint32_t f_avs = 0, f_met = 0, f_x = 0, f_other = 0;
+    for (int i = 0; i < 2; i++) {
+        f_avs = avs_flow(w[i], 0)->id;
+        f_met = flow_to(w[i], dev, 50001, ip4(52, 94, 9, 9), 0, "device-metrics-us-2.amazon.com")->id;
+        f_x = flow_to(w[i], dev, 50002, xs, 0, NULL)->id;           /* untagged until a DNS answer */
+        f_other = flow_to(w[i], other, 50000, ip4(34, 1, 2, 3), 0, NULL)->id;
+    }
+    rng_state = seed;
+    double t = 0, talk_until = -1, answer_until = -1, dns_at = 5 + rnd(50);
+    bool dns_done = false;
+    while (t < 60) {
+        t += 0.01 + rnd(40) / 100.0;
+        if (talk_until < t && answer_until < t && rnd(60) == 0) {
+            talk_until = t + 0.5 + rnd(30) / 10.0;
+            answer_until = talk_until + rnd(20) / 10.0;
+        }
+        if (!dns_done && t >= dns_at) {
+            const char *name = "avs-alexa-4-na.amazon.com";
+            for (int i = 0; i < 2; i++)
+                assert_true(et_flows_add_dns(w[i]->flows, name, strlen(name), &xs, &dev, t));
+            dns_done = true;
+        }
+        uint32_t flow = rnd(10) < 7 ? f_avs : rnd(3) == 0 ? f_x : rnd(2) ? f_met : f_other;
+        bool up = rnd(2);
+        uint32_t len = 60 + rnd(200);
+        if (t < talk_until)
+            up = true, len = 1000 + rnd(3000);
+        else if (t < answer_until)
+            up = false, len = 1500;
+        double when = t;
+        if (rnd(20) == 0)
+            when = t - rnd(30) / 100.0;                           /* a little out of order */
+        pkt2(w[0], w[1], flow, up, len, when > 0 ? when : 0);
+    }
+    ping(w[0], et_flows_get(w[0]->flows, f_avs), 61);
+    ping(w[1], et_flows_get(w[1]->flows, f_avs), 61);
+
+    for (uint32_t device = 0; device < et_flows_device_count(w[0]->flows); device++) {
+        uint32_t n[2];
+        et_phase list[2][64];
+        for (int i = 0; i < 2; i++) {
+            const et_phase *l = et_phases_list(w[i]->phases, w[i]->flows, device, &n[i], NULL);
+            assert_true(n[i] <= 64);
+            memcpy(list[i], l, n[i] * sizeof(et_phase));
+        }
+        if (n[0] != n[1])
+            fail_msg("seed %u device %u: %u phases with lookups, %u without", seed, device, n[0], n[1]);
+        for (uint32_t k = 0; k < n[0]; k++) {
+            const et_phase *x = &list[0][k], *y = &list[1][k];
+            if (strcmp(x->label, y->label) != 0 || fabs(x->start - y->start) > 1e-9 ||
+                fabs(x->end - y->end) > 1e-9 || x->wake != y->wake)
+                fail_msg("seed %u device %u phase %u: %s [%.2f, %.2f) with lookups, %s [%.2f, %.2f) without",
+                         seed, device, k, x->label, x->start, x->end, y->label, y->start, y->end);
+            et_phase_judgement jx, jy;
+            et_phases_judge(w[0]->phases, w[0]->flows, device, x, &jx);
+            et_phases_judge(w[1]->phases, w[1]->flows, device, y, &jy);
+            if (jx.voice_up_bytes != jy.voice_up_bytes || jx.verdict != jy.verdict ||
+                fabs(jx.baseline_rate - jy.baseline_rate) > 1e-6)
+                fail_msg("seed %u device %u phase %u (%s): %llu bytes, %s, baseline %.1f with lookups; "
+                         "%llu bytes, %s, baseline %.1f without", seed, device, k, x->label,
+                         (unsigned long long)jx.voice_up_bytes, et_verdict_name(jx.verdict), jx.baseline_rate,
+                         (unsigned long long)jy.voice_up_bytes, et_verdict_name(jy.verdict), jy.baseline_rate);
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        world *x = w[i];
+        teardown((void **)&x);
+    }
+}
+
+static void test_incremental_equals_recount_auto(void **state)
+{
+    (void)state;
+    for (uint32_t seed = 1; seed <= 40; seed++)
+        run_random_capture(NULL, seed);
+}
+
+static void test_incremental_equals_recount_schedule(void **state)
+{
+    (void)state;
+    for (uint32_t seed = 1; seed <= 40; seed++)
+        run_random_capture("0 silence; 10 query; 20 secret; 30 command; 40 quiet; 50 conversation", seed);
+}
+
+static void test_verdict_names(void **state)
+{
+    (void)state;
+    assert_string_equal(et_verdict_name(ET_VERDICT_SUSPECT), "UPLOAD WITHOUT WAKE WORD");
+    assert_non_null(et_verdict_name(ET_VERDICT_NONE));
+    assert_non_null(et_verdict_name(ET_VERDICT_WAKE));
+    assert_non_null(et_verdict_name(ET_VERDICT_OK));
+    assert_string_not_equal(et_verdict_name(ET_VERDICT_OK), et_verdict_name(ET_VERDICT_SUSPECT));
+    assert_string_not_equal(et_verdict_name(ET_VERDICT_WAKE), et_verdict_name(ET_VERDICT_OK));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_auto, teardown)
+#define T_OWN(f) cmocka_unit_test_teardown(f, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schedule_example),
+        cmocka_unit_test(test_schedule_forms),
+        cmocka_unit_test(test_schedule_nowake),
+        cmocka_unit_test(test_schedule_errors),
+        cmocka_unit_test(test_detector_defaults),
+        T(test_idle_only),
+        T(test_voice_burst),
+        T(test_version_changes),
+        T(test_bursts_merge_within_gap),
+        T(test_bursts_split_beyond_gap),
+        T_OWN(test_gap_config),
+        T(test_small_uploads_are_idle),
+        T(test_metrics_never_interaction),
+        T(test_cdn_never_interaction),
+        T(test_oui_speaker_untagged_voice_path),
+        T(test_non_speaker_single_phase),
+        T(test_late_dns_makes_avs_flow),
+        T(test_devices_independent),
+        T_OWN(test_schedule_phase_list),
+        T_OWN(test_schedule_absolute_and_late_start),
+        T_OWN(test_verdicts),
+        T_OWN(test_baseline_long_phases_first),
+        T_OWN(test_late_avs_flow_in_no_wake_phase),
+        cmocka_unit_test(test_incremental_equals_recount_auto),
+        cmocka_unit_test(test_incremental_equals_recount_schedule),
+        cmocka_unit_test(test_verdict_names),
+    };
+    int failed = 0;
+    lookup_each_packet = false;
+    print_message("-- phase lists built when asked --\n");
+    failed += cmocka_run_group_tests_name("lists_on_demand", tests, NULL, NULL);
+    lookup_each_packet = true;
+    print_message("-- a lookup after every packet, as the postdissector does --\n");
+    failed += cmocka_run_group_tests_name("lookup_each_packet", tests, NULL, NULL);
+    return failed;
+}
