@@ -71,13 +71,6 @@ static void count(counts *c, bool up, uint32_t len)
     c->packets[up ? 0 : 1]++;
 }
 
-static double phase_bin(void)
-{
-    et_detector_config cfg;
-    et_detector_defaults(&cfg);
-    return cfg.bin;
-}
-
 static tap_packet_status export_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
                                        const void *data, tap_flags_t flags _U_)
 {
@@ -88,7 +81,7 @@ static tap_packet_status export_packet(void *tapdata, packet_info *pinfo _U_, ep
         return TAP_PACKET_DONT_REDRAW;
     int64_t key;
     if (et_phases_automatic(cap->phases)) {
-        key = rec->t > 0 ? (int64_t)(rec->t / phase_bin()) : 0;
+        key = et_phases_bin(cap->phases, rec->t);
     } else {
         et_phase ph;
         et_phases_lookup(cap->phases, cap->flows, rec->flow->device, rec->t, &ph);
@@ -181,7 +174,7 @@ static GArray *aggregate(const echotap_capture *cap, GHashTable *table, bool pha
         int64_t a = ek->key;
         if (phases && automatic) {
             et_phase ph;
-            et_phases_lookup(cap->phases, cap->flows, fl->device, (ek->key + 0.5) * phase_bin(), &ph);
+            et_phases_lookup(cap->phases, cap->flows, fl->device, (ek->key + 0.5) * et_phases_bin_seconds(cap->phases), &ph);
             a = ph.index;
         }
         add_out(index, rows, a, fl->device, service_of(fl), (const counts *)v);

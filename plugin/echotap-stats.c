@@ -334,7 +334,6 @@ typedef struct device_phases {
 static table_state phases_state;
 static GArray *phase_rows;     /* phase_row, by table row */
 static GPtrArray *phase_devices; /* device_phases*, by device id */
-static double phase_bin;
 
 static void device_phases_free(gpointer p)
 {
@@ -354,9 +353,6 @@ static void phases_forget(void)
         g_ptr_array_set_size(phase_devices, 0);
     else
         phase_devices = g_ptr_array_new_with_free_func(device_phases_free);
-    et_detector_config cfg;
-    et_detector_defaults(&cfg);
-    phase_bin = cfg.bin;
 }
 
 static void phases_init(stat_tap_table_ui *ui)
@@ -446,8 +442,8 @@ static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const e
         if (i >= n)
             memset(&pr->cells, 0, sizeof(pr->cells));
         else if (automatic)
-            et_acc_sum(phases_state.acc, device, (int64_t)(list[i].start / phase_bin + 0.5),
-                       i + 1 == n ? G_MAXINT64 : (int64_t)(list[i].end / phase_bin + 0.5), &pr->cells);
+            et_acc_sum(phases_state.acc, device, et_phases_bin(cap->phases, list[i].start),
+                       i + 1 == n ? G_MAXINT64 : et_phases_bin(cap->phases, list[i].end), &pr->cells);
         else
             et_acc_sum(phases_state.acc, device, i, i + 1, &pr->cells);
     }
@@ -469,12 +465,13 @@ static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const e
 }
 
 /* Which phase of a device's last list holds this key. */
-static guint phase_at_key(const device_phases *dp, int64_t key, bool automatic)
+static guint phase_at_key(const device_phases *dp, int64_t key, const et_phases *phases)
 {
-    if (!automatic)
+    if (!et_phases_automatic(phases))
         return (guint)key;
     guint lo = 0, hi = dp->phases->len;
-    double t = key * phase_bin + phase_bin / 2;
+    double bin = et_phases_bin_seconds(phases);
+    double t = key * bin + bin / 2;
     while (hi - lo > 1) {
         guint mid = (lo + hi) / 2;
         if (g_array_index(dp->phases, et_phase, mid).start <= t)
@@ -502,7 +499,7 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
     bool automatic = et_phases_automatic(cap->phases);
     int64_t key;
     if (automatic) {
-        key = rec->t > 0 ? (int64_t)(rec->t / phase_bin) : 0;
+        key = et_phases_bin(cap->phases, rec->t);
     } else {
         et_phase ph;
         et_phases_lookup(cap->phases, cap->flows, rec->flow->device, rec->t, &ph);
@@ -522,7 +519,7 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
         device_phases *dp = phases_of(device);
         if (dp->phases->len == 0)
             continue;                   /* a new device: summed from the bins below */
-        guint row = row_of_phase(ui, t, dp, device, phase_at_key(dp, k, automatic));
+        guint row = row_of_phase(ui, t, dp, device, phase_at_key(dp, k, cap->phases));
         phase_row *pr = &g_array_index(phase_rows, phase_row, row);
         et_cells_add(&pr->cells, &delta, 1);
         pr->dirty = true;

@@ -40,18 +40,14 @@ et_schedule *et_schedule_parse(const char *text, const char *nowake, char **erro
 {
     *error = NULL;
     gchar *copy = g_strdup(text ? text : "");
-    gchar **items = g_strsplit(g_strstrip(copy), ";", -1);
+    gchar **items = g_strsplit_set(g_strstrip(copy), ";\n", -1);   /* a file: one entry per line */
     et_schedule *s = g_new0(et_schedule, 1);
     s->entries = g_new0(et_schedule_entry, MAX_SCHEDULE_ENTRIES);
     guint n_items = g_strv_length(items);
     for (guint i = 0; i < n_items && *error == NULL; i++) {
         gchar *item = g_strstrip(items[i]);
-        if (*item == '\0') {
-            if (i + 1 == n_items && i > 0)          /* a trailing ';' */
-                break;
-            *error = g_strdup_printf("schedule entry %u is empty (expected \"SECONDS LABEL\")", i + 1);
-            break;
-        }
+        if (*item == '\0')
+            continue;                       /* ";;", a trailing ';' or an empty line */
         if (s->count == MAX_SCHEDULE_ENTRIES) {
             *error = g_strdup_printf("the schedule has more than %d entries", MAX_SCHEDULE_ENTRIES);
             break;
@@ -229,6 +225,18 @@ void et_phases_free(et_phases *p)
     et_schedule_free(p->sched);
     g_string_chunk_free(p->labels);
     g_free(p);
+}
+
+uint32_t et_phases_bin(const et_phases *p, double t)
+{
+    /* 0.3 / 0.1 is 2.9999999999999996 in binary floating point: a packet at a bin's start
+     * belongs to that bin. */
+    return t > 0 ? (uint32_t)floor(t / p->cfg.bin + 1e-6) : 0;
+}
+
+double et_phases_bin_seconds(const et_phases *p)
+{
+    return p->cfg.bin;
 }
 
 bool et_phases_automatic(const et_phases *p)
@@ -435,7 +443,7 @@ void et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
         fb->bins = g_array_new(FALSE, FALSE, sizeof(bin_entry));
         g_ptr_array_index(p->flows, fl->id) = fb;
     }
-    uint32_t bin = t > 0 ? (uint32_t)(t / p->cfg.bin) : 0;
+    uint32_t bin = et_phases_bin(p, t);
     uint32_t u = up ? len : 0, dn = up ? 0 : len;
     series_add(fb->bins, bin, u, dn);
     if (series == SERIES_NONE)

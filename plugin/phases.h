@@ -65,6 +65,10 @@ et_phases *et_phases_new(const et_schedule *sched, const et_detector_config *cfg
 void et_phases_free(et_phases *p);
 bool et_phases_automatic(const et_phases *p);
 
+/* The detector's time bin of a packet at t, and the bin's length in seconds. */
+uint32_t et_phases_bin(const et_phases *p, double t);
+double et_phases_bin_seconds(const et_phases *p);
+
 /* Counts a packet of a flow on the voice path bookkeeping (first pass). */
 void et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bool up,
                       uint32_t len, double t);

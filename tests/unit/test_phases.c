@@ -64,7 +64,16 @@ static void test_schedule_forms(void **state)
 {
     (void)state;
     /* a trailing ';' */
-    et_schedule *s = parse_ok("0 a; 5 b;", NULL);
+    /* A file's lines are entries too; empty entries are skipped. */
+    et_schedule *s = parse_ok("0 a\n5 b\n", NULL);
+    assert_int_equal(s->count, 2);
+    assert_string_equal(s->entries[1].label, "b");
+    et_schedule_free(s);
+    s = parse_ok("0 a;; 5 b", NULL);
+    assert_int_equal(s->count, 2);
+    et_schedule_free(s);
+
+    s = parse_ok("0 a; 5 b;", NULL);
     assert_int_equal(s->count, 2);
     assert_string_equal(s->entries[1].label, "b");
     et_schedule_free(s);
@@ -154,8 +163,8 @@ static void test_schedule_errors(void **state)
     assert_schedule_error("", 0);
     assert_schedule_error("   \t ", 0);
     assert_schedule_error(NULL, 0);
-    assert_schedule_error(";", 1);
-    assert_schedule_error("0 a;; 5 b", 2);                   /* empty entry */
+    assert_schedule_error(";", 0);                           /* only empty entries */
+    assert_schedule_error("\n;\n", 0);
     assert_schedule_error("abc silence", 1);                 /* not a number */
     assert_schedule_error("0 a; x b", 2);
     assert_schedule_error("0 a; 5s b", 2);
