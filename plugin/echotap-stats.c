@@ -115,6 +115,18 @@ static bool state_for(table_state *st, const echotap_capture *cap, stat_tap_tabl
     return true;
 }
 
+/* What a table's packet callback starts with: its table, the packet's record and the capture.
+ * False when there is nothing to count. */
+static bool tap_begin(void *tapdata, const void *data, table_state *st, stat_tap_table **t,
+                      const echotap_tap_record **rec, const echotap_capture **cap)
+{
+    stat_data_t *sd = (stat_data_t *)tapdata;
+    *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
+    *rec = (const echotap_tap_record *)data;
+    *cap = echotap_current_capture();
+    return *cap && (*cap)->phases && state_for(st, *cap, *t);
+}
+
 static void state_reset(table_state *st, stat_tap_table *t)
 {
     et_acc_free(st->acc);
@@ -178,10 +190,10 @@ static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epa
                                       const void *data, tap_flags_t flags _U_)
 {
     stat_data_t *sd = (stat_data_t *)tapdata;
-    stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
-    const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    const echotap_capture *cap = echotap_current_capture();
-    if (!state_for(&flows_state, cap, t))
+    stat_tap_table *t;
+    const echotap_tap_record *rec;
+    const echotap_capture *cap;
+    if (!tap_begin(tapdata, data, &flows_state, &t, &rec, &cap))
         return TAP_PACKET_DONT_REDRAW;
     uint32_t row = et_acc_add(flows_state.acc, cap->flows, rec->flow, rec->up, rec->len, rec->flow->id);
     size_t n;
@@ -247,10 +259,10 @@ static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, 
                                          const void *data, tap_flags_t flags _U_)
 {
     stat_data_t *sd = (stat_data_t *)tapdata;
-    stat_tap_table *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
-    const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    const echotap_capture *cap = echotap_current_capture();
-    if (!state_for(&timeline_state, cap, t))
+    stat_tap_table *t;
+    const echotap_tap_record *rec;
+    const echotap_capture *cap;
+    if (!tap_begin(tapdata, data, &timeline_state, &t, &rec, &cap))
         return TAP_PACKET_DONT_REDRAW;
     int64_t key = rec->t > 0 ? (int64_t)(rec->t / timeline_interval) : 0;
     et_acc_add(timeline_state.acc, cap->flows, rec->flow, rec->up, rec->len, key);
@@ -485,17 +497,15 @@ static guint phase_at_key(const device_phases *dp, int64_t key, const et_phases 
 static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
                                        const void *data, tap_flags_t flags _U_)
 {
-    stat_data_t *sd = (stat_data_t *)tapdata;
-    stat_tap_table_ui *ui = sd->stat_tap_data;
-    stat_tap_table *t = g_array_index(ui->tables, stat_tap_table *, 0);
-    const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    const echotap_capture *cap = echotap_current_capture();
-    if (!cap || !cap->phases)
+    stat_tap_table_ui *ui = ((stat_data_t *)tapdata)->stat_tap_data;
+    stat_tap_table *t;
+    const echotap_tap_record *rec;
+    const echotap_capture *cap;
+    const et_flows *counted = phases_state.flows;
+    if (!tap_begin(tapdata, data, &phases_state, &t, &rec, &cap))
         return TAP_PACKET_DONT_REDRAW;
-    if (phases_state.flows != cap->flows)
-        phases_forget();
-    if (!state_for(&phases_state, cap, t))
-        return TAP_PACKET_DONT_REDRAW;
+    if (counted != cap->flows)
+        phases_forget();                /* a new capture: its rows were cleared */
     bool automatic = et_phases_automatic(cap->phases);
     int64_t key;
     if (automatic) {
