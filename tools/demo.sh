@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build >/dev/null
 cmake --build build -j"$(nproc)"
 CAP=captures/echo-study.pcapng
+if [ ! -f "$CAP" ]; then
+    echo "echotap: built; $CAP is not in the repository yet (see captures/), nothing to show" >&2
+    exit 1
+fi
 SCHEDULE="0 silence; 8 query; 14 silence; 22 command; 27 conversation"
 if [ "$(id -u)" -eq 0 ]; then
     # Wireshark does not load personal plugins as root: install into a temporary home of an
