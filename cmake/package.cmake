@@ -1,0 +1,49 @@
+# Debian package (`cmake --build build --target package`): echotap.so in Wireshark's global plugin
+# folder and the echotap profile in its global profiles, for the Wireshark series it was built
+# against (a plugin loads only into the same X.Y).
+
+# Its own component, left out of a plain `cmake --install`, which installs for the current user.
+string(REGEX REPLACE "^/" "" ECHOTAP_GLOBAL_PLUGIN_DIR "${Wireshark_PLUGIN_INSTALL_DIR}")
+install(TARGETS echotap LIBRARY DESTINATION "${ECHOTAP_GLOBAL_PLUGIN_DIR}/epan"
+        COMPONENT debian EXCLUDE_FROM_ALL NAMELINK_SKIP)
+# The "echotap" profile goes into Wireshark's global profiles folder.
+string(REGEX REPLACE "^/" "" ECHOTAP_GLOBAL_DATA_DIR "${Wireshark_INSTALL_PREFIX}/share/wireshark")
+install(DIRECTORY plugin/profile/ DESTINATION "${ECHOTAP_GLOBAL_DATA_DIR}/profiles/echotap"
+        COMPONENT debian EXCLUDE_FROM_ALL)
+
+# The package that holds the libwireshark we link to (libwireshark16 for 4.0); by Debian's
+# library package naming (name + SONAME version) where dpkg does not know the file.
+get_target_property(epan_library epan LOCATION)
+get_filename_component(epan_library "${epan_library}" REALPATH)
+execute_process(COMMAND dpkg-query -S "${epan_library}"
+                OUTPUT_VARIABLE epan_owner RESULT_VARIABLE epan_owner_failed ERROR_QUIET)
+if(NOT epan_owner_failed AND epan_owner MATCHES "^([a-z0-9.+-]+)(:[a-z0-9]+)?: ")
+  set(ECHOTAP_LIBWIRESHARK_PACKAGE "${CMAKE_MATCH_1}")
+else()
+  get_target_property(epan_soname epan IMPORTED_SONAME_NONE)
+  if(NOT epan_soname MATCHES "^libwireshark\\.so\\.([0-9]+)$")
+    message(FATAL_ERROR "Cannot tell which package provides ${epan_library}")
+  endif()
+  set(ECHOTAP_LIBWIRESHARK_PACKAGE "libwireshark${CMAKE_MATCH_1}")
+endif()
+math(EXPR wireshark_next_minor "${Wireshark_MINOR_VERSION} + 1")
+set(wireshark_series "${Wireshark_MAJOR_VERSION}.${Wireshark_MINOR_VERSION}")
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME echotap)
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_PACKAGE_CONTACT "The echotap developers <echotap@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Wireshark plugin: smart-speaker flow tagging and bytes per experiment phase")
+set(CPACK_PACKAGE_DESCRIPTION
+    "echotap tags every flow of an Amazon Echo with the cloud service it talks to (TLS SNI, certificate, HTTP Host, DNS) and reports bytes per experiment phase, device, service and direction in tshark -z and Wireshark's Statistics menu. Built for Wireshark ${wireshark_series}.")
+set(CPACK_PACKAGING_INSTALL_PREFIX "/")
+set(CPACK_COMPONENTS_ALL debian)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_LICENSE "GPL-2.0-or-later")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS
+    "${ECHOTAP_LIBWIRESHARK_PACKAGE} (>= ${wireshark_series}), ${ECHOTAP_LIBWIRESHARK_PACKAGE} (<< ${Wireshark_MAJOR_VERSION}.${wireshark_next_minor})")
+include(CPack)
