@@ -98,6 +98,8 @@ def test_every_packet_carries_its_flows_truth(tshark, capture, passes):
         if passes or f["service"] is None:
             # Later passes tag every packet; the first pass only packets after the evidence.
             assert (r["echotap.service"] or None) == f["service"], f"frame {r['frame.number']} {f}"
+        if passes:
+            # On the first pass the host can still be a weaker evidence's (a DNS answer before the SNI).
             assert (r["echotap.host"] or None) == f["host"], f"frame {r['frame.number']} {f}"
             assert (r["echotap.evidence"] or None) == (f["evidence"] if f["host"] else None), \
                 f"frame {r['frame.number']} {f}"
@@ -209,9 +211,12 @@ def test_json_stats_equal_truth_per_service(tshark, capture):
 def test_json_sums_agree_with_each_other(tshark, capture):
     """Sums over phases = sums over intervals = sums over flows."""
     _, data = export(tshark, capture)
-    total = lambda rows: collections.Counter({(r["dir"], "b"): 0}) + sum(
-        (collections.Counter({(r["dir"], "b"): r["bytes"], (r["dir"], "p"): r["packets"]}) for r in rows),
-        collections.Counter())
+    def total(rows):
+        out = collections.Counter()
+        for r in rows:
+            out[(r["dir"], "b")] += r["bytes"]
+            out[(r["dir"], "p")] += r["packets"]
+        return out
     flows = collections.Counter()
     for f in data["flows"]:
         flows[("up", "b")] += f["bytes_up"]

@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""Writes echotap's deterministic captures and their ground truth.
+
+    captures/generate.py                 # every committed capture, into captures/
+    captures/generate.py -o DIR NAME...  # some of them, elsewhere
+    captures/generate.py -o build scale --hours 24 --speakers 5 --ota-mb 131
+
+Each NAME.pcapng gets a NAME.truth.json: what every flow was meant to be (device, service,
+host, evidence, per doc/classification.md), the bytes and packets the generator wrote per flow
+and per phase x device x service x direction (frame lengths), the schedule and the wake-word
+interactions. Same seed, same bytes.
+"""
+import argparse
+import json
+import pathlib
+import random
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from echogen import (CCS, Capture, Host, Net, TcpConn, UdpConn, app_data, client_hello,  # noqa: E402
+                     dns_message, encrypted_finished, http_request, http_response, ntp_packet, record,
+                     tls13_handshake, tls_full_handshake, tls_resumed_handshake, us)
+
+HERE = pathlib.Path(__file__).resolve().parent
+CERTS = {p.stem: p.read_bytes() for p in (HERE / "certs").glob("*.der")}
+T0 = 1768471200.0            # 2026-01-15 10:00:00 UTC
+
+# AVS audio (see captures/README.md): 16 kHz 16-bit mono PCM = 32000 B/s, sent as one HTTP/2
+# DATA frame per 100 ms; a TLS record adds 5 bytes of header and 16 of AEAD tag, HTTP/2 9.
+AUDIO_CHUNK = 3200 + 9 + 16
+
+
+class World:
+    """One capture being written: hosts, the resolver, port numbers, the truth."""
+
+    def __init__(self, path, seed, schedule=None, router_mac="50:c7:bf:3e:10:01", resolver="192.168.1.1"):
+        self.rng = random.Random(seed)
+        self.seed, self.schedule = seed, schedule
+        self.starts = parse_schedule(schedule) if schedule else [(0.0, "all")]
+        self.cap = Capture(path, self.phase_of)
+        self.net = Net(router_mac)
+        self.resolver = Host(router_mac, resolver)
+        self.ports = {}
+        self.interactions = []
+        self.dns_id = 0x2a00
+
+    def phase_of(self, rel):
+        idx = 0
+        for i, (start, _) in enumerate(self.starts):
+            if rel >= start:
+                idx = i
+        return idx
+
+    def port(self, dev):
+        self.ports[dev] = self.ports.get(dev, 40000 + self.rng.randrange(0, 20000, 7)) + self.rng.randrange(1, 9)
+        return self.ports[dev]
+
+    def tcp(self, dev, server_ip, sport=443, service=None, host=None, evidence=None, rtt=0.030, cport=None):
+        srv = Host(None, server_ip)
+        flow = self.cap.flow("tcp", dev.ip, cport or self.port(dev), srv.ip, sport, service, host, evidence)
+        return TcpConn(self.cap, self.net, self.rng, flow, dev, srv, rtt=rtt)
+
+    def udp(self, dev, server, sport, cport=None, service=None, host=None, evidence=None):
+        flow = self.cap.flow("udp", dev.ip, cport or self.port(dev), server.ip, sport, service, host, evidence)
+        return UdpConn(self.cap, self.net, flow, dev, server)
+
+    def dns(self, t, dev, name, answers, qtype=None, resolver=None):
+        """A lookup by dev: query at t, answer 18 ms later. answers: [(owner, type, value)]."""
+        res = resolver or self.resolver
+        qtype = qtype or (28 if dev.ip.version == 6 else 1)
+        self.dns_id += 7
+        conn = self.udp(dev, res, 53)
+        conn.send(t, True, dns_message(self.dns_id, name, qtype))
+        conn.send(t + 0.018, False, dns_message(self.dns_id, name, qtype, answers))
+        return t + 0.019
+
+    def ntp(self, t, dev, server_ip):
+        conn = self.udp(dev, Host(None, server_ip), 123, cport=123, service="time", host="ntp-g7g.amazon.com",
+                        evidence="dns")
+        conn.send(t, True, ntp_packet(self.rng, 3))
+        conn.send(t + 0.041, False, ntp_packet(self.rng, 4))
+
+    def https(self, t, dev, server_ip, truth, sni=None, certs=(), up=600, down=800, tls13=False, alpn=None,
+              resume=None, rate=None, close=True, rtt=0.030):
+        """A whole HTTPS exchange: handshake (full TLS 1.2, resumed, or TLS 1.3), one request of
+        `up` bytes, one response of `down` bytes, close. Returns (end time, connection)."""
+        conn = self.tcp(dev, server_ip, 443, *truth, rtt=rtt)
+        t = conn.open(t)
+        if tls13:
+            t = tls13_handshake(conn, self.rng, t, sni, alpn=alpn)
+        elif resume is not None:
+            t = tls_resumed_handshake(conn, self.rng, t, sni, resume)
+        else:
+            t = tls_full_handshake(conn, self.rng, t, sni, certs, alpn=alpn, session_id=self.rng.randbytes(32))
+        t = conn.send(t + 0.001, True, app_data(self.rng, up))
+        t = conn.send(t + 0.010, False, app_data(self.rng, down), rate=rate)
+        if close:
+            t = conn.close(t + 0.050)
+        return t, conn
+
+    def http(self, t, dev, server_ip, truth, host_header, path, body):
+        conn = self.tcp(dev, server_ip, 80, *truth, rtt=0.025)
+        t = conn.open(t)
+        t = conn.send(t + 0.001, True, http_request(host_header, path))
+        t = conn.send(t + 0.005, False, http_response(body))
+        return conn.close(t + 0.005)
+
+    def speak(self, conn, t, seconds):
+        """Audio upload on the AVS connection: a Recognize event, then one frame per 100 ms."""
+        t0 = t
+        conn.send(t, True, app_data(self.rng, 1180))
+        for i in range(int(round(seconds * 10))):
+            conn.send(t0 + 0.02 + 0.1 * i, True, app_data(self.rng, AUDIO_CHUNK - 5))
+        return t0 + 0.02 + seconds
+
+    def answer(self, conn, t, audio_bytes):
+        """Directives (JSON) then the spoken answer (MP3) on the AVS connection."""
+        t = conn.send(t, False, app_data(self.rng, 1900))
+        return conn.send(t + 0.01, False, app_data(self.rng, audio_bytes))
+
+    def ping(self, conn, t):
+        """HTTP/2 PING on the AVS connection and its PONG (17 bytes + TLS overhead each)."""
+        conn.send(t, True, app_data(self.rng, 17 + 16))
+        return conn.send(t + conn.rtt, False, app_data(self.rng, 17 + 16))
+
+    def write_truth(self, path, made_by):
+        self.cap.close()
+        t_first = self.cap.t_first / 1e6
+        duration = max(f.last for f in self.cap.flows if f.last is not None) / 1e6 - t_first
+        phases = []
+        for i, (start, label) in enumerate(self.starts):
+            end = self.starts[i + 1][0] if i + 1 < len(self.starts) else round(duration, 6)
+            phases.append({"index": i, "label": label, "start": start, "end": end})
+        stats = [{"phase_index": k[0], "phase": self.starts[k[0]][1], "device": k[1], "service": k[2],
+                  "dir": k[3], "bytes": v[0], "packets": v[1]} for k, v in sorted(self.cap.stats.items())]
+        truth = {"capture": pathlib.Path(path).name.replace(".truth.json", ".pcapng"), "made_by": made_by,
+                 "seed": self.seed, "first_packet": t_first, "schedule": self.schedule, "phases": phases,
+                 "interactions": self.interactions,
+                 "flows": [f.truth() for f in self.cap.flows if f.first is not None],
+                 "stats": stats, "packets": self.cap.packets}
+        pathlib.Path(path).write_text(json.dumps(truth, indent=1) + "\n")
+
+
+def parse_schedule(text):
+    out = []
+    for entry in text.split(";"):
+        start, label = entry.split()
+        out.append((float(start), label))
+    return out
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+
+ECHO_MAC = "f0:27:2d:5c:71:a4"          # Amazon Technologies OUI (Echo Dot)
+LAPTOP_MAC = "3c:a9:f4:20:8e:15"        # Intel OUI
+AVS_IP, AVS2_IP = "52.94.233.10", "52.94.233.27"
+METRICS_IP, UNAGI_IP, API_IP, DPGW_IP = "52.46.133.20", "52.46.155.70", "54.239.22.10", "52.94.210.5"
+SPECTRUM_IP, NTP_IP, CDN_IP = "52.216.170.12", "52.119.170.30", "13.224.5.80"
+AMAZON_WWW_IP, EXAMPLE_IP = "54.239.28.85", "93.184.216.34"
+
+AVS_HOST = "avs-alexa-4-na.amazon.com"
+AVS = ("avs", AVS_HOST, "dns")
+SESSION_UNAGI = bytes(range(0x40, 0x60))
+
+
+def unagi(w, t, dev, ip=UNAGI_IP):
+    """The frequent short metrics connections: resumed TLS 1.2 sessions, SNI, no certificate."""
+    return w.https(t, dev, ip, ("metrics", "unagi-na.amazon.com", "sni"), sni="unagi-na.amazon.com",
+                   resume=SESSION_UNAGI, up=1100 + w.rng.randrange(200), down=240)[0]
+
+
+def echo_study(path):
+    """The study's script: 8 s silence, "what time is it?", 8 s silence, "tea, earl grey, hot",
+    23 s of conversation without the wake word; an OTA-style CDN download during the conversation
+    and a laptop in the same capture."""
+    w = World(path, seed=1, schedule="0 silence; 8 query; 14 silence; 22 command; 27 conversation")
+    echo = Host(ECHO_MAC, "192.168.1.20")
+    laptop = Host(LAPTOP_MAC, "192.168.1.30")
+    T = T0
+
+    # The AVS connection began before the capture: no handshake; its DNS answer comes later.
+    avs = w.tcp(echo, AVS_IP, 443, *AVS)
+    w.ping(avs, T + 0.0)
+    w.dns(T + 0.8, echo, "spectrum.s3.amazonaws.com", [("spectrum.s3.amazonaws.com", 1, SPECTRUM_IP)])
+    w.http(T + 1.0, echo, SPECTRUM_IP, ("connectivity", "spectrum.s3.amazonaws.com", "http-host"),
+           "spectrum.s3.amazonaws.com", "/kindle-wifi/wifistub.html", b"81ce4465-7167-4dcb-835b-dcc9e44c112a\n")
+    w.dns(T + 1.5, echo, AVS_HOST, [(AVS_HOST, 1, AVS_IP)])
+    w.dns(T + 2.0, echo, "ntp-g7g.amazon.com", [("ntp-g7g.amazon.com", 1, NTP_IP)])
+    w.ntp(T + 2.1, echo, NTP_IP)
+    w.dns(T + 3.0, laptop, "www.example.org", [("www.example.org", 1, EXAMPLE_IP)])
+    w.https(T + 3.1, laptop, EXAMPLE_IP, (None, "www.example.org", "sni"), sni="www.example.org",
+            certs=[CERTS["example"]], up=520, down=12400, rtt=0.090)
+    w.dns(T + 4.9, echo, "device-metrics-us.amazon.com", [("device-metrics-us.amazon.com", 1, METRICS_IP)])
+    w.https(T + 5.0, echo, METRICS_IP, ("metrics", "device-metrics-us.amazon.com", "sni"),
+            sni="device-metrics-us.amazon.com", certs=[CERTS["metrics"]], up=4200, down=410)
+    w.dns(T + 6.4, echo, "unagi-na.amazon.com", [("unagi-na.amazon.com", 1, UNAGI_IP)])
+    unagi(w, T + 6.5, echo)
+
+    # "Alexa, what time is it?" on the AVS connection.
+    end = w.speak(avs, T + 8.3, 2.0)
+    end = w.answer(avs, end + 0.3, 18400)
+    w.interactions.append({"device": str(echo.ip), "label": "query", "start": 8.3, "end": round(end - T, 3)})
+    w.dns(T + 11.9, echo, "api.amazonalexa.com", [("api.amazonalexa.com", 1, API_IP)])
+    w.https(T + 12.0, echo, API_IP, ("api", "api.amazonalexa.com", "sni"), sni="api.amazonalexa.com",
+            tls13=True, up=900, down=1500)
+    avs.send(T + 13.4, True, app_data(w.rng, 700))        # SpeechFinished event
+    avs.send(T + 13.45, False, app_data(w.rng, 200))
+
+    unagi(w, T + 16.0, echo)
+    w.ping(avs, T + 18.0)
+
+    # "Alexa, tea, earl grey, hot": the answer, then an event on a new AVS connection without SNI,
+    # named only by its certificate.
+    end = w.speak(avs, T + 22.4, 1.6)
+    end = w.answer(avs, end + 0.3, 12300)
+    end, _ = w.https(end + 0.1, echo, AVS2_IP, ("avs", "bob-dispatch-prod-na.amazon.com", "cert"),
+                     certs=[CERTS["avs"]], alpn=["h2"], up=2500, down=1000)
+    w.interactions.append({"device": str(echo.ip), "label": "command", "start": 22.4, "end": round(end - T, 3)})
+    unagi(w, T + 26.0, echo)
+
+    # Conversation without the wake word; a firmware-style download runs meanwhile.
+    w.dns(T + 27.9, echo, "softwareupdates.amazon.com",
+          [("softwareupdates.amazon.com", 5, "d3p8zr0ffa9t17.cloudfront.net"),
+           ("d3p8zr0ffa9t17.cloudfront.net", 1, CDN_IP)])
+    w.https(T + 28.0, echo, CDN_IP, ("cdn", "d3p8zr0ffa9t17.cloudfront.net", "sni"),
+            sni="d3p8zr0ffa9t17.cloudfront.net", certs=[CERTS["cloudfront"]], up=420, down=2_000_000,
+            rate=140_000, rtt=0.012)
+    w.ping(avs, T + 30.0)
+    w.dns(T + 32.9, laptop, "www.amazon.com", [("www.amazon.com", 5, "tp.47cf2c8c9-frontier.amazon.com"),
+                                              ("tp.47cf2c8c9-frontier.amazon.com", 1, AMAZON_WWW_IP)])
+    w.https(T + 33.0, laptop, AMAZON_WWW_IP, ("amazon", "www.amazon.com", "sni"), sni="www.amazon.com",
+            tls13=True, alpn=["h2", "http/1.1"], up=1400, down=61000, rtt=0.020)
+    w.https(T + 35.0, echo, METRICS_IP, ("metrics", "device-metrics-us.amazon.com", "cert"),
+            certs=[CERTS["metrics"]], up=6100, down=410)
+    w.https(T + 38.0, echo, DPGW_IP, ("api", "dp-gw-na.amazon.com", "cert"), certs=[CERTS["dpgw"]],
+            up=1500, down=2100)
+    unagi(w, T + 40.0, echo)
+    unagi(w, T + 46.5, echo)
+    w.ping(avs, T + 48.0)
+    avs.send(T + 49.9, False, app_data(w.rng, 90))
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py echo-study")
+
+
+def multi_speaker(path):
+    """Two Echos and a phone running the Alexa app; no schedule. The second Echo's AVS connection
+    is older than the capture and never named (no DNS): only its upload shape shows the command."""
+    w = World(path, seed=2)
+    dot = Host(ECHO_MAC, "192.168.1.20")
+    show = Host("74:c2:46:0b:33:9e", "192.168.1.21")     # Amazon OUI (Echo Show)
+    phone = Host("8c:f5:a3:61:07:d2", "192.168.1.40")    # Samsung OUI
+    T = T0
+    avs_dot = w.tcp(dot, AVS_IP, 443, *AVS)
+    avs_show = w.tcp(show, "52.94.232.71", 443)          # no evidence at all
+    w.ping(avs_dot, T + 0.0)
+    w.ping(avs_show, T + 0.4)
+    w.dns(T + 0.9, dot, AVS_HOST, [(AVS_HOST, 1, AVS_IP)])
+    for t in (3.0, 17.0, 31.0, 44.0, 58.0):
+        unagi(w, T + t, dot)
+        unagi(w, T + t + 2.5, show, ip="52.46.155.71")
+    w.dns(T + 5.0, phone, "pitangui.amazon.com", [("pitangui.amazon.com", 1, "52.94.225.112")])
+    w.https(T + 5.1, phone, "52.94.225.112", ("amazon", "pitangui.amazon.com", "sni"), sni="pitangui.amazon.com",
+            tls13=True, up=2300, down=18000)
+    # The app calls the Alexa API: a speaker service, but the phone is not a speaker.
+    w.https(T + 8.0, phone, API_IP, ("amazon", "api.amazonalexa.com", "sni"), sni="api.amazonalexa.com",
+            tls13=True, up=800, down=3100)
+    w.https(T + 10.0, show, METRICS_IP, ("metrics", "device-metrics-us.amazon.com", "cert"),
+            certs=[CERTS["metrics"]], up=5200, down=410)
+    # The Show hears its wake word at 20 s, the Dot at 45 s.
+    end = w.speak(avs_show, T + 20.0, 2.2)
+    end = w.answer(avs_show, end + 0.4, 24000)
+    w.interactions.append({"device": str(show.ip), "label": "interaction", "start": 20.0, "end": round(end - T, 3)})
+    w.ping(avs_dot, T + 30.0)
+    w.ping(avs_show, T + 33.0)
+    end = w.speak(avs_dot, T + 45.0, 1.8)
+    end = w.answer(avs_dot, end + 0.3, 15000)
+    w.interactions.append({"device": str(dot.ip), "label": "interaction", "start": 45.0, "end": round(end - T, 3)})
+    w.ping(avs_dot, T + 62.0)
+    w.ping(avs_show, T + 63.0)
+    avs_show.send(T + 69.5, False, app_data(w.rng, 90))
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py multi-speaker")
+
+
+def ipv6(path):
+    """An Echo on IPv6: DNS over IPv6 (AAAA), the AVS connection, metrics, a TLS 1.3 CDN fetch."""
+    w = World(path, seed=3, schedule="0 idle; 10 query; 20 idle", resolver="2001:db8:1::1")
+    echo = Host(ECHO_MAC, "2001:db8:1::20")
+    T = T0
+    avs6, metrics6, cdn6 = "2001:db8:ffff::a5", "2001:db8:ffff::3e", "2001:db8:ffff::cd"
+    avs = w.tcp(echo, avs6, 443, *AVS)
+    w.ping(avs, T + 0.0)
+    w.dns(T + 0.5, echo, AVS_HOST, [(AVS_HOST, 28, avs6)])
+    w.dns(T + 2.0, echo, "device-metrics-us.amazon.com", [("device-metrics-us.amazon.com", 28, metrics6)])
+    w.https(T + 2.1, echo, metrics6, ("metrics", "device-metrics-us.amazon.com", "sni"),
+            sni="device-metrics-us.amazon.com", certs=[CERTS["metrics"]], up=3000, down=410)
+    end = w.speak(avs, T + 11.0, 1.5)
+    end = w.answer(avs, end + 0.3, 9000)
+    w.interactions.append({"device": str(echo.ip), "label": "query", "start": 11.0, "end": round(end - T, 3)})
+    w.https(T + 15.0, echo, cdn6, ("cdn", "dvi8md6049w6b.cloudfront.net", "sni"), sni="dvi8md6049w6b.cloudfront.net",
+            tls13=True, up=400, down=150_000, rate=400_000)
+    w.ping(avs, T + 25.0)
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py ipv6")
+
+
+def cut_midflow(path):
+    """A capture started late: every flow is already running (no SYN, no handshake, no DNS). The
+    AVS connection is named only because a new connection to the same server address carries SNI."""
+    w = World(path, seed=4)
+    echo = Host(ECHO_MAC, "192.168.1.20")
+    T = T0
+    avs = w.tcp(echo, AVS_IP, 443, "avs", AVS_HOST, "same-ip")
+    w.ping(avs, T + 0.0)
+    metrics = w.tcp(echo, UNAGI_IP, 443)                     # nothing names it
+    metrics.send(T + 0.5, True, app_data(w.rng, 800))
+    metrics.send(T + 0.6, False, app_data(w.rng, 200))
+    metrics.close(T + 0.8)
+    cdn = w.tcp(echo, CDN_IP, 443, rtt=0.012)                # a download already half done
+    cdn.send(T + 1.0, False, app_data(w.rng, 400_000), rate=300_000)
+    end = w.speak(avs, T + 4.0, 1.5)
+    w.answer(avs, end + 0.3, 8000)
+    w.https(T + 9.0, echo, AVS_IP, ("avs", AVS_HOST, "sni"), sni=AVS_HOST, alpn=["h2"],
+            certs=[CERTS["avs"]], up=1200, down=900)
+    w.ping(avs, T + 12.0)
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py cut-midflow")
+
+
+def hostile(path):
+    """Malformed and hostile handshakes, each on its own flow and server address."""
+    w = World(path, seed=5)
+    echo = Host(ECHO_MAC, "192.168.1.20")
+    T = T0
+    t = T
+
+    def tls_hello_only(sni, truth, ip):
+        nonlocal t
+        conn = w.tcp(echo, ip, 443, *truth)
+        end = conn.open(t)
+        end = conn.send(end, True, client_hello(w.rng, sni))
+        conn.reset(end + 0.05, by_client=False)
+        t += 0.5
+
+    # A ClientHello cut short: the record promises 512 bytes, 90 arrive, then the client gives up.
+    conn = w.tcp(echo, "198.51.100.1", 443)
+    end = conn.open(t)
+    hello = client_hello(w.rng, AVS_HOST)
+    end = conn.send(end, True, hello[:5 - 2] + (512).to_bytes(2, "big") + hello[5:90])
+    conn.close(end + 0.1)
+    t += 0.5
+    # Names that are not host names are ignored (echotap.evidence.bad_name).
+    tls_hello_only("a" * 70 + ".amazon.com", (), "198.51.100.2")              # label over 63
+    tls_hello_only(".".join(["x" * 60] * 5) + ".amazon.com", (), "198.51.100.3")   # over 253
+    tls_hello_only(b"avs-alexa-1-na.amazon.com\r\nX-Evil: 1", (), "198.51.100.4")
+    tls_hello_only("b\u00fccher.amazon.com".encode(), (), "198.51.100.5")   # raw UTF-8, not an A-label
+    tls_hello_only("xn--bcher-kva.amazon.com", ("amazon", "xn--bcher-kva.amazon.com", "sni"), "198.51.100.6")
+    tls_hello_only("AVS-ALEXA-7-NA.Amazon.COM.", ("avs", "avs-alexa-7-na.amazon.com", "sni"), "198.51.100.7")
+    # 401 SANs, the AVS name last; no SNI.
+    w.https(t, echo, "198.51.100.8", ("avs", "avs-alexa-7-na.amazon.com", "cert"), certs=[CERTS["many-sans"]])
+    t += 1.0
+    # SNI and certificate disagree: the SNI stands (echotap.evidence.mismatch).
+    w.https(t, echo, "198.51.100.9", ("metrics", "unagi-na.amazon.com", "sni"), sni="unagi-na.amazon.com",
+            certs=[CERTS["example"]])
+    t += 1.0
+    # A CN that is not a host name and no SAN: nothing names the flow.
+    w.https(t, echo, "198.51.100.10", (), certs=[CERTS["odd-cn"]])
+    t += 1.0
+    # A CNAME loop beside an address: the name asked for is the flow's host.
+    w.dns(t, echo, "loop-a.example.net", [("loop-a.example.net", 5, "loop-b.example.net"),
+                                          ("loop-b.example.net", 5, "loop-a.example.net"),
+                                          ("loop-b.example.net", 1, "198.51.100.11")])
+    w.https(t + 0.1, echo, "198.51.100.11", (None, "loop-a.example.net", "dns"), up=300, down=300)
+    t += 1.0
+    # A Host header with a port; the port is not part of the name.
+    w.http(t, echo, "198.51.100.12", ("connectivity", "spectrum.s3.amazonaws.com", "http-host"),
+           "SPECTRUM.s3.amazonaws.com:80", "/kindle-wifi/wifistub.html", b"ok\n")
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py hostile")
+
+
+def scale(path, hours, speakers, ota_mb):
+    """A long capture for benchmarks and long runs: `speakers` Echos for `hours`, each with its
+    AVS connection (pings every 30 s, a command every ~10 minutes), metrics and resumed unagi
+    sessions, DNS and NTP, and one OTA download of `ota_mb` MB from a CDN for the first speaker."""
+    w = World(path, seed=6)
+    T = T0
+    devs = [Host(f"f0:27:2d:5c:{0x80 + i:02x}:{0x10 + i:02x}", f"192.168.1.{100 + i}") for i in range(speakers)]
+    avs = [w.tcp(d, f"52.94.233.{10 + i}", 443, *AVS) for i, d in enumerate(devs)]
+    for i, d in enumerate(devs):
+        w.dns(T + 0.5 + i * 0.01, d, AVS_HOST, [(AVS_HOST, 1, f"52.94.233.{10 + i}")])
+    window = 30.0
+    ota_left = ota_mb * 1_000_000
+    ota = None
+    for k in range(int(hours * 3600 / window)):
+        base = T + k * window
+        for i, d in enumerate(devs):
+            off = base + 1.0 + i * 0.37
+            w.ping(avs[i], off)
+            unagi(w, off + 3.0, d)
+            if k % 4 == i % 4:
+                w.dns(off + 6.0, d, "device-metrics-us.amazon.com", [("device-metrics-us.amazon.com", 1, METRICS_IP)])
+                w.https(off + 6.1, d, METRICS_IP, ("metrics", "device-metrics-us.amazon.com", "sni"),
+                        sni="device-metrics-us.amazon.com", certs=[CERTS["metrics"]], up=4000, down=400)
+            if k % 20 == (3 * i) % 20:
+                end = w.speak(avs[i], off + 10.0, 2.0)
+                w.answer(avs[i], end + 0.3, 20000)
+            if k % 120 == i:
+                w.ntp(off + 15.0, d, NTP_IP)
+        if ota_left > 0 and devs:
+            if ota is None:
+                ota = w.tcp(devs[0], CDN_IP, 443, "cdn", "d3p8zr0ffa9t17.cloudfront.net", "sni", rtt=0.012)
+                t = tls_full_handshake(ota, w.rng, ota.open(base + 20.0), "d3p8zr0ffa9t17.cloudfront.net",
+                                       [CERTS["cloudfront"]])
+                ota.send(t, True, app_data(w.rng, 420))
+            else:
+                chunk = min(ota_left, 2_000_000)
+                ota.send(base + 0.1, False, app_data(w.rng, chunk), rate=chunk / 25.0)
+                ota_left -= chunk
+        w.cap.flush(us(base + window - 0.5))
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), f"captures/generate.py scale {hours} h")
+
+
+COMMITTED = {"echo-study": echo_study, "multi-speaker": multi_speaker, "ipv6": ipv6,
+             "cut-midflow": cut_midflow, "hostile": hostile}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help=f"captures to write: {', '.join(COMMITTED)}, scale (default: all committed)")
+    ap.add_argument("-o", "--out", default=str(HERE), help="output folder (default: captures/)")
+    ap.add_argument("--hours", type=float, default=24.0, help="scale: capture length")
+    ap.add_argument("--speakers", type=int, default=5, help="scale: number of Echos")
+    ap.add_argument("--ota-mb", type=int, default=131, help="scale: size of the OTA download")
+    args = ap.parse_args()
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in args.names or COMMITTED:
+        if name == "scale":
+            scale(out / "scale.pcapng", args.hours, args.speakers, args.ota_mb)
+        elif name in COMMITTED:
+            COMMITTED[name](out / f"{name}.pcapng")
+        else:
+            ap.error(f"unknown capture {name!r}")
+        print(f"wrote {out / name}.pcapng")
+
+
+if __name__ == "__main__":
+    main()
