@@ -512,7 +512,7 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
     et_device *dev = et_flows_device(capture.flows, fl->device);
     if (up && !dev->oui_checked && pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6)
         et_flows_set_amazon_oui(capture.flows, dev,
-                                et_vendor_is_amazon(get_manuf_name_if_known((const guint8 *)pinfo->dl_src.data)));
+                                et_vendor_is_amazon(ET_MANUF_NAME_IF_KNOWN((const guint8 *)pinfo->dl_src.data, 6)));
     if (tree) {
         gather_sni(pinfo, tree, fl);
         if (pref_use_cert)

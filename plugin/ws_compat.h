@@ -35,6 +35,14 @@ typedef gboolean et_cb_bool;
 #define ET_FI_FVALUE(fi) (&(fi)->value)
 #endif
 
+/* get_manuf_name_if_known() takes the address length from 4.2 (MA-M/MA-S lookups); before, it reads
+ * the 3-byte OUI only. */
+#if ET_WS_AT_LEAST(4, 2)
+#define ET_MANUF_NAME_IF_KNOWN(addr, len) get_manuf_name_if_known((addr), (len))
+#else
+#define ET_MANUF_NAME_IF_KNOWN(addr, len) get_manuf_name_if_known(addr)
+#endif
+
 /* The optional plugin description symbol exists from 4.4. */
 #if ET_WS_AT_LEAST(4, 4)
 #include <wsutil/plugins.h>
