@@ -81,7 +81,7 @@ class World:
         conn.send(t + 0.041, False, ntp_packet(self.rng, 4))
 
     def https(self, t, dev, server_ip, truth, sni=None, certs=(), up=600, down=800, tls13=False, alpn=None,
-              resume=None, rate=None, close=True, rtt=0.030):
+              resume=None, rate=None, close=True, rtt=0.030, retransmit=(), reorder=()):
         """A whole HTTPS exchange: handshake (full TLS 1.2, resumed, or TLS 1.3), one request of
         `up` bytes, one response of `down` bytes, close. Returns (end time, connection)."""
         conn = self.tcp(dev, server_ip, 443, *truth, rtt=rtt)
@@ -93,7 +93,7 @@ class World:
         else:
             t = tls_full_handshake(conn, self.rng, t, sni, certs, alpn=alpn, session_id=self.rng.randbytes(32))
         t = conn.send(t + 0.001, True, app_data(self.rng, up))
-        t = conn.send(t + 0.010, False, app_data(self.rng, down), rate=rate)
+        t = conn.send(t + 0.010, False, app_data(self.rng, down), rate=rate, retransmit=retransmit, reorder=reorder)
         if close:
             t = conn.close(t + 0.050)
         return t, conn
@@ -224,7 +224,7 @@ def echo_study(path):
            ("d3p8zr0ffa9t17.cloudfront.net", 1, CDN_IP)])
     w.https(T + 28.0, echo, CDN_IP, ("cdn", "d3p8zr0ffa9t17.cloudfront.net", "sni"),
             sni="d3p8zr0ffa9t17.cloudfront.net", certs=[CERTS["cloudfront"]], up=420, down=2_000_000,
-            rate=140_000, rtt=0.012)
+            rate=140_000, rtt=0.012, retransmit=(211, 887), reorder=(540, 1203))
     w.ping(avs, T + 30.0)
     w.dns(T + 32.9, laptop, "www.amazon.com", [("www.amazon.com", 5, "tp.47cf2c8c9-frontier.amazon.com"),
                                               ("tp.47cf2c8c9-frontier.amazon.com", 1, AMAZON_WWW_IP)])
@@ -296,7 +296,7 @@ def ipv6(path):
     end = w.answer(avs, end + 0.3, 9000)
     w.interactions.append({"device": str(echo.ip), "label": "query", "start": 11.0, "end": round(end - T, 3)})
     w.https(T + 15.0, echo, cdn6, ("cdn", "dvi8md6049w6b.cloudfront.net", "sni"), sni="dvi8md6049w6b.cloudfront.net",
-            tls13=True, up=400, down=150_000, rate=400_000)
+            tls13=True, up=400, down=150_000, rate=400_000, retransmit=(40,), reorder=(70,))
     w.ping(avs, T + 25.0)
     w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py ipv6")
 
