@@ -1,0 +1,156 @@
+"""tools/plot (the study's graph) and tools/fields-doc (doc/fields.md), run for real.
+
+Expected values come from what the test itself wrote into a capture, from Wireshark's own
+`-z io,stat` byte counts and from the captures' truth files, never from the plot's earlier output.
+"""
+import collections
+import os
+import pathlib
+import re
+import struct
+import subprocess
+
+import pytest
+
+from conftest import CAPTURES, ROOT, load_truth
+
+PLOT = ROOT / "tools" / "plot"
+STUDY = CAPTURES / "echo-study.pcapng"
+STUDY_SCHEDULE = "0 silence; 8 query; 14 silence; 22 command; 27 conversation"
+STUDY_PNG = ROOT / "doc" / "images" / "study.png"
+GROUPS = ["avs", "metrics", "cdn", "other", "untagged"]
+DEVICE, SERVER = (192, 168, 1, 20), (10, 0, 0, 1)
+# (seconds from the first packet, up?, UDP payload bytes): away from 100 ms bin edges.
+PACKETS = [(0.0, True, 120), (0.05, False, 900), (0.15, True, 40), (0.55, False, 1400),
+           (1.25, True, 300), (1.27, True, 310), (1.31, False, 64), (2.35, False, 10)]
+FRAME_OVERHEAD = 14 + 20 + 8
+
+
+def run_tool(tool, *args, plugin_so, check=True):
+    env = dict(os.environ, ECHOTAP_PLUGIN=str(plugin_so))
+    proc = subprocess.run([str(tool), *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{tool.name} {args} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def png_size(path):
+    """(width, height) from the IHDR chunk, after checking the PNG signature."""
+    head = pathlib.Path(path).read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    length, kind = struct.unpack(">I4s", head[8:16])
+    assert (length, kind) == (13, b"IHDR"), f"{path}: first chunk is not IHDR"
+    return struct.unpack(">II", head[16:24])
+
+
+def read_plot_data(keep):
+    lines = (keep / "plot.dat").read_text().splitlines()
+    header = lines[0].lstrip("# ").split()
+    rows = [[float(x) for x in line.split()] for line in lines[1:]]
+    return header, rows
+
+
+def wireshark_flow_bytes(tshark_plain, capture):
+    """Bytes of every TCP and UDP frame, as Wireshark's I/O statistics count them (no plugin)."""
+    out = tshark_plain.run("-r", capture, "-q", "-z",
+                           "io,stat,0,(tcp or udp) and not icmp and not icmpv6").stdout
+    row = [line for line in out.splitlines() if "<>" in line][-1]
+    return int(row.strip("| ").split("|")[-1])
+
+
+def capture_duration(tshark_plain, capture):
+    out = tshark_plain.run("-r", capture, "-T", "fields", "-e", "frame.time_relative").stdout
+    return float(out.split()[-1])
+
+
+@pytest.fixture(scope="module")
+def built_capture(_tmp_root):
+    """A pcap of UDP packets between one device and one server, written here byte by byte."""
+    records = []
+    for t, up, size in PACKETS:
+        src, dst, sport, dport = (DEVICE, SERVER, 40000, 9999) if up else (SERVER, DEVICE, 9999, 40000)
+        udp = struct.pack("!HHHH", sport, dport, 8 + size, 0) + bytes(size)
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, bytes(src), bytes(dst))
+        frame = bytes.fromhex("0200000000010200000000020800") + ip + udp
+        usec = round(t * 1e6)
+        records.append(struct.pack("<IIII", 1768471200 + usec // 1000000, usec % 1000000, len(frame), len(frame)) + frame)
+    path = _tmp_root / "built.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) + b"".join(records))
+    path.chmod(0o644)
+    return path
+
+
+def test_plot_bins_equal_the_written_packets(plugin_so, tshark_plain, built_capture, _tmp_root):
+    keep, png = _tmp_root / "plot-built", _tmp_root / "built.png"
+    run_tool(PLOT, built_capture, "-o", png, "--interval", "0.1", "--size", "800x400", "--keep", keep,
+             plugin_so=plugin_so)
+    assert png_size(png) == (800, 400)
+    header, rows = read_plot_data(keep)
+    assert header == ["start"] + [f"{g}_{d}" for g in GROUPS for d in ("up", "down")]
+    assert len(rows) == int(PACKETS[-1][0] / 0.1) + 1
+    expected = collections.Counter()
+    for t, up, size in PACKETS:
+        expected[(int(t / 0.1), "untagged_up" if up else "untagged_down")] += size + FRAME_OVERHEAD
+    got = collections.Counter()
+    for i, row in enumerate(rows):
+        assert row[0] == pytest.approx(i * 0.1)
+        for name, value in zip(header[1:], row[1:]):
+            if value:
+                got[(i, name)] += int(value)
+    assert got == expected
+    assert sum(expected.values()) == wireshark_flow_bytes(tshark_plain, built_capture)
+    # gnuplot is given one series per group and direction.
+    assert len(re.findall(r"\busing\b", (keep / "plot.gp").read_text())) == 2 * len(GROUPS)
+
+
+def test_plot_writes_svg(plugin_so, built_capture, _tmp_root):
+    svg = _tmp_root / "built.svg"
+    run_tool(PLOT, built_capture, "-o", svg, plugin_so=plugin_so)
+    text = svg.read_text()
+    assert "<svg" in text and "</svg>" in text
+    assert all(name in text for name in ("AVS", "Metrics", "CDN", "Other", "Untagged"))  # the legend
+
+
+def test_plot_reports_a_bad_schedule(plugin_so, built_capture, _tmp_root):
+    proc = run_tool(PLOT, built_capture, "-o", _tmp_root / "bad.png", "--schedule", "0 silence; 8x query",
+                    plugin_so=plugin_so, check=False)
+    assert proc.returncode != 0
+    assert "8x" in proc.stderr
+    assert not (_tmp_root / "bad.png").exists()
+
+
+@pytest.mark.skipif(not STUDY.exists(), reason="captures/echo-study.pcapng is not committed yet")
+def test_study_plot_counts_every_byte(plugin_so, tshark_plain, _tmp_root):
+    keep, png = _tmp_root / "plot-study", _tmp_root / "study.png"
+    run_tool(PLOT, STUDY, "-o", png, "--schedule", STUDY_SCHEDULE, "--keep", keep, plugin_so=plugin_so)
+    assert png_size(png) == (1200, 600)
+    header, rows = read_plot_data(keep)
+    duration = capture_duration(tshark_plain, STUDY)
+    # One row per 100 ms of the capture (the float division may land either side of an edge).
+    assert len(rows) in {int(duration / 0.1 - 1e-6) + 1, int(duration / 0.1 + 1e-6) + 1}
+    sums = collections.Counter()
+    for row in rows:
+        for name, value in zip(header[1:], row[1:]):
+            sums[name] += int(value)
+    assert sum(sums.values()) == wireshark_flow_bytes(tshark_plain, STUDY)
+    truth = load_truth(STUDY)
+    expected = collections.Counter()
+    for s in truth["stats"]:
+        group = s["service"] if s["service"] in GROUPS else "other"
+        expected[f"{group}_{s['dir']}"] += s["bytes"]
+    assert +sums == +expected
+    script = (keep / "plot.gp").read_text()
+    for label in ("silence", "query", "command", "conversation"):
+        assert f'"{label}' in script
+
+
+def test_committed_study_plot_is_a_png_of_the_default_size():
+    if not STUDY.exists():
+        pytest.skip("captures/echo-study.pcapng is not committed yet")
+    assert png_size(STUDY_PNG) == (1200, 600)
+
+
+def test_field_reference_is_current(plugin_so):
+    fresh = run_tool(ROOT / "tools" / "fields-doc", plugin_so=plugin_so).stdout
+    committed = (ROOT / "doc" / "fields.md").read_text()
+    assert fresh == committed, "doc/fields.md is stale: run tools/fields-doc doc/fields.md"
