@@ -12,15 +12,7 @@ if [ ! -f "$CAP" ]; then
     exit 1
 fi
 SCHEDULE="0 silence; 8 query; 14 silence; 22 command; 27 conversation"
-if [ "$(id -u)" -eq 0 ]; then
-    # Wireshark does not load personal plugins as root: install into a temporary home of an
-    # unprivileged user, as `cmake --install build` does for a normal user.
-    HOME_DIR=$(mktemp -d /tmp/echotap-demo.XXXXXX)
-    HOME="$HOME_DIR" cmake --install build >/dev/null
-    chown -R 65534:65534 "$HOME_DIR"; chmod 755 "$HOME_DIR"
-    RUN="setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=$HOME_DIR"
-else
-    cmake --install build >/dev/null
-    RUN=""
-fi
-$RUN tshark -r "$CAP" -q -o "echotap.schedule:$SCHEDULE" -z echotap,flows -z echotap,phases
+# Wireshark does not load personal plugins as root: then tshark-with-plugin runs it as an
+# unprivileged user with build/echotap.so in a temporary home, where `cmake --install` puts it.
+[ "$(id -u)" -eq 0 ] || cmake --install build >/dev/null
+tools/lib/tshark-with-plugin -r "$CAP" -q -o "echotap.schedule:$SCHEDULE" -z echotap,flows -z echotap,phases
