@@ -225,3 +225,25 @@ def test_json_sums_agree_with_each_other(tshark, capture):
         flows[("down", "p")] += f["packets_down"]
     assert +total(data["stats"]) == +flows
     assert +total(data["timeline"]) == +flows
+
+
+STUDY = [p for p in CAPTURES if p.name == "echo-study.pcapng"]
+
+
+@pytest.mark.parametrize("capture", STUDY, ids=lambda p: p.name)
+def test_verdict_flags_only_voice_upload_without_wake_word(tshark, capture):
+    """The truth's schedule flags nothing (the conversation's 2 MB download is not voice); calling the
+    first query "silence" flags exactly that phase, on the speaker's voice uploads within it."""
+    truth = load_truth(capture)
+    speaker = truth["interactions"][0]["device"]
+    out = tshark.run("-r", capture, "-q", "-2", *truth_schedule_args(truth), "-z", "echotap,phases").stdout
+    assert [r["#"] for r in parse_table(out, "Echotap Phases") if r["Verdict"].startswith("UPLOAD")] == []
+    relabelled = truth["schedule"].replace("8 query", "8 silence")
+    args = ["-o", f"echotap.schedule:{relabelled}"]
+    out = tshark.run("-r", capture, "-q", "-2", *args, "-z", "echotap,phases").stdout
+    flagged = [(r["Device"], int(r["#"])) for r in parse_table(out, "Echotap Phases")
+               if r["Verdict"] == "UPLOAD WITHOUT WAKE WORD"]
+    assert flagged == [(speaker, 1)]
+    rows = tshark.fields(capture, ["echotap.phase.index", "echotap.device", "echotap.dir", "echotap.service"],
+                         "-2", *args, "-Y", "echotap.phase.upload_without_wake_word")
+    assert rows and all(r == ["1", speaker, "up", "avs"] for r in rows), rows
