@@ -247,3 +247,25 @@ def test_verdict_flags_only_voice_upload_without_wake_word(tshark, capture):
     rows = tshark.fields(capture, ["echotap.phase.index", "echotap.device", "echotap.dir", "echotap.service"],
                          "-2", *args, "-Y", "echotap.phase.upload_without_wake_word")
     assert rows and all(r == ["1", speaker, "up", "avs"] for r in rows), rows
+
+
+def test_resolved_names_tag_a_flow_nothing_else_names(_tmp_root, plugin_so):
+    """cut-midflow's metrics connection has no handshake and no DNS; a hosts file entry for its
+    server names it when network name resolution is on (-N n: no external resolver)."""
+    from conftest import Tshark
+    cap = next((p for p in CAPTURES if p.name == "cut-midflow.pcapng"), None)
+    if cap is None:
+        pytest.skip("cut-midflow.pcapng is not committed")
+    flow = next(f for f in load_truth(cap)["flows"] if f["server"] == "52.46.155.70")
+    assert flow["service"] is None
+    ts = Tshark(_tmp_root / "home-hosts", plugin_so)
+    (ts.config / "hosts").write_text("52.46.155.70\tunagi-na.amazon.com\n")
+    import os
+    if os.geteuid() == 0:
+        os.chown(ts.config / "hosts", 65534, 65534)
+    flt = f"ip.addr == {flow['server']} && tcp.port == {flow['client_port']}"
+    plain = ts.fields(cap, ["echotap.service"], "-2", "-Y", flt)
+    named = ts.fields(cap, ["echotap.service", "echotap.host", "echotap.evidence"], "-2", "-N", "n", "-Y", flt)
+    assert len(named) == flow["packets_up"] + flow["packets_down"]
+    assert all(r == [""] for r in plain)
+    assert all(r == ["metrics", "unagi-na.amazon.com", "resolved"] for r in named), named[:3]
