@@ -5,7 +5,8 @@ set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
-PKGS="wireshark-dev libwireshark-dev tshark cmake make gcc pkg-config libglib2.0-dev libcmocka-dev python3 python3-pytest util-linux gnuplot-nox"
+PKGS="wireshark-dev libwireshark-dev tshark cmake make gcc pkg-config libglib2.0-dev libcmocka-dev python3 python3-pytest util-linux gnuplot-nox
+wireshark-qt xvfb xauth x11-utils xdotool imagemagick xclip"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

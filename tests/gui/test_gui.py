@@ -1,0 +1,303 @@
+"""The echotap plugin and profile in the real Wireshark Qt GUI, on a private Xvfb display.
+
+Wireshark runs as the unprivileged user of a conftest.Tshark sandbox: a temporary HOME holding the
+plugin and the "echotap" profile where `cmake --install` puts them. Tables are read through each
+dialog's Copy button and the clipboard, and judged against the capture's truth file.
+Screenshots go to $ECHOTAP_GUI_OUT (default: a temporary folder); doc/images/ holds copies.
+"""
+import collections
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import CAPTURES, ROOT, Tshark, load_truth
+import wireshark_gui as gui
+
+CAPTURE = CAPTURES / "echo-study.pcapng"
+GROUP_NAMES = {"avs": "AVS", "metrics": "Metrics", "cdn": "CDN", "other": "Other", "untagged": "Untagged"}
+# Colouring rules of plugin/profile/colorfilters (background, 8-bit): a filter that shows only one
+# kind of packet must paint whole rows in its colour and none in the others'.
+RULE_COLOURS = {'echotap.service == "avs" && echotap.dir == "up"': "#FF9E9E",
+                'echotap.service == "avs" && echotap.dir == "down"': "#A8D4FF",
+                'echotap.service == "metrics"': "#FFE680",
+                'echotap.service == "cdn"': "#B4ECB4"}
+ROW_PIXELS = 10000          # one packet-list row is about 1300 x 17 pixels
+ECHOTAP_COLUMNS = ["echotap.service", "echotap.dir", "echotap.device", "echotap.phase"]
+# Copy buttons, from the dialog's bottom-right corner (Debian 12 fonts, Xvfb at 96 dpi).
+TABLE_COPY = (236, 24)
+IOGRAPH_COPY = (321, 23)
+IOGRAPH_INTERVAL = (466, 53)
+
+
+def group_of(service):
+    """Statistics group of a truth service ("untagged" in stats rows, None in flows)."""
+    if service is None:
+        return "untagged"
+    return service if service in GROUP_NAMES else "other"
+
+
+def truth_sums(truth, key):
+    """Counter of truth bytes/packets by key(stat row)."""
+    sums = collections.Counter()
+    for s in truth["stats"]:
+        sums[key(s) + ("bytes",)] += s["bytes"]
+        sums[key(s) + ("packets",)] += s["packets"]
+    return sums
+
+
+@pytest.fixture(scope="module")
+def out_dir(_tmp_root):
+    d = pathlib.Path(os.environ.get("ECHOTAP_GUI_OUT") or _tmp_root / "gui")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@pytest.fixture(scope="module")
+def display(out_dir):
+    missing = gui.missing_tools()
+    if missing:
+        pytest.skip(f"no display server or GUI tools (Debian packages {' '.join(missing)}): run tools/setup.sh")
+    server = gui.Xvfb(out_dir)
+    yield server.display
+    server.stop()
+
+
+def installed_profile(tmp):
+    """The profile folder as `cmake --install` writes it (into a DESTDIR), or the source copy when
+    no build folder is given."""
+    build = os.environ.get("ECHOTAP_BUILD_DIR")
+    if not build:
+        return ROOT / "plugin" / "profile"
+    subprocess.run(["cmake", "--install", build], env={**os.environ, "DESTDIR": str(tmp)},
+                   check=True, capture_output=True, timeout=120)
+    found = sorted(tmp.rglob("profiles/echotap"))
+    assert found, "cmake --install installed no profiles/echotap folder"
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def sandbox(_tmp_root, plugin_so):
+    home = _tmp_root / "home-gui"
+    config = home / ".config" / "wireshark"
+    with tempfile.TemporaryDirectory() as dest:
+        shutil.copytree(installed_profile(pathlib.Path(dest)), config / "profiles" / "echotap")
+    # Fixed main-window geometry; no "running as root" warning.
+    (config / "recent_common").write_text(
+        f"gui.geometry_main_x: 0\ngui.geometry_main_y: 0\n"
+        f"gui.geometry_main_width: {gui.MAIN_SIZE[0]}\ngui.geometry_main_height: {gui.MAIN_SIZE[1]}\n"
+        "gui.geometry_main_maximized: FALSE\nprivs.warn_if_elevated: FALSE\n")
+    shutil.copy(CAPTURE, home / CAPTURE.name)
+    return Tshark(home, plugin_so)       # copies the plugin, hands HOME to the unprivileged user
+
+
+@pytest.fixture
+def wireshark(sandbox, display, out_dir, request):
+    """wireshark_start(*args): Wireshark with the echotap profile on the study capture."""
+    started = []
+
+    def start(*args):
+        ws = gui.Wireshark(sandbox, display, out_dir, request.node.name,
+                           ["-C", "echotap", "-r", sandbox.home / CAPTURE.name, *args])
+        started.append(ws)
+        return ws
+    yield start
+    for ws in started:
+        ws.stop()
+
+
+def schedule_args(truth):
+    return ["-o", f"echotap.schedule:{truth['schedule']}"]
+
+
+def parse_copied_table(text, title):
+    """(header, rows) of a stat_tap_table dialog's copied text; each row is its list of cells.
+    The header's columns are separated by two or more spaces; a row's cells by spaces, so an empty
+    cell leaves no trace: read a row from the end whose cells can be empty."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{title} - "))
+    header = [h.strip() for h in lines[start + 1].split("  ") if h.strip()]
+    rows = []
+    for line in lines[start + 3:]:
+        if line.startswith("-----"):
+            break
+        rows.append(line.split())
+    return header, rows
+
+
+def by_name(header, cells):
+    """A row whose only multi-word cell is the last one (the phases' verdict)."""
+    n = len(header) - 1
+    return dict(zip(header, cells[:n] + [" ".join(cells[n:])]))
+
+
+def table_ready(title):
+    return lambda text: f"{title} - {CAPTURE.name}" in text and text.rstrip().endswith("-") \
+        and len(text.splitlines()) > 5
+
+
+def copy_table(ws, win, title):
+    return parse_copied_table(ws.copy_button(win, *TABLE_COPY, ready=table_ready(title)), title)
+
+
+def group_dir_sums(rows, count):
+    """Counter (group, dir, count) over rows of the phases or timeline table."""
+    sums = collections.Counter()
+    for row in rows:
+        for group, name in GROUP_NAMES.items():
+            for d in ("up", "down"):
+                cell = f"{name} {d} {count}" if count else f"{name} {d}"
+                sums[(group, d)] += int(row[cell])
+    return sums
+
+
+def test_phases_dialog_at_start_equals_truth(wireshark, out_dir):
+    truth = load_truth(CAPTURE)
+    ws = wireshark(*schedule_args(truth), "-z", "echotap,phases")
+    dlg = ws.wait_window("Echotap Phases")
+    header, cells = copy_table(ws, dlg, "Echotap Phases")
+    rows = [by_name(header, c) for c in cells]
+    got = collections.Counter()
+    for row in rows:
+        for group, name in GROUP_NAMES.items():
+            for d in ("up", "down"):
+                key = (int(row["#"]), row["Device"], group, d)
+                got[key + ("bytes",)] += int(row[f"{name} {d} bytes"])
+                got[key + ("packets",)] += int(row[f"{name} {d} pkts"])
+    expected = truth_sums(truth, lambda s: (s["phase_index"], s["device"], group_of(s["service"]), s["dir"]))
+    assert +got == +expected
+    labels = [p.split(None, 1)[1] for p in truth["schedule"].split(";")]
+    assert [row["Phase"] for row in rows if row["Device"] == "192.168.1.20"] == labels
+
+    # A screenshot big enough to read: the dialog opens small.
+    gui.xdo(ws.display, "windowsize", dlg, 1400, 420)
+    gui.xdo(ws.display, "windowmove", dlg, 0, 0)
+    time.sleep(0.5)
+    shot = ws.screenshot(dlg, out_dir / "echotap-phases.png")
+    assert gui.png_size(shot) == ws.geometry(dlg)[2:] == (1400, 420)
+
+
+def test_statistics_menu_lists_the_three_tables(wireshark):
+    """Statistics menu, keyboard only: Alt+S, Down k times, Return opens the k-th item. The three
+    tables sit in the menu's sorted section of tables (after "DHCP (BOOTP) Statistics" in 4.0)."""
+    truth = load_truth(CAPTURE)
+    ws = wireshark(*schedule_args(truth))
+    time.sleep(1)                                     # menus are filled in after start-up
+
+    def open_item(k):
+        """Title of the dialog the k-th item opens, or None (a submenu or nothing)."""
+        ws.focus(ws.main)
+        gui.xdo(ws.display, "mousemove", *gui.POINTER_PARK)
+        ws.keys("alt+s")
+        time.sleep(0.4)
+        ws.keys(*["Down"] * k, "Return")
+        try:
+            dlg = ws.wait_window(".", timeout=4, exclude=[ws.main])
+        except RuntimeError:
+            ws.keys("Escape", "Escape", "Escape")
+            return None, None
+        return dlg, ws.title(dlg).split(" · ")[1]
+
+    def close(dlg):
+        ws.focus(dlg)
+        ws.keys("Escape")
+        time.sleep(0.5)
+
+    # Find "Echotap Flows" from where it is on Debian 12, walking by the section's sort order.
+    k, seen = 9, []
+    for _ in range(12):
+        dlg, title = open_item(k)
+        seen.append((k, title))
+        if dlg:
+            close(dlg)
+        if title == "Echotap Flows":
+            break
+        k += 1 if title is None or title < "Echotap Flows" else -1
+    else:
+        pytest.fail(f"no Statistics item opens Echotap Flows; items seen: {seen}")
+
+    total_up = sum(f["bytes_up"] for f in truth["flows"])
+    total_down = sum(f["bytes_down"] for f in truth["flows"])
+    for offset, title in enumerate(["Echotap Flows", "Echotap Phases", "Echotap Timeline"]):
+        dlg, got_title = open_item(k + offset)
+        assert got_title == title, f"item {k + offset} of Statistics opens {got_title}"
+        header, cells = copy_table(ws, dlg, title)
+        if title == "Echotap Flows":
+            # Host and Evidence can be empty: read the numbers from the row's end.
+            assert header[-6:] == ["Up bytes", "Up pkts", "Down bytes", "Down pkts", "First (s)", "Last (s)"]
+            assert len(cells) == len(truth["flows"])
+            assert sum(int(c[-6]) for c in cells) == total_up
+            assert sum(int(c[-4]) for c in cells) == total_down
+        else:
+            rows = [by_name(header, c) for c in cells]
+            sums = group_dir_sums(rows, "bytes" if title == "Echotap Phases" else None)
+            expected = truth_sums(truth, lambda s: (group_of(s["service"]), s["dir"]))
+            assert +sums == +collections.Counter({k[:2]: v for k, v in expected.items() if k[2] == "bytes"})
+        close(dlg)
+
+
+def test_profile_columns_and_colours(wireshark, sandbox, out_dir):
+    ws = wireshark()
+    time.sleep(1)
+    shot = ws.screenshot(ws.main, out_dir / "echotap-main-window.png")
+    assert gui.png_size(shot) == gui.MAIN_SIZE
+    whole = gui.colour_histogram(shot)
+    assert sum(whole.get(c, 0) for c in RULE_COLOURS.values()) >= ROW_PIXELS, "no echotap-coloured rows"
+
+    for display_filter, colour in RULE_COLOURS.items():
+        ws.focus(ws.main)
+        ws.keys("ctrl+slash", "ctrl+a")
+        gui.xdo(ws.display, "type", "--delay", "5", display_filter)
+        ws.keys("Return")
+        time.sleep(1.5)
+        hist = gui.colour_histogram(ws.screenshot(ws.main, out_dir / "filtered.png"))
+        assert hist.get(colour, 0) >= ROW_PIXELS, f"{display_filter}: rows not coloured {colour}"
+        for other in set(RULE_COLOURS.values()) - {colour}:
+            assert hist.get(other, 0) < ROW_PIXELS, f"{display_filter}: rows coloured {other}"
+    ws.stop()
+
+    # Wireshark rewrites the profile's "recent" file from its live packet-list columns on exit.
+    recent = (sandbox.config / "profiles" / "echotap" / "recent").read_text()
+    widths = recent.split("column.width:", 1)[1].split("\n\n", 1)[0]
+    for field in ECHOTAP_COLUMNS:
+        assert f'"%Cus:{field}"' in widths, f"{field} column missing in {widths}"
+
+
+def test_io_graph_presets_split_the_study(wireshark, out_dir):
+    truth = load_truth(CAPTURE)
+    ws = wireshark("-z", "io,stat")
+    dlg = ws.wait_window("I/O Graphs")
+    # Wireshark 4.0 keeps no interval in the profile: step the interval box from the default 1 s
+    # down to 100 ms, one item at a time (keys sent while the dialog retaps can be lost).
+    graph_ready = lambda t: t.startswith('"Interval start"') and len(t.splitlines()) > 2
+    csv = ""
+    for _ in range(8):
+        previous, csv = csv, ws.copy_button(dlg, *IOGRAPH_COPY, ready=graph_ready)
+        step = float(csv.splitlines()[2].split(",")[0])
+        if step == 0.1 and csv == previous:       # the same twice: the retap is over
+            break
+        if step > 0.1:
+            ws.click(dlg, *IOGRAPH_INTERVAL)
+            time.sleep(0.5)
+            ws.keys("Up", "Return")
+        time.sleep(1)
+    assert step == 0.1, f"interval {step} s, not 100 ms"
+    lines = csv.splitlines()
+    header = [h.strip('"') for h in lines[0].split(",")]
+    assert header == ["Interval start", "AVS up", "AVS down", "metrics", "CDN", "untagged"]
+    sums = collections.Counter()
+    for line in lines[1:]:
+        for name, value in zip(header[1:], line.split(",")[1:]):
+            sums[name] += int(float(value))
+    bytes_of = lambda pred: sum(s["bytes"] for s in truth["stats"] if pred(s))
+    assert sums["AVS up"] == bytes_of(lambda s: s["service"] == "avs" and s["dir"] == "up")
+    assert sums["AVS down"] == bytes_of(lambda s: s["service"] == "avs" and s["dir"] == "down")
+    assert sums["metrics"] == bytes_of(lambda s: s["service"] == "metrics")
+    assert sums["CDN"] == bytes_of(lambda s: s["service"] == "cdn")
+    assert sums["untagged"] == bytes_of(lambda s: group_of(s["service"]) == "untagged")
+    shot = ws.screenshot(dlg, out_dir / "echotap-io-graph.png")
+    assert gui.png_size(shot) == ws.geometry(dlg)[2:]
