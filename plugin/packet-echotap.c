@@ -323,6 +323,39 @@ static void add_name_problem(packet_info *pinfo, proto_tree *tree, const char *w
                                  "%s is not a valid host name: ignored as evidence", what);
 }
 
+/* Certificate names may be wildcards ("*.cloudfront.net"); the rest must be a host name. */
+static bool valid_cert_name(const char *name)
+{
+    char norm[ET_MAX_HOST_LEN];
+    size_t wild = (name[0] == '*' && name[1] == '.') ? 2 : 0;
+    return et_host_normalize(name + wild, strlen(name) - wild, norm, sizeof(norm));
+}
+
+/* Later passes prime no fields, but a visible tree (packet details, tshark -V) holds them all:
+ * flag there the names the first pass ignored, so the expert info is not lost on redissection. */
+static void flag_bad_names_again(packet_info *pinfo, proto_tree *tree)
+{
+    static const struct { const field_ids *ids; const char *what; } kinds[] = {
+        { &hf_sni, "TLS server name" }, { &hf_http_host, "HTTP Host" }, { &hf_dnsname, "Certificate dNSName" },
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        for (int i = 0; i < kinds[k].ids->n; i++) {
+            GPtrArray *a = proto_find_finfo(tree, kinds[k].ids->id[i]);
+            for (guint j = 0; a && j < a->len; j++) {
+                const field_info *fi = (const field_info *)g_ptr_array_index(a, j);
+                char norm[ET_MAX_HOST_LEN];
+                const char *name = kinds[k].ids == &hf_http_host ? fi_string(fi) : fi_wire_name(fi);
+                bool ok = name && (kinds[k].ids == &hf_dnsname ? valid_cert_name(name)
+                                                             : et_host_normalize(name, strlen(name), norm, sizeof(norm)));
+                if (!ok)
+                    add_name_problem(pinfo, tree, kinds[k].what, fi);
+            }
+            if (a)
+                g_ptr_array_free(a, TRUE);
+        }
+    }
+}
+
 static void gather_sni(packet_info *pinfo, proto_tree *tree, et_flow *fl)
 {
     GPtrArray *a = found(tree, &hf_sni);
@@ -394,7 +427,7 @@ static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flow *fl)
         if (!fi_within(fi, leaf))
             continue;
         const char *name = fi_wire_name(fi);
-        if (name)
+        if (name && valid_cert_name(name))
             g_ptr_array_add(sans, (gpointer)name);
         else
             add_name_problem(pinfo, tree, "Certificate dNSName", fi);
@@ -629,6 +662,8 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         guint id = conv ? GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap)) : 0;
         fl = id ? et_flows_get(capture.flows, id - 1) : NULL;
+        if (fl && tree && PTREE_DATA(tree)->visible)
+            flag_bad_names_again(pinfo, tree);
     }
     if (fl == NULL)
         return 0;

@@ -269,3 +269,28 @@ def test_resolved_names_tag_a_flow_nothing_else_names(_tmp_root, plugin_so):
     assert len(named) == flow["packets_up"] + flow["packets_down"]
     assert all(r == [""] for r in plain)
     assert all(r == ["metrics", "unagi-na.amazon.com", "resolved"] for r in named), named[:3]
+
+
+def is_host_name(name):
+    """RFC 1035 / 1123 host names (plus '_'), one trailing dot allowed, ASCII only."""
+    import re
+    name = name[:-1] if name.endswith(".") else name
+    return 0 < len(name) <= 253 and all(re.fullmatch(r"[A-Za-z0-9_-]{1,63}", label) for label in name.split("."))
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("passes", [[], ["-2"]], ids=["one-pass", "two-pass"])
+def test_bad_names_get_an_expert_info(tshark, tshark_plain, capture, passes):
+    """Every SNI Wireshark dissects that is not a host name, and only those, is flagged, on the
+    first pass and again when a later pass shows the packet's details (-2 -V)."""
+    sni = tshark_plain.fields(capture, ["frame.number", "tls.handshake.extensions_server_name"],
+                              "-Y", "tls.handshake.extensions_server_name")
+    expected = sorted(int(n) for n, name in sni if not is_host_name(name))
+    out = tshark.run("-r", capture, *passes, "-V").stdout
+    flagged, frame = [], None
+    for line in out.splitlines():
+        if line.startswith("Frame "):
+            frame = int(line.split()[1].rstrip(":"))
+        elif "TLS server name is not a valid host name" in line and line.strip().startswith("[Expert Info"):
+            flagged.append(frame)
+    assert flagged == expected
