@@ -313,6 +313,12 @@ static void
 /* -z echotap,json[,interval=SECONDS][,filter] */
 export_init(const char *opt_arg, void *userdata _U_)
 {
+    char *problem = echotap_schedule_problem();
+    if (problem) {
+        report_failure("echotap,json: bad phase schedule (echotap.schedule): %s", problem);
+        g_free(problem);
+        EXPORT_INIT_FAILED;
+    }
     export_state *st = g_new0(export_state, 1);
     st->interval = 0.1;
     const char *rest = opt_arg + strlen("echotap,json");
