@@ -165,13 +165,15 @@ def test_flows_table_equals_truth(tshark, capture):
         assert match[0]["Host"] == (f["host"] or "")
 
 
-def test_bad_schedule_is_one_clear_error(tshark, tiny_capture):
+@pytest.mark.parametrize("stat", ["echotap,phases", "echotap,json"])
+def test_bad_schedule_is_one_clear_error(tshark, tiny_capture, stat):
     cap = tiny_capture
     proc = tshark.run("-r", cap, "-q", "-o", "echotap.schedule:0 silence; 8x query",
-                      "-z", "echotap,phases", check=False)
+                      "-z", stat, check=False)
     assert proc.returncode != 0
     assert "8x" in proc.stderr and "schedule" in proc.stderr
-    assert "Echotap Phases" not in proc.stdout
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "Echotap Phases" not in proc.stdout and "{" not in proc.stdout
 
 
 def test_bad_rule_row_is_rejected(tshark, tiny_capture):
