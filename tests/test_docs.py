@@ -122,7 +122,8 @@ def test_plot_reports_a_bad_schedule(plugin_so, built_capture, _tmp_root):
 @pytest.mark.skipif(not STUDY.exists(), reason="captures/echo-study.pcapng is not committed yet")
 def test_study_plot_counts_every_byte(plugin_so, tshark_plain, _tmp_root):
     keep, png = _tmp_root / "plot-study", _tmp_root / "study.png"
-    run_tool(PLOT, STUDY, "-o", png, "--schedule", STUDY_SCHEDULE, "--keep", keep, plugin_so=plugin_so)
+    run_tool(PLOT, STUDY, "-o", png, "--schedule", STUDY_SCHEDULE, "--keep", keep, "--all-devices",
+             plugin_so=plugin_so)
     assert png_size(png) == (1200, 600)
     header, rows = read_plot_data(keep)
     duration = capture_duration(tshark_plain, STUDY)
@@ -142,6 +143,26 @@ def test_study_plot_counts_every_byte(plugin_so, tshark_plain, _tmp_root):
     script = (keep / "plot.gp").read_text()
     for label in ("silence", "query", "command", "conversation"):
         assert f'"{label}' in script
+
+
+@pytest.mark.skipif(not STUDY.exists(), reason="captures/echo-study.pcapng is not committed yet")
+def test_study_plot_shows_the_speaker_only_by_default(plugin_so, _tmp_root):
+    """The laptop in the study capture is not a speaker: by default its bytes stay out of the graph."""
+    keep = _tmp_root / "plot-study-speaker"
+    run_tool(PLOT, STUDY, "-o", _tmp_root / "speaker.png", "--schedule", STUDY_SCHEDULE, "--keep", keep,
+             plugin_so=plugin_so)
+    header, rows = read_plot_data(keep)
+    sums = collections.Counter()
+    for row in rows:
+        for name, value in zip(header[1:], row[1:]):
+            sums[name] += int(value)
+    speaker = load_truth(STUDY)["interactions"][0]["device"]
+    expected = collections.Counter()
+    for s in load_truth(STUDY)["stats"]:
+        if s["device"] == speaker:
+            group = s["service"] if s["service"] in GROUPS else "other"
+            expected[f"{group}_{s['dir']}"] += s["bytes"]
+    assert +sums == +expected
 
 
 def test_committed_study_plot_is_a_png_of_the_default_size():
