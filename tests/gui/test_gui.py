@@ -241,7 +241,14 @@ def test_statistics_menu_lists_the_three_tables(wireshark):
 
 
 def test_profile_columns_and_colours(wireshark, sandbox, out_dir):
-    ws = wireshark()
+    truth = load_truth(CAPTURE)
+    # Scroll to the first query's upload (a place to look at, not a value under test): the list
+    # scrolls until the 20th packet after the wake word is its last row.
+    first_query = truth["interactions"][0]["start"]
+    frames = sandbox.run("-r", sandbox.home / CAPTURE.name, "-Y", f"frame.time_relative >= {first_query}",
+                         "-T", "fields", "-e", "frame.number").stdout.split()
+    frame = frames[min(20, len(frames) - 1)]
+    ws = wireshark(*schedule_args(truth), "-g", frame)
     time.sleep(1)
     shot = ws.screenshot(ws.main, out_dir / "echotap-main-window.png")
     assert gui.png_size(shot) == gui.MAIN_SIZE
@@ -260,8 +267,10 @@ def test_profile_columns_and_colours(wireshark, sandbox, out_dir):
             assert hist.get(other, 0) < ROW_PIXELS, f"{display_filter}: rows coloured {other}"
     ws.stop()
 
-    # Wireshark rewrites the profile's "recent" file from its live packet-list columns on exit.
+    # Wireshark rewrites the profile's "recent" file (shipped with column widths) from its live
+    # packet-list columns when it quits.
     recent = (sandbox.config / "profiles" / "echotap" / "recent").read_text()
+    assert recent.startswith("# Recent settings file for Wireshark"), "recent was not rewritten"
     widths = recent.split("column.width:", 1)[1].split("\n\n", 1)[0]
     for field in ECHOTAP_COLUMNS:
         assert f'"%Cus:{field}"' in widths, f"{field} column missing in {widths}"
