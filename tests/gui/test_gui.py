@@ -32,6 +32,7 @@ ECHOTAP_COLUMNS = ["echotap.service", "echotap.dir", "echotap.device", "echotap.
 TABLE_COPY = (236, 24)
 IOGRAPH_COPY = (321, 23)
 IOGRAPH_INTERVAL = (466, 53)
+FLOWS_ITEM_DEBIAN12 = 9     # Statistics menu: Down presses to "Echotap Flows"
 
 
 def group_of(service):
@@ -86,11 +87,11 @@ def sandbox(_tmp_root, plugin_so):
     config = home / ".config" / "wireshark"
     with tempfile.TemporaryDirectory() as dest:
         shutil.copytree(installed_profile(pathlib.Path(dest)), config / "profiles" / "echotap")
-    # Fixed main-window geometry; no "running as root" warning.
+    # Fixed main-window geometry, for screenshots of a known size.
     (config / "recent_common").write_text(
         f"gui.geometry_main_x: 0\ngui.geometry_main_y: 0\n"
         f"gui.geometry_main_width: {gui.MAIN_SIZE[0]}\ngui.geometry_main_height: {gui.MAIN_SIZE[1]}\n"
-        "gui.geometry_main_maximized: FALSE\nprivs.warn_if_elevated: FALSE\n")
+        "gui.geometry_main_maximized: FALSE\n")
     shutil.copy(CAPTURE, home / CAPTURE.name)
     return Tshark(home, plugin_so)       # copies the plugin, hands HOME to the unprivileged user
 
@@ -144,14 +145,18 @@ def copy_table(ws, win, title):
     return parse_copied_table(ws.copy_button(win, *TABLE_COPY, ready=table_ready(title)), title)
 
 
-def group_dir_sums(rows, count):
-    """Counter (group, dir, count) over rows of the phases or timeline table."""
+PHASES_CELLS = {"bytes": "{} {} bytes", "packets": "{} {} pkts"}    # "AVS up bytes"
+TIMELINE_CELLS = {"bytes": "{} {}"}                                  # "AVS up" (bytes)
+
+
+def table_sums(rows, row_key, cells):
+    """Counter {row_key(row) + (group, dir, count): value} over the group columns of a table."""
     sums = collections.Counter()
     for row in rows:
         for group, name in GROUP_NAMES.items():
             for d in ("up", "down"):
-                cell = f"{name} {d} {count}" if count else f"{name} {d}"
-                sums[(group, d)] += int(row[cell])
+                for count, cell in cells.items():
+                    sums[row_key(row) + (group, d, count)] += int(row[cell.format(name, d)])
     return sums
 
 
@@ -161,17 +166,12 @@ def test_phases_dialog_at_start_equals_truth(wireshark, out_dir):
     dlg = ws.wait_window("Echotap Phases")
     header, cells = copy_table(ws, dlg, "Echotap Phases")
     rows = [by_name(header, c) for c in cells]
-    got = collections.Counter()
-    for row in rows:
-        for group, name in GROUP_NAMES.items():
-            for d in ("up", "down"):
-                key = (int(row["#"]), row["Device"], group, d)
-                got[key + ("bytes",)] += int(row[f"{name} {d} bytes"])
-                got[key + ("packets",)] += int(row[f"{name} {d} pkts"])
+    got = table_sums(rows, lambda row: (int(row["#"]), row["Device"]), PHASES_CELLS)
     expected = truth_sums(truth, lambda s: (s["phase_index"], s["device"], group_of(s["service"]), s["dir"]))
     assert +got == +expected
     labels = [p.split(None, 1)[1] for p in truth["schedule"].split(";")]
-    assert [row["Phase"] for row in rows if row["Device"] == "192.168.1.20"] == labels
+    speaker = truth["interactions"][0]["device"]
+    assert [row["Phase"] for row in rows if row["Device"] == speaker] == labels
 
     # A screenshot big enough to read: the dialog opens small.
     gui.xdo(ws.display, "windowsize", dlg, 1400, 420)
@@ -208,7 +208,7 @@ def test_statistics_menu_lists_the_three_tables(wireshark):
         time.sleep(0.5)
 
     # Find "Echotap Flows" from where it is on Debian 12, walking by the section's sort order.
-    k, seen = 9, []
+    k, seen = FLOWS_ITEM_DEBIAN12, []
     for _ in range(12):
         dlg, title = open_item(k)
         seen.append((k, title))
@@ -234,9 +234,10 @@ def test_statistics_menu_lists_the_three_tables(wireshark):
             assert sum(int(c[-4]) for c in cells) == total_down
         else:
             rows = [by_name(header, c) for c in cells]
-            sums = group_dir_sums(rows, "bytes" if title == "Echotap Phases" else None)
+            counted = PHASES_CELLS if title == "Echotap Phases" else TIMELINE_CELLS
+            got = table_sums(rows, lambda row: (), counted)
             expected = truth_sums(truth, lambda s: (group_of(s["service"]), s["dir"]))
-            assert +sums == +collections.Counter({k[:2]: v for k, v in expected.items() if k[2] == "bytes"})
+            assert +got == +collections.Counter({key: n for key, n in expected.items() if key[2] in counted})
         close(dlg)
 
 
@@ -261,7 +262,7 @@ def test_profile_columns_and_colours(wireshark, sandbox, out_dir):
         gui.xdo(ws.display, "type", "--delay", "5", display_filter)
         ws.keys("Return")
         time.sleep(1.5)
-        hist = gui.colour_histogram(ws.screenshot(ws.main, out_dir / "filtered.png"))
+        hist = gui.colour_histogram(ws.screenshot(ws.main, out_dir / "last-filter.png"))
         assert hist.get(colour, 0) >= ROW_PIXELS, f"{display_filter}: rows not coloured {colour}"
         for other in set(RULE_COLOURS.values()) - {colour}:
             assert hist.get(other, 0) < ROW_PIXELS, f"{display_filter}: rows coloured {other}"

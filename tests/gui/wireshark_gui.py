@@ -91,10 +91,13 @@ class Wireshark:
         self.sandbox, self.display, self.timeout = sandbox, display, timeout
         self.log = log_dir / f"{name}-wireshark.log"
         runtime = pathlib.Path(tempfile.mkdtemp(prefix="xdg-", dir=sandbox.home))
+        no_extcap = pathlib.Path(tempfile.mkdtemp(prefix="extcap-", dir=sandbox.home))
         if os.geteuid() == 0:
             os.chown(runtime, 65534, 65534)
         env = sandbox.env()
-        env.update(DISPLAY=display, XDG_RUNTIME_DIR=str(runtime), QT_QPA_PLATFORM="xcb")
+        # An empty extcap folder: no capture-interface helpers are started for reading a file.
+        env.update(DISPLAY=display, XDG_RUNTIME_DIR=str(runtime), QT_QPA_PLATFORM="xcb",
+                   WIRESHARK_EXTCAP_DIR=str(no_extcap))
         for attempt in range(2):
             self.proc = subprocess.Popen(sandbox.prefix() + ["wireshark", *map(str, args)],
                                          env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
