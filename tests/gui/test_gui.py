@@ -74,8 +74,10 @@ def installed_profile(tmp):
     build = os.environ.get("ECHOTAP_BUILD_DIR")
     if not build:
         return ROOT / "plugin" / "profile"
-    subprocess.run(["cmake", "--install", build], env={**os.environ, "DESTDIR": str(tmp)},
-                   check=True, capture_output=True, timeout=120)
+    # The default component, named, so that the build's install_manifest.txt (what the uninstall
+    # target removes) is left alone: CMake writes install_manifest_Unspecified.txt instead.
+    subprocess.run(["cmake", "--install", build, "--component", "Unspecified"],
+                   env={**os.environ, "DESTDIR": str(tmp)}, check=True, capture_output=True, timeout=120)
     found = sorted(tmp.rglob("profiles/echotap"))
     assert found, "cmake --install installed no profiles/echotap folder"
     return found[0]
