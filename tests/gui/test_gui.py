@@ -58,7 +58,7 @@ def out_dir(_tmp_root):
     return d
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)     # first, so that a missing tool skips before any setup
 def display(out_dir):
     missing = gui.missing_tools()
     if missing:
@@ -99,7 +99,7 @@ def sandbox(_tmp_root, plugin_so):
 
 
 @pytest.fixture
-def wireshark(sandbox, display, out_dir, request):
+def wireshark(display, sandbox, out_dir, request):
     """wireshark_start(*args): Wireshark with the echotap profile on the study capture."""
     started = []
 

@@ -6,6 +6,7 @@ is clicked or grabbed, and given X focus (windowfocus) before keys are sent to i
 import os
 import pathlib
 import re
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -20,8 +21,7 @@ POINTER_PARK = (SCREEN[0] - 10, SCREEN[1] - 10)   # keeps hovering away from men
 
 def missing_tools():
     """Debian packages of the GUI tools that are not installed."""
-    return sorted({pkg for tool, pkg in TOOLS.items()
-                   if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode})
+    return sorted({pkg for tool, pkg in TOOLS.items() if not shutil.which(tool)})
 
 
 def xdo(display, *args, check=True):
@@ -39,10 +39,11 @@ class Xvfb:
         read_fd, write_fd = os.pipe()
         # -noreset: without it the server resets when its last client leaves, and a client that
         # connects during the reset fails ("could not connect to display").
-        self.proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
-             "-dpi", "96", "-nolisten", "tcp", "-noreset"],
-            pass_fds=[write_fd], stdout=open(log_dir / "xvfb.log", "w"), stderr=subprocess.STDOUT)
+        with open(log_dir / "xvfb.log", "w") as log:
+            self.proc = subprocess.Popen(
+                ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
+                 "-dpi", "96", "-nolisten", "tcp", "-noreset"],
+                pass_fds=[write_fd], stdout=log, stderr=subprocess.STDOUT)
         os.close(write_fd)
         with os.fdopen(read_fd) as f:
             number = f.readline().strip()
@@ -99,8 +100,9 @@ class Wireshark:
         env.update(DISPLAY=display, XDG_RUNTIME_DIR=str(runtime), QT_QPA_PLATFORM="xcb",
                    WIRESHARK_EXTCAP_DIR=str(no_extcap))
         for attempt in range(2):
-            self.proc = subprocess.Popen(sandbox.prefix() + ["wireshark", *map(str, args)],
-                                         env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+            with open(self.log, "w") as log:
+                self.proc = subprocess.Popen(sandbox.prefix() + ["wireshark", *map(str, args)],
+                                             env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
                 self.main = self.wait_window(r"\.pcap(ng)?$")
                 return
