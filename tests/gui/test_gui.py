@@ -183,20 +183,24 @@ def test_phases_dialog_at_start_equals_truth(wireshark, out_dir):
     assert gui.png_size(shot) == ws.geometry(dlg)[2:] == (1400, 420)
 
 
-def test_statistics_menu_lists_the_three_tables(wireshark):
+def test_statistics_menu_lists_the_three_tables(wireshark, out_dir):
     """Statistics menu, keyboard only: Alt+S, Down k times, Return opens the k-th item. The three
     tables sit in the menu's sorted section of tables (after "DHCP (BOOTP) Statistics" in 4.0)."""
     truth = load_truth(CAPTURE)
     ws = wireshark(*schedule_args(truth))
     time.sleep(1)                                     # menus are filled in after start-up
 
-    def open_item(k):
-        """Title of the dialog the k-th item opens, or None (a submenu or nothing)."""
+    def select_item(k):
         ws.focus(ws.main)
         gui.xdo(ws.display, "mousemove", *gui.POINTER_PARK)
         ws.keys("alt+s")
         time.sleep(0.4)
-        ws.keys(*["Down"] * k, "Return")
+        ws.keys(*["Down"] * k)
+
+    def open_item(k):
+        """(window, title) of the dialog the k-th item opens, or (None, None): a submenu or nothing."""
+        select_item(k)
+        ws.keys("Return")
         try:
             dlg = ws.wait_window(".", timeout=4, exclude=[ws.main])
         except RuntimeError:
@@ -221,6 +225,11 @@ def test_statistics_menu_lists_the_three_tables(wireshark):
         k += 1 if title is None or title < "Echotap Flows" else -1
     else:
         pytest.fail(f"no Statistics item opens Echotap Flows; items seen: {seen}")
+
+    select_item(k)
+    menu = ws.screenshot("root", out_dir / "echotap-statistics-menu.png")
+    assert gui.png_size(menu) == gui.SCREEN
+    ws.keys("Escape", "Escape")
 
     total_up = sum(f["bytes_up"] for f in truth["flows"])
     total_down = sum(f["bytes_down"] for f in truth["flows"])

@@ -171,7 +171,9 @@ class Wireshark:
         raise RuntimeError(f"the Copy button did not give the expected text; last clipboard:\n{text}")
 
     def screenshot(self, win, path):
-        xdo(self.display, "windowraise", win)
+        """PNG of one window ("root": the whole screen, open menus included)."""
+        if win != "root":
+            xdo(self.display, "windowraise", win)
         time.sleep(0.4)
         subprocess.run(["import", "-window", str(win), str(path)], check=True, timeout=60,
                        env={**os.environ, "DISPLAY": self.display})
