@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import time
 
-TOOLS = {"wireshark": "wireshark-qt", "Xvfb": "xvfb", "xdotool": "xdotool", "xclip": "xclip",
+TOOLS = {"wireshark": "wireshark", "Xvfb": "xvfb", "xdotool": "xdotool", "xclip": "xclip",
          "import": "imagemagick", "xdpyinfo": "x11-utils"}
 SCREEN = (1600, 1000)
 MAIN_SIZE = (1400, 860)
