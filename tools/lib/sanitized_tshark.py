@@ -113,11 +113,14 @@ class Tshark:
             cmd += ["env", "LD_PRELOAD=" + " ".join(libs)]
         return cmd + list(wrapper) + ["tshark", *map(str, args)]
 
-    def run(self, args, timeout=120, wrapper=()):
+    def run(self, args, timeout=120, wrapper=(), keep_stdout=True):
+        """Runs tshark; keep_stdout=False throws its output away (Wireshark's dissector-bug
+        reports also go to stderr)."""
         cmd = self.command(args, wrapper)
         start = time.monotonic()
         # A new session, so that a hang is ended with everything it started.
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(),
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE if keep_stdout else subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, env=self.env(),
                                 stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             out, err = proc.communicate(timeout=timeout)
@@ -126,4 +129,4 @@ class Tshark:
             os.killpg(proc.pid, signal.SIGKILL)
             out, err = proc.communicate()
             timed_out = True
-        return Result(cmd, proc.returncode, out, err, time.monotonic() - start, timed_out)
+        return Result(cmd, proc.returncode, out or b"", err, time.monotonic() - start, timed_out)
