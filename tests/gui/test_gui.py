@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import CAPTURES, ROOT, Tshark, load_truth
+from conftest import CAPTURES, ROOT, Tshark, load_truth, tshark_version
 import wireshark_gui as gui
 
 CAPTURE = CAPTURES / "echo-study.pcapng"
@@ -28,10 +28,10 @@ RULE_COLOURS = {'echotap.service == "avs" && echotap.dir == "up"': "#FF9E9E",
                 'echotap.service == "cdn"': "#B4ECB4"}
 ROW_PIXELS = 10000          # one packet-list row is about 1300 x 17 pixels
 ECHOTAP_COLUMNS = ["echotap.service", "echotap.dir", "echotap.device", "echotap.phase"]
-# Copy buttons, from the dialog's bottom-right corner (Debian 12 fonts, Xvfb at 96 dpi).
-TABLE_COPY = (236, 24)
-IOGRAPH_COPY = (321, 23)
-IOGRAPH_INTERVAL = (466, 53)
+# Where to click, from a dialog's bottom-right corner (Debian's DejaVu fonts, Xvfb at 96 dpi), per
+# Wireshark X.Y: a table dialog's Copy button; the I/O graph dialog's Copy button and Interval box.
+LAYOUTS = {"4.0": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_interval": (466, 53)},
+           "4.6": {"table_copy": (236, 24), "iograph_copy": (327, 23), "iograph_interval": (259, 53)}}
 FLOWS_ITEM_DEBIAN12 = 9     # Statistics menu: Down presses to "Echotap Flows"
 
 
@@ -113,6 +113,14 @@ def wireshark(display, sandbox, out_dir, request):
         ws.stop()
 
 
+@pytest.fixture(scope="module")
+def layout():
+    version = tshark_version()
+    if version not in LAYOUTS:
+        pytest.fail(f"no click positions measured for Wireshark {version} (LAYOUTS in {__file__})")
+    return LAYOUTS[version]
+
+
 def schedule_args(truth):
     return ["-o", f"echotap.schedule:{truth['schedule']}"]
 
@@ -143,8 +151,8 @@ def table_ready(title):
         and len(text.splitlines()) > 5
 
 
-def copy_table(ws, win, title):
-    return parse_copied_table(ws.copy_button(win, *TABLE_COPY, ready=table_ready(title)), title)
+def copy_table(ws, layout, win, title):
+    return parse_copied_table(ws.copy_button(win, *layout["table_copy"], ready=table_ready(title)), title)
 
 
 PHASES_CELLS = {"bytes": "{} {} bytes", "packets": "{} {} pkts"}    # "AVS up bytes"
@@ -162,11 +170,11 @@ def table_sums(rows, row_key, cells):
     return sums
 
 
-def test_phases_dialog_at_start_equals_truth(wireshark, out_dir):
+def test_phases_dialog_at_start_equals_truth(wireshark, layout, out_dir):
     truth = load_truth(CAPTURE)
     ws = wireshark(*schedule_args(truth), "-z", "echotap,phases")
     dlg = ws.wait_window("Echotap Phases")
-    header, cells = copy_table(ws, dlg, "Echotap Phases")
+    header, cells = copy_table(ws, layout, dlg, "Echotap Phases")
     rows = [by_name(header, c) for c in cells]
     got = table_sums(rows, lambda row: (int(row["#"]), row["Device"]), PHASES_CELLS)
     expected = truth_sums(truth, lambda s: (s["phase_index"], s["device"], group_of(s["service"]), s["dir"]))
@@ -183,7 +191,7 @@ def test_phases_dialog_at_start_equals_truth(wireshark, out_dir):
     assert gui.png_size(shot) == ws.geometry(dlg)[2:] == (1400, 420)
 
 
-def test_statistics_menu_lists_the_three_tables(wireshark, out_dir):
+def test_statistics_menu_lists_the_three_tables(wireshark, layout, out_dir):
     """Statistics menu, keyboard only: Alt+S, Down k times, Return opens the k-th item. The three
     tables sit in the menu's sorted section of tables (after "DHCP (BOOTP) Statistics" in 4.0)."""
     truth = load_truth(CAPTURE)
@@ -236,7 +244,7 @@ def test_statistics_menu_lists_the_three_tables(wireshark, out_dir):
     for offset, title in enumerate(["Echotap Flows", "Echotap Phases", "Echotap Timeline"]):
         dlg, got_title = open_item(k + offset)
         assert got_title == title, f"item {k + offset} of Statistics opens {got_title}"
-        header, cells = copy_table(ws, dlg, title)
+        header, cells = copy_table(ws, layout, dlg, title)
         if title == "Echotap Flows":
             # Host and Evidence can be empty: read the numbers from the row's end.
             assert header[-6:] == ["Up bytes", "Up pkts", "Down bytes", "Down pkts", "First (s)", "Last (s)"]
@@ -288,7 +296,7 @@ def test_profile_columns_and_colours(wireshark, sandbox, out_dir):
         assert f'"%Cus:{field}"' in widths, f"{field} column missing in {widths}"
 
 
-def test_io_graph_presets_split_the_study(wireshark, out_dir):
+def test_io_graph_presets_split_the_study(wireshark, layout, out_dir):
     truth = load_truth(CAPTURE)
     ws = wireshark("-z", "io,stat")
     dlg = ws.wait_window("I/O Graphs")
@@ -297,12 +305,12 @@ def test_io_graph_presets_split_the_study(wireshark, out_dir):
     graph_ready = lambda t: t.startswith('"Interval start"') and len(t.splitlines()) > 2
     csv = ""
     for _ in range(8):
-        previous, csv = csv, ws.copy_button(dlg, *IOGRAPH_COPY, ready=graph_ready)
+        previous, csv = csv, ws.copy_button(dlg, *layout["iograph_copy"], ready=graph_ready)
         step = float(csv.splitlines()[2].split(",")[0])
         if step == 0.1 and csv == previous:       # the same twice: the retap is over
             break
         if step > 0.1:
-            ws.click(dlg, *IOGRAPH_INTERVAL)
+            ws.click(dlg, *layout["iograph_interval"])
             time.sleep(0.5)
             ws.keys("Up", "Return")
         time.sleep(1)
