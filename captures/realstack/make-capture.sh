@@ -128,7 +128,8 @@ start "$NS_RTR" dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv -
     --host-record=spectrum.s3.amazonaws.com,$SPECTRUM \
     --cname=kindle-time.amazon.com,time-lb-na.amazon.com --host-record=time-lb-na.amazon.com,$TIME \
     --host-record=www.example.org,$EXAMPLE6
-tls_server avs "$AVS:443" -www
+cat avs.pem ca.pem >avs-chain.pem
+start "$NS_CLOUD" python3 "$HERE/avs_server.py" "$AVS" 443 avs-chain.pem avs.key
 tls_server metrics "$METRICS:443" -www
 tls_server metrics "$METRICS2:443" -www
 tls_server unagi "$UNAGI:443" -www
@@ -173,14 +174,35 @@ tls_client() { # s_client options...; sends one request, reads the answer until 
 
 # AVS: no SNI, TLS 1.2; only the certificate names the server. Cert evidence: the CN is the first
 # candidate and matches bob-dispatch-prod-*.amazon.com (avs), so it is the host.
+# On it the device speaks: a Recognize request with 2 s of 16 kHz 16-bit audio (20 chunks of
+# 3200 B, one per 100 ms); the answer (directives, then speech) follows and the server closes.
+# The interaction runs from the first audio chunk to the end of the answer.
+voice_request() { # audio chunks
+    # Speak 2 s after connecting: more than the detector's 1 s gap, so the handshake is no part of
+    # the voice burst.
+    sleep 2
+    date +%s.%N >voice.start
+    printf 'RECOGNIZE %d\n' $(($1 * 3200))
+    for _ in $(seq "$1"); do head -c 3200 /dev/urandom; sleep 0.1; done
+}
 dns_step
 step tcp $AVS 443 avs bob-dispatch-prod-na.amazon.com cert
-tls_client -connect avs-alexa-4-na.amazon.com:443 -4 -noservername -tls1_2 -verify_hostname avs-alexa-4-na.amazon.com
+voice_request 20 | in_dev openssl s_client -ign_eof -nocommands -CAfile ca.pem -verify_return_error \
+    -connect avs-alexa-4-na.amazon.com:443 -4 -noservername -tls1_2 \
+    -verify_hostname avs-alexa-4-na.amazon.com >>"$WORK/clients.log" 2>&1
+printf '%s\tinteraction\t%s\t%s\n' "$DEV4" "$(cat voice.start)" "$(date +%s.%N)" >>"$WORK/interactions.tsv"
+sleep 1
 
 # Metrics: SNI, TLS 1.2 (the certificate is visible too, but SNI is stronger).
 dns_step
 step tcp $METRICS 443 metrics device-metrics-us.amazon.com sni
 tls_client -connect device-metrics-us.amazon.com:443 -4 -servername device-metrics-us.amazon.com -tls1_2
+
+# Metrics without SNI (TLS 1.2), as Echos sometimes do: the certificate names it (its CN is the
+# first candidate and matches device-metrics-*.amazon.com).
+dns_step
+step tcp $METRICS 443 metrics device-metrics-us.amazon.com cert
+tls_client -connect device-metrics-us.amazon.com:443 -4 -noservername -tls1_2
 
 # unagi: a full handshake, then a resumed one (SNI, no certificate in the second handshake).
 dns_step
@@ -227,7 +249,7 @@ kill -TERM "$DUMPCAP_PID"
 wait "$DUMPCAP_PID" || true
 grep -q "^Reused" "$WORK/clients.log" || { echo "make-capture.sh: the unagi session was not resumed" >&2; exit 1; }
 
-python3 "$HERE/truth.py" "$WORK/realstack.pcapng" "$WORK/steps.tsv" >"$WORK/truth.json"
+python3 "$HERE/truth.py" "$WORK/realstack.pcapng" "$WORK/steps.tsv" "$WORK/interactions.tsv" >"$WORK/truth.json"
 chmod 644 "$WORK/realstack.pcapng" "$WORK/truth.json"
 mv "$WORK/realstack.pcapng" "$OUT/realstack.pcapng"
 mv "$WORK/truth.json" "$OUT/realstack.truth.json"

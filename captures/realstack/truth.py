@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Writes the ground truth of the real-stack capture (JSON on stdout).
 
-Usage: truth.py CAPTURE STEPS.TSV
+Usage: truth.py CAPTURE STEPS.TSV INTERACTIONS.TSV
 
 STEPS.TSV is what make-capture.sh did, one connection per line in the order it made them:
 proto, server, server port, then service, host and evidence as doc/classification.md says they
 follow from that connection ("-" for none). The k-th captured flow to a server address and port
 is the k-th step to it. Packets, bytes and times come from Wireshark's own dissection (tshark
-without the plugin), cross-checked against `tshark -z conv,tcp` / `conv,udp`.
+without the plugin), cross-checked against `tshark -z conv,tcp` / `conv,udp`. INTERACTIONS.TSV
+holds the wake-word exchanges the script made: device, label, start and end (epoch seconds, taken
+by the script around them).
 """
 import collections
 import json
@@ -81,7 +83,7 @@ def size_agrees(exact, shown):
 
 
 def main():
-    capture, steps_file = sys.argv[1:3]
+    capture, steps_file, interactions_file = sys.argv[1:4]
     flows = collections.OrderedDict()
     for p in packets(capture):
         key = (p["proto"], *sorted([(p["src"], p["sport"]), (p["dst"], p["dport"])]))
@@ -139,14 +141,19 @@ def main():
     first_packet = float(tshark(capture, "-c", "1", "-T", "fields", "-e", "frame.time_epoch"))
     duration = max(f["last"] for f in truth_flows) - first_packet
     frames = len(tshark(capture, "-T", "fields", "-e", "frame.number").split())
-    # No schedule and no wake word (the AVS connection carries one short request): one phase.
+    interactions = []
+    for line in pathlib.Path(interactions_file).read_text().splitlines():
+        device, label, start, end = line.split("\t")
+        interactions.append({"device": device, "label": label, "start": round(float(start) - first_packet, 3),
+                             "end": round(float(end) - first_packet, 3)})
+    # No schedule: one phase.
     json.dump({"capture": pathlib.Path(capture).name,
                "made_by": "captures/realstack/make-capture.sh: dnsmasq, openssl s_server/s_client, curl and "
                           "python3 http.server in network namespaces, dumpcap on the device's interface; "
                           "packets and bytes from tshark",
                "seed": None, "first_packet": first_packet, "schedule": None,
                "phases": [{"index": 0, "label": "all", "start": 0.0, "end": round(duration, 6)}],
-               "interactions": [], "flows": truth_flows, "stats": rows, "packets": frames},
+               "interactions": interactions, "flows": truth_flows, "stats": rows, "packets": frames},
               sys.stdout, indent=1)
     print()
 
