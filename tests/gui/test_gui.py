@@ -31,6 +31,7 @@ ECHOTAP_COLUMNS = ["echotap.service", "echotap.dir", "echotap.device", "echotap.
 # Where to click, from a dialog's bottom-right corner (Debian's DejaVu fonts, Xvfb at 96 dpi), per
 # Wireshark X.Y: a table dialog's Copy button; the I/O graph dialog's Copy button and Interval box.
 LAYOUTS = {"4.0": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_interval": (466, 53)},
+           "4.4": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_interval": (497, 53)},
            "4.6": {"table_copy": (236, 24), "iograph_copy": (327, 23), "iograph_interval": (259, 53)}}
 FLOWS_ITEM_DEBIAN12 = 9     # Statistics menu: Down presses to "Echotap Flows"
 
