@@ -308,6 +308,37 @@ def flow_class(tshark, capture, server):
     return classes.pop()
 
 
+class Combined:
+    """Several cases in one capture, one server address each, dissected once: under the sanitizer
+    build with -2 -V and all statistics, bytes checked against Wireshark's conversations."""
+
+    def __init__(self, asan_tshark, plain, path, sessions):
+        self.path = path
+        self.server = {case: server for case, (server, _) in sessions.items()}
+        write_pcap(path, [f for _, frames in sessions.values() for f in frames])
+        self.classes = {}
+        for src, dst, *cls in fields(asan_tshark, path, ["ip.src", "ip.dst", "echotap.service", "echotap.host",
+                                                         "echotap.evidence"], "-2", "-Y", "tcp"):
+            self.classes.setdefault(dst if src == DEVICE else src, set()).add(tuple(cls))
+        self.bad = {}
+        for passes in ((), ("-2",)):
+            for src, dst in fields(asan_tshark, path, ["ip.src", "ip.dst"], *passes, "-Y", BAD_NAME):
+                key = (passes, dst if src == DEVICE else src)
+                self.bad[key] = self.bad.get(key, 0) + 1
+        assert_bytes_counted(asan_tshark, plain, path)
+        run_clean(asan_tshark, "-r", path, "-2", "-V")
+        run_clean(asan_tshark, "-r", path, "-q", "-z", "echotap,phases", "-z", "echotap,timeline",
+                  "-z", "echotap,json")
+
+    def flow_class(self, case):
+        classes = self.classes[self.server[case]]
+        assert len(classes) == 1, classes       # every packet of the flow carries the same class
+        return next(iter(classes))
+
+    def bad_names(self, case, passes):
+        return self.bad.get((passes, self.server[case]), 0)
+
+
 # ---- TLS server names ----
 
 AVS = b"avs-alexa-1-na.amazon.com"
@@ -329,20 +360,30 @@ SNI_CASES = {
 }
 
 
+@pytest.fixture(scope="session")
+def sni_capture_all(asan_tshark, plain, _tmp_root):
+    sessions = {}
+    for i, (case, (sni, _, _)) in enumerate(SNI_CASES.items()):
+        server = f"198.51.100.{10 + i}"
+        sessions[case] = (server, tcp_session(server, [tls_records([client_hello(sni)])],
+                                              [tls_records([server_hello()])], sport=41000 + i))
+    return Combined(asan_tshark, plain, _tmp_root / "hostile-sni.pcap", sessions)
+
+
 @pytest.mark.parametrize("case", SNI_CASES, ids=str)
-def test_hostile_sni(asan_tshark, plain, _tmp_root, case):
-    sni, bad, expected = SNI_CASES[case]
-    server = "198.51.100.7"
-    cap = write_pcap(_tmp_root / f"sni-{case}.pcap",
-                     tcp_session(server, [tls_records([client_hello(sni)])], [tls_records([server_hello()])]))
-    # Wireshark reads the name it dissects (escaped or cut at the NUL); echotap takes none of the bad ones.
-    assert fields(plain, cap, ["tls.handshake.extensions_server_name"], "-Y", "tls.handshake.type == 1")[0][0]
-    assert flow_class(asan_tshark, cap, server) == expected
-    client_hello_frame = 4
-    for passes in ([], ["-2"]):
-        assert bad_name_frames(asan_tshark, cap, *passes) == ([client_hello_frame] if bad else []), passes
-    assert_bytes_counted(asan_tshark, plain, cap)
-    run_clean(asan_tshark, "-r", cap, "-2", "-V")
+def test_hostile_sni(sni_capture_all, plain, case):
+    _, bad, expected = SNI_CASES[case]
+    assert sni_capture_all.flow_class(case) == expected
+    for passes in ((), ("-2",)):
+        # only the ClientHello carries the name
+        assert sni_capture_all.bad_names(case, passes) == (1 if bad else 0), passes
+
+
+def test_wireshark_reads_every_hostile_sni(sni_capture_all, plain):
+    """The control: Wireshark itself dissects a server name in each of these ClientHellos."""
+    rows = fields(plain, sni_capture_all.path, ["ip.dst", "tls.handshake.extensions_server_name"],
+                  "-Y", "tls.handshake.type == 1")
+    assert {r[0] for r in rows if r[1]} == set(sni_capture_all.server.values())
 
 
 # ---- malformed handshakes ----
@@ -366,24 +407,28 @@ def malformed_sessions():
     }
 
 
+@pytest.fixture(scope="session")
+def malformed_capture_all(asan_tshark, plain, _tmp_root):
+    sessions = {}
+    for i, (case, (up, down, _)) in enumerate(malformed_sessions().items()):
+        server, sport = f"198.51.100.{40 + i}", 42000 + i
+        frames = tcp_session(server, up, down, sport=sport, fin=case != "rst-mid-hello")
+        if case == "rst-mid-hello":
+            frames.append(tcp_frame(server, 443, DEVICE, sport, 5001, 1041, RST | ACK))
+        sessions[case] = (server, frames)
+    return Combined(asan_tshark, plain, _tmp_root / "malformed.pcap", sessions)
+
+
 @pytest.mark.parametrize("case", list(malformed_sessions()), ids=str)
-def test_malformed_handshake(asan_tshark, plain, _tmp_root, case):
-    up, down, expected = malformed_sessions()[case]
-    server = "198.51.100.9"
-    frames = tcp_session(server, up, down, fin=case != "rst-mid-hello")
-    if case == "rst-mid-hello":
-        frames.append(tcp_frame(server, 443, DEVICE, 40000, 5001, 1041, RST | ACK))
-    cap = write_pcap(_tmp_root / f"malformed-{case}.pcap", frames)
-    got = flow_class(asan_tshark, cap, server)
+def test_malformed_handshake(malformed_capture_all, case):
+    expected = malformed_sessions()[case][2]
+    got = malformed_capture_all.flow_class(case)
     if expected is not None:
         assert got == expected
     else:
         # Wireshark may or may not get a name out of a half-broken message; if echotap tags the
         # flow, it is with a name that the message really holds.
         assert got[1] in ("", AVS.decode(), "device-metrics-us.amazon.com"), got
-    assert_bytes_counted(asan_tshark, plain, cap)
-    run_clean(asan_tshark, "-r", cap, "-2", "-V")
-    run_clean(asan_tshark, "-r", cap, "-q", "-z", "echotap,phases", "-z", "echotap,timeline", "-z", "echotap,json")
 
 
 # ---- certificates ----
@@ -468,20 +513,32 @@ def test_dns_name_with_control_characters(asan_tshark, plain, _tmp_root):
 
 # ---- HTTP Host ----
 
-@pytest.mark.parametrize("host,bad", [
-    ("bücher.amazon.com".encode(), True), (b"avs-alexa-1-na.amazon.com:notaport", True),
-    pytest.param(b"avs-alexa-1-na.amazon.com\x00.evil", True, marks=pytest.mark.xfail(
-        strict=True, reason="plugin bug: an HTTP Host with a NUL inside is taken up to the NUL (SNI and dNSName are not)")),
-    (b"api.amazon.com:8080", False)], ids=["utf8", "bad-port", "nul", "port"])
-def test_hostile_http_host(asan_tshark, plain, _tmp_root, host, bad):
-    server = "198.51.100.12"
-    req = b"GET / HTTP/1.1\r\nHost: " + host + b"\r\nUser-Agent: t\r\n\r\n"
-    cap = write_pcap(_tmp_root / f"http-{abs(hash(host))}.pcap",
-                     tcp_session(server, [req], [b"HTTP/1.1 204 No Content\r\n\r\n"], dport=80))
-    got = flow_class(asan_tshark, cap, server)
-    assert got == (("", "", "") if bad else ("amazon", "api.amazon.com", "http-host"))
-    assert bool(bad_name_frames(asan_tshark, cap)) == bad
-    assert_bytes_counted(asan_tshark, plain, cap)
+HTTP_HOSTS = {
+    "utf8": ("bücher.amazon.com".encode(), True),
+    "bad-port": (b"avs-alexa-1-na.amazon.com:notaport", True),
+    "nul": (b"avs-alexa-1-na.amazon.com\x00.evil", True),
+    "port": (b"www.amazon.com:8080", False),
+}
+
+
+@pytest.fixture(scope="session")
+def http_capture_all(asan_tshark, plain, _tmp_root):
+    sessions = {}
+    for i, (case, (host, _)) in enumerate(HTTP_HOSTS.items()):
+        server = f"198.51.100.{70 + i}"
+        req = b"GET / HTTP/1.1\r\nHost: " + host + b"\r\nUser-Agent: t\r\n\r\n"
+        sessions[case] = (server, tcp_session(server, [req], [b"HTTP/1.1 204 No Content\r\n\r\n"],
+                                              sport=43000 + i, dport=80))
+    return Combined(asan_tshark, plain, _tmp_root / "http.pcap", sessions)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(
+    strict=True, reason="plugin bug: an HTTP Host with a NUL inside is taken up to the NUL (SNI and dNSName are not)"))
+    if c == "nul" else c for c in HTTP_HOSTS])
+def test_hostile_http_host(http_capture_all, case):
+    bad = HTTP_HOSTS[case][1]
+    assert http_capture_all.flow_class(case) == (("", "", "") if bad else ("amazon", "www.amazon.com", "http-host"))
+    assert (http_capture_all.bad_names(case, ()) > 0) == bad
 
 
 # ---- rules and schedules ----
