@@ -169,14 +169,17 @@ static void flows_reset(stat_tap_table *t)
     state_reset(&flows_state, t);
 }
 
+/* fresh: a new row, whose flow's addresses are written once (they never change). */
 static void write_flow_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_flow *fl,
-                           const et_cells *c)
+                           const et_cells *c, bool fresh)
 {
-    char buf[64];
-    set_string(t, row, FL_DEVICE, device_text(cap, fl->device, buf, sizeof(buf)));
-    set_string(t, row, FL_PROTO, fl->proto == 6 ? "tcp" : "udp");
-    set_string(t, row, FL_SERVER, et_addr_to_str(&fl->server, buf, sizeof(buf)));
-    set_uint(t, row, FL_PORT, fl->server_port);
+    if (fresh) {
+        char buf[64];
+        set_string(t, row, FL_DEVICE, device_text(cap, fl->device, buf, sizeof(buf)));
+        set_string(t, row, FL_PROTO, fl->proto == 6 ? "tcp" : "udp");
+        set_string(t, row, FL_SERVER, et_addr_to_str(&fl->server, buf, sizeof(buf)));
+        set_uint(t, row, FL_PORT, fl->server_port);
+    }
     set_string(t, row, FL_SERVICE, fl->service ? fl->service : "untagged");
     set_string(t, row, FL_HOST, fl->host ? fl->host : "");
     set_string(t, row, FL_EVIDENCE, fl->host ? et_evidence_name(fl->evidence) : "");
@@ -199,9 +202,11 @@ static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epa
     size_t n;
     const uint32_t *dirty = et_acc_dirty(flows_state.acc, &n);
     for (size_t i = 0; i < n; i++) {
+        bool fresh = dirty[i] >= t->num_elements;
         ensure_row(sd->stat_tap_data, t, dirty[i]);
         const et_cells *c = et_acc_row(flows_state.acc, dirty[i], NULL, NULL);
-        write_flow_row(t, cap, dirty[i], et_flows_get(cap->flows, et_acc_row_flow(flows_state.acc, dirty[i])), c);
+        write_flow_row(t, cap, dirty[i], et_flows_get(cap->flows, et_acc_row_flow(flows_state.acc, dirty[i])), c,
+                       fresh);
     }
     /* First and last packet the table counted for this flow. */
     stat_tap_table_item_type *first = stat_tap_get_field_data(t, row, FL_FIRST);
@@ -272,10 +277,12 @@ static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, 
         uint32_t device;
         int64_t k;
         const et_cells *c = et_acc_row(timeline_state.acc, dirty[i], &device, &k);
-        char buf[64];
-        ensure_row(sd->stat_tap_data, t, dirty[i]);
-        set_string(t, dirty[i], TL_DEVICE, device_text(cap, device, buf, sizeof(buf)));
-        set_float(t, dirty[i], TL_START, k * timeline_interval);
+        if (dirty[i] >= t->num_elements) {  /* a new row: its device and interval never change */
+            char buf[64];
+            ensure_row(sd->stat_tap_data, t, dirty[i]);
+            set_string(t, dirty[i], TL_DEVICE, device_text(cap, device, buf, sizeof(buf)));
+            set_float(t, dirty[i], TL_START, k * timeline_interval);
+        }
         for (int g = 0; g < ET_GROUP_COUNT; g++) {
             set_uint(t, dirty[i], TL_GROUPS + 2 * g, c->bytes[g][0]);
             set_uint(t, dirty[i], TL_GROUPS + 2 * g + 1, c->bytes[g][1]);
@@ -335,16 +342,22 @@ typedef struct phase_row {
     uint32_t index;
     et_cells cells;
     bool dirty;                /* counts changed since the row was written */
+    int verdict_shown;         /* what the Verdict cell says: 0 nothing yet, et_verdict + 1, or MERGED */
 } phase_row;
+
+#define MERGED (-1)
 
 typedef struct device_phases {
     GArray *phases;            /* et_phase: the list the rows were last built from */
+    uint64_t version;          /* et_phases_list's version of that list */
+    bool listed;               /* phases and version are set */
     GArray *rows;              /* table row of each phase */
     double baseline;           /* idle baseline the verdicts were written with */
 } device_phases;
 
 static table_state phases_state;
 static GArray *phase_rows;     /* phase_row, by table row */
+static GArray *dirty_phase_rows; /* guint: rows whose counts changed with this packet */
 static GPtrArray *phase_devices; /* device_phases*, by device id */
 
 static void device_phases_free(gpointer p)
@@ -357,10 +370,13 @@ static void device_phases_free(gpointer p)
 
 static void phases_forget(void)
 {
-    if (phase_rows)
+    if (phase_rows) {
         g_array_set_size(phase_rows, 0);
-    else
+        g_array_set_size(dirty_phase_rows, 0);
+    } else {
         phase_rows = g_array_new(FALSE, TRUE, sizeof(phase_row));
+        dirty_phase_rows = g_array_new(FALSE, FALSE, sizeof(guint));
+    }
     if (phase_devices)
         g_ptr_array_set_size(phase_devices, 0);
     else
@@ -402,15 +418,18 @@ static guint row_of_phase(stat_tap_table_ui *ui, stat_tap_table *t, device_phase
     return g_array_index(dp->rows, guint, index);
 }
 
-static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_phase *ph)
+/* moved: the row shows another phase than when it was last written (or none yet). */
+static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_phase *ph, bool moved)
 {
     phase_row *pr = &g_array_index(phase_rows, phase_row, row);
     pr->dirty = false;
-    char buf[64];
-    set_string(t, row, PH_DEVICE, device_text(cap, pr->device, buf, sizeof(buf)));
-    set_string(t, row, PH_LABEL, ph ? ph->label : "-");
-    set_uint(t, row, PH_INDEX, pr->index);
-    set_float(t, row, PH_START, ph ? ph->start : 0);
+    if (moved) {
+        char buf[64];
+        set_string(t, row, PH_DEVICE, device_text(cap, pr->device, buf, sizeof(buf)));
+        set_string(t, row, PH_LABEL, ph ? ph->label : "-");
+        set_uint(t, row, PH_INDEX, pr->index);
+        set_float(t, row, PH_START, ph ? ph->start : 0);
+    }
     double duration = ph ? ph->end - ph->start : 0;
     set_float(t, row, PH_DURATION, duration);
     for (int g = 0; g < ET_GROUP_COUNT; g++) {
@@ -420,14 +439,19 @@ static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint
         set_uint(t, row, PH_GROUPS + 4 * g + 3, pr->cells.packets[g][1]);
     }
     set_float(t, row, PH_AVS_RATE, duration > 0 ? pr->cells.bytes[ET_GROUP_AVS][0] / duration : 0);
+    int verdict;
     if (ph) {
         et_phase_judgement j;
         et_phases_judge(cap->phases, cap->flows, pr->device, ph, &j);
         set_float(t, row, PH_SPEECH, j.max_speech_s);
-        set_string(t, row, PH_VERDICT, et_verdict_name(j.verdict));
+        verdict = (int)j.verdict + 1;
     } else {
         set_float(t, row, PH_SPEECH, 0);
-        set_string(t, row, PH_VERDICT, "(merged)");
+        verdict = MERGED;
+    }
+    if (verdict != pr->verdict_shown) {     /* no string work when the verdict stays */
+        set_string(t, row, PH_VERDICT, verdict == MERGED ? "(merged)" : et_verdict_name((et_verdict)(verdict - 1)));
+        pr->verdict_shown = verdict;
     }
 }
 
@@ -441,10 +465,14 @@ static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const e
 {
     device_phases *dp = phases_of(device);
     uint32_t n;
-    const et_phase *list = et_phases_list(cap->phases, cap->flows, device, &n, NULL);
+    uint64_t version;
+    const et_phase *list = et_phases_list(cap->phases, cap->flows, device, &n, &version);
     bool automatic = et_phases_automatic(cap->phases);
     guint first_changed = 0;
-    while (first_changed < n && first_changed < dp->phases->len &&
+    bool same_list = dp->listed && version == dp->version && n == dp->phases->len;
+    if (same_list)
+        first_changed = n;              /* only the last phase's end moved */
+    while (!same_list && first_changed < n && first_changed < dp->phases->len &&
            same_phase(&list[first_changed], &g_array_index(dp->phases, et_phase, first_changed),
                       first_changed + 1 == n && first_changed + 1 == dp->phases->len))
         first_changed++;
@@ -459,8 +487,15 @@ static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const e
         else
             et_acc_sum(phases_state.acc, device, i, i + 1, &pr->cells);
     }
-    g_array_set_size(dp->phases, 0);
-    g_array_append_vals(dp->phases, list, n);
+    if (same_list) {
+        if (n)
+            g_array_index(dp->phases, et_phase, n - 1).end = list[n - 1].end;
+    } else {
+        g_array_set_size(dp->phases, 0);
+        g_array_append_vals(dp->phases, list, n);
+    }
+    dp->version = version;
+    dp->listed = true;
 
     /* Write what changed: new or moved phases, changed counts, the growing last phase; every
      * verdict when the idle baseline moved. */
@@ -469,11 +504,10 @@ static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const e
         et_phases_judge(cap->phases, cap->flows, device, &list[n - 1], &j);
     bool all = j.baseline_rate != dp->baseline;
     dp->baseline = j.baseline_rate;
-    for (guint i = 0; i < dp->rows->len; i++) {
-        guint row = g_array_index(dp->rows, guint, i);
-        if (all || i >= first_changed || i + 1 >= n || g_array_index(phase_rows, phase_row, row).dirty)
-            write_phase_row(t, cap, row, i < n ? &list[i] : NULL);
-    }
+    /* Rows whose counts alone changed are written by phases_packet, once every list is synced. */
+    guint from = all ? 0 : MIN(first_changed, n ? n - 1 : 0);
+    for (guint i = from; i < dp->rows->len; i++)
+        write_phase_row(t, cap, g_array_index(dp->rows, guint, i), i < n ? &list[i] : NULL, i >= first_changed);
 }
 
 /* Which phase of a device's last list holds this key. */
@@ -532,11 +566,23 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
         guint row = row_of_phase(ui, t, dp, device, phase_at_key(dp, k, cap->phases));
         phase_row *pr = &g_array_index(phase_rows, phase_row, row);
         et_cells_add(&pr->cells, &delta, 1);
+        if (!pr->dirty)
+            g_array_append_val(dirty_phase_rows, row);
         pr->dirty = true;
     }
     /* Phase lists change (an interaction found, a device became a speaker, the end moved). */
     for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++)
         sync_device_phases(ui, t, cap, d);
+    for (guint i = 0; i < dirty_phase_rows->len; i++) {
+        guint row = g_array_index(dirty_phase_rows, guint, i);
+        const phase_row *pr = &g_array_index(phase_rows, phase_row, row);
+        if (!pr->dirty)
+            continue;                   /* written by sync_device_phases */
+        const device_phases *dp = g_ptr_array_index(phase_devices, pr->device);
+        write_phase_row(t, cap, row, pr->index < dp->phases->len ? &g_array_index(dp->phases, et_phase, pr->index) : NULL,
+                        false);
+    }
+    g_array_set_size(dirty_phase_rows, 0);
     return TAP_PACKET_REDRAW;
 }
 

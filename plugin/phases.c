@@ -142,6 +142,12 @@ typedef struct interaction {
     uint32_t first, last;      /* bins, inclusive */
 } interaction;
 
+/* The quietest voice-path upload rates among phases without a wake word: of those lasting at
+ * least BASELINE_MIN_DURATION, and of shorter ones; -1 when there is none. */
+typedef struct idle_rates {
+    double lasting, brief;
+} idle_rates;
+
 typedef struct dev_state {
     GArray *series[SERIES_COUNT];   /* bin_entry, sorted by bin ([SERIES_NONE] unused) */
     bool avs_mode;                  /* detection ran on the AVS series */
@@ -158,6 +164,10 @@ typedef struct dev_state {
     bool list_speaker;
     bool list_valid;
     bool voice_stale;               /* a recount moved bytes anywhere: recount every phase */
+    /* idle_rates of every listed phase but the last (whose end still moves), so that judging a
+     * phase does not walk the whole list on every packet */
+    idle_rates settled;
+    bool settled_valid;
 } dev_state;
 
 typedef struct flow_bins {
@@ -474,6 +484,8 @@ void et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
                 hi = mid;
         }
         g_array_index(d->phase_voice, uint64_t, lo) += u;
+        if (lo + 1 < d->list->len)
+            d->settled_valid = false;
     }
 }
 
@@ -584,6 +596,7 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
             build_auto_list(p, d, d->list);
         update_phase_voice(p, d, d->list_valid && d->list_speaker == speaker && !d->voice_stale);
         d->voice_stale = false;
+        d->settled_valid = false;
         d->list_valid = true;
         d->list_version = d->version;
         d->list_speaker = speaker;
@@ -618,6 +631,19 @@ static double rate(uint64_t bytes, double duration)
     return duration > 0 ? bytes / duration : 0;
 }
 
+static void idle_rates_add(idle_rates *r, const et_phase *ph, uint64_t voice)
+{
+    if (ph->wake)
+        return;
+    double x = rate(voice, ph->end - ph->start);
+    if (ph->end - ph->start >= BASELINE_MIN_DURATION) {
+        if (r->lasting < 0 || x < r->lasting)
+            r->lasting = x;
+    } else if (r->brief < 0 || x < r->brief) {
+        r->brief = x;
+    }
+}
+
 void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const et_phase *ph,
                      et_phase_judgement *out)
 {
@@ -637,19 +663,16 @@ void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const
     }
     /* Baseline: the quietest phase without a wake word (long phases first: a short one says
      * little about the idle level). */
-    double base = -1, base_short = -1;
-    for (uint32_t i = 0; i < n; i++) {
-        if (list[i].wake)
-            continue;
-        double r = rate(voice[i], list[i].end - list[i].start);
-        if (list[i].end - list[i].start >= BASELINE_MIN_DURATION) {
-            if (base < 0 || r < base)
-                base = r;
-        } else if (base_short < 0 || r < base_short) {
-            base_short = r;
-        }
+    if (!d->settled_valid) {
+        d->settled = (idle_rates){ -1, -1 };
+        for (uint32_t i = 0; i + 1 < n; i++)
+            idle_rates_add(&d->settled, &list[i], voice[i]);
+        d->settled_valid = true;
     }
-    out->baseline_rate = base >= 0 ? base : base_short >= 0 ? base_short : 0;
+    idle_rates r = d->settled;
+    if (n)
+        idle_rates_add(&r, &list[n - 1], voice[n - 1]);
+    out->baseline_rate = r.lasting >= 0 ? r.lasting : r.brief >= 0 ? r.brief : 0;
     if (ph->wake)
         out->verdict = ET_VERDICT_WAKE;
     else if (out->voice_up_rate > out->baseline_rate + p->cfg.margin)
