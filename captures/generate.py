@@ -243,7 +243,8 @@ def echo_study(path):
 
 def multi_speaker(path):
     """Two Echos and a phone running the Alexa app; no schedule. The second Echo's AVS connection
-    is older than the capture and never named (no DNS): only its upload shape shows the command."""
+    is older than the capture and never named (no DNS): only its upload shape shows the command,
+    beside an unnamed download whose acknowledgements are upload too."""
     w = World(path, seed=2)
     dot = Host(ECHO_MAC, "192.168.1.20")
     show = Host("74:c2:46:0b:33:9e", "192.168.1.21")     # Amazon OUI (Echo Show)
@@ -271,6 +272,10 @@ def multi_speaker(path):
     w.interactions.append({"device": str(show.ip), "label": "interaction", "start": 20.0, "end": round(end - T, 3)})
     w.ping(avs_dot, T + 30.0)
     w.ping(avs_show, T + 33.0)
+    # An unnamed download to the Show (it began before the capture): its stream of ACKs is upload
+    # on the Show's voice path (untagged flows), and must not look like a command.
+    dl = w.tcp(show, "13.224.9.41", 443, rtt=0.012)
+    dl.send(T + 34.0, False, app_data(w.rng, 1_500_000), rate=250_000)
     end = w.speak(avs_dot, T + 45.0, 1.8)
     end = w.answer(avs_dot, end + 0.3, 15000)
     w.interactions.append({"device": str(dot.ip), "label": "interaction", "start": 45.0, "end": round(end - T, 3)})

@@ -94,7 +94,7 @@ typedef struct wanted_field {
 
 static field_ids hf_sni, hf_cert, hf_subject, hf_rdn_oid, hf_dnsname;
 static field_ids hf_utf8, hf_printable, hf_teletex, hf_ia5, hf_universal, hf_bmp;
-static field_ids hf_http_host, hf_dns_qry, hf_dns_name, hf_dns_a, hf_dns_aaaa, hf_dns_cname, hf_tcp_flags;
+static field_ids hf_http_host, hf_dns_qry, hf_dns_name, hf_dns_a, hf_dns_aaaa, hf_dns_cname, hf_tcp_flags, hf_tcp_len;
 
 static const wanted_field wanted_fields[] = {
     { &hf_sni, "tls.handshake.extensions_server_name" },
@@ -115,6 +115,7 @@ static const wanted_field wanted_fields[] = {
     { &hf_dns_aaaa, "dns.aaaa" },
     { &hf_dns_cname, "dns.cname" },
     { &hf_tcp_flags, "tcp.flags" },
+    { &hf_tcp_len, "tcp.len" },
 };
 
 /* State of the open capture file, from the init routine to the cleanup routine. */
@@ -512,6 +513,19 @@ static int tcp_flags_of(proto_tree *tree)
     return tvb_get_ntohs(fi->ds_tvb, fi->start) & 0x0fff;
 }
 
+/* Bytes the phase detector counts: a pure TCP acknowledgement carries no voice, and the ACKs a
+ * device sends for an untagged download must not look like an upload burst. */
+static guint32 detector_len(packet_info *pinfo, proto_tree *tree)
+{
+    if (pinfo->ptype != PT_TCP || tree == NULL)
+        return pinfo->fd->pkt_len;
+    GPtrArray *a = found(tree, &hf_tcp_len);
+    if (!a || a->len == 0)
+        return pinfo->fd->pkt_len;
+    const field_info *fi = (const field_info *)g_ptr_array_index(a, 0);
+    return fvalue_get_uinteger(ET_FI_FVALUE((field_info *)fi)) ? pinfo->fd->pkt_len : 0;
+}
+
 /* ---- the postdissector ---- */
 
 static bool ip_of(const address *a, et_addr *out)
@@ -556,7 +570,7 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
     }
     et_flows_packet(capture.flows, fl, up, pinfo->fd->pkt_len, t, pinfo->num,
                     (guint64)pref_big_download_mb * 1000 * 1000);
-    et_phases_packet(capture.phases, capture.flows, fl, up, pinfo->fd->pkt_len, t);
+    et_phases_packet(capture.phases, capture.flows, fl, up, detector_len(pinfo, tree), t);
     return fl;
 }
 
