@@ -78,6 +78,7 @@ typedef struct user_rule {
 
 static user_rule *user_rules;
 static guint n_user_rules;
+static bool user_rules_refused;         /* a row was refused since the table was last cleared */
 
 /* Fields read from other dissectors (first pass only, like transum). One abbreviation can name
  * several registered fields (x509af.subject is registered three times): all are wanted. */
@@ -158,6 +159,7 @@ static et_cb_bool user_rule_update(void *r, char **err)
     if (problem) {
         *err = g_strdup_printf("echotap rule \"%s\" -> \"%s\": %s", u->pattern ? u->pattern : "",
                                u->service ? u->service : "", problem);
+        user_rules_refused = true;
         return FALSE;
     }
     return TRUE;
@@ -184,10 +186,23 @@ static const char *resolve_name(void *user _U_, const et_addr *a)
     return (name && strcmp(name, numeric) != 0) ? name : NULL;
 }
 
+/* Wireshark stops reading a rules file at a refused row (and names it): a table with one is not
+ * used at all, so that half a rules file never classifies anything. */
+static bool user_rules_complete(void)
+{
+    return !user_rules_refused;
+}
+
+/* The table is cleared before it is read again. */
+static void user_rules_reset(void)
+{
+    user_rules_refused = false;
+}
+
 static void echotap_init(void)
 {
     capture.rules = et_ruleset_new();
-    for (guint i = 0; i < n_user_rules; i++)
+    for (guint i = 0; user_rules_complete() && i < n_user_rules; i++)
         et_ruleset_add(capture.rules, user_rules[i].pattern, user_rules[i].service);
     et_ruleset_add_builtin(capture.rules);
     et_flow_config cfg = { pref_use_cert, pref_use_dns, pref_use_same_ip, resolve_name, NULL };
@@ -312,6 +327,13 @@ static const char *fi_wire_name(const field_info *fi)
     return (s && strlen(s) == (size_t)fi->length) ? s : NULL;
 }
 
+/* The HTTP Host field covers its whole header line, so its string and length differ; a NUL in
+ * those bytes would cut the string short. */
+static bool has_nul(const field_info *fi)
+{
+    return tvb_find_guint8(fi->ds_tvb, fi->start, fi->length, 0) != -1;
+}
+
 static bool fi_within(const field_info *fi, const field_info *outer)
 {
     return fi->ds_tvb == outer->ds_tvb && fi->start >= outer->start &&
@@ -345,7 +367,8 @@ static void flag_bad_names_again(packet_info *pinfo, proto_tree *tree)
             for (guint j = 0; a && j < a->len; j++) {
                 const field_info *fi = (const field_info *)g_ptr_array_index(a, j);
                 char norm[ET_MAX_HOST_LEN];
-                const char *name = kinds[k].ids == &hf_http_host ? fi_string(fi) : fi_wire_name(fi);
+                const char *name = kinds[k].ids == &hf_http_host ? (has_nul(fi) ? NULL : fi_string(fi))
+                                                               : fi_wire_name(fi);
                 bool ok = name && (kinds[k].ids == &hf_dnsname ? valid_cert_name(name)
                                                              : et_host_normalize(name, strlen(name), norm, sizeof(norm)));
                 if (!ok)
@@ -374,7 +397,7 @@ static void gather_http_host(packet_info *pinfo, proto_tree *tree, et_flow *fl)
     for (guint i = 0; a && i < a->len; i++) {
         const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
         const char *name = fi_string(fi);
-        if (!name || !et_flows_add_http_host(capture.flows, fl, name, strlen(name)))
+        if (!name || has_nul(fi) || !et_flows_add_http_host(capture.flows, fl, name, strlen(name)))
             add_name_problem(pinfo, tree, "HTTP Host", fi);
     }
 }
@@ -793,7 +816,8 @@ void proto_register_echotap(void)
 
     uat_t *rules_uat = uat_new("echotap host rules", sizeof(user_rule), "echotap_rules", TRUE,
                                &user_rules, &n_user_rules, UAT_AFFECTS_DISSECTION, NULL,
-                               user_rule_copy, user_rule_update, user_rule_free, NULL, NULL, rule_fields);
+                               user_rule_copy, user_rule_update, user_rule_free, NULL, user_rules_reset,
+                               rule_fields);
     prefs_register_uat_preference(module, "rules", "Host rules",
         "Host patterns and their service; tried before the built-in table", rules_uat);
 

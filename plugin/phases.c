@@ -36,6 +36,15 @@ static bool in_list(const char *label, const char *list)
     return found;
 }
 
+/* Control characters become '?'. */
+static void printable(char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+    }
+}
+
 et_schedule *et_schedule_parse(const char *text, const char *nowake, char **error)
 {
     *error = NULL;
@@ -66,6 +75,9 @@ et_schedule *et_schedule_parse(const char *text, const char *nowake, char **erro
         const char *num = time_s ? time_s + (absolute ? 1 : 0) : "";
         gchar *end = NULL;
         double t = g_ascii_strtod(num, &end);
+        printable(item);                    /* the error line quotes them: no terminal escapes */
+        if (time_s)
+            printable(time_s);
         if (words != 2) {
             *error = g_strdup_printf("schedule entry %u (\"%s\"): expected \"SECONDS LABEL\"", i + 1, item);
         } else if (*num == '\0' || end == NULL || *end != '\0' || !isfinite(t) || t < 0) {

@@ -76,6 +76,8 @@ const char *et_pattern_error(const char *pattern)
     if (pattern == NULL || pattern[0] == '\0')
         return "the pattern is empty";
     size_t len = trimmed_len(pattern);
+    if (len > 2 && pattern[0] == '*' && pattern[1] == '.' && memchr(pattern + 2, '*', len - 2))
+        return "a '*.suffix' pattern may hold no other '*'";
     if (len > ET_MAX_HOST_LEN - 1)
         return "the pattern is longer than a host name can be (253 characters)";
     size_t label_len = 0, stars = 0;

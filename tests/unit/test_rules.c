@@ -168,7 +168,10 @@ static void test_pattern_error_valid(void **state)
     assert_null(et_pattern_error("example.org."));              /* one trailing dot */
     assert_null(et_pattern_error("localhost"));
     assert_null(et_pattern_error("*"));
-    assert_null(et_pattern_error("*.a.*.b"));                   /* one '*' per label */
+    assert_null(et_pattern_error("a*.b*.example"));             /* one '*' per label */
+    /* A '*.suffix' pattern matches its suffix literally: a '*' there could never match. */
+    assert_non_null(et_pattern_error("*.a.*.b"));
+    assert_false(et_pattern_match("*.a.*.b", "x.a.y.b"));
     assert_null(et_pattern_error("my_host-1.example"));
     assert_null(et_pattern_error("xn--bcher-kva.example"));
     char label[80];
