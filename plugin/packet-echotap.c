@@ -331,7 +331,7 @@ static const char *fi_wire_name(const field_info *fi)
  * those bytes would cut the string short. */
 static bool has_nul(const field_info *fi)
 {
-    return tvb_find_guint8(fi->ds_tvb, fi->start, fi->length, 0) != -1;
+    return tvb_find_uint8(fi->ds_tvb, fi->start, fi->length, 0) != -1;
 }
 
 static bool fi_within(const field_info *fi, const field_info *outer)

@@ -43,6 +43,12 @@ typedef gboolean et_cb_bool;
 #define ET_MANUF_NAME_IF_KNOWN(addr, len) get_manuf_name_if_known(addr)
 #endif
 
+/* tvb_find_guint8() gives way to tvb_find_uint8() (present in 4.4, deprecated with a warning in
+ * 4.6); 4.0 has only the old name. */
+#if !ET_WS_AT_LEAST(4, 4)
+#define tvb_find_uint8 tvb_find_guint8
+#endif
+
 /* The optional plugin description symbol exists from 4.4. */
 #if ET_WS_AT_LEAST(4, 4)
 #include <wsutil/plugins.h>
