@@ -52,7 +52,9 @@ class World:
         return idx
 
     def port(self, dev):
-        self.ports[dev] = self.ports.get(dev, 40000 + self.rng.randrange(0, 20000, 7)) + self.rng.randrange(1, 9)
+        """The device's next ephemeral port (Linux's range, 32768-60999, wrapping around)."""
+        nxt = self.ports.get(dev, 40000 + self.rng.randrange(0, 20000, 7)) + self.rng.randrange(1, 9)
+        self.ports[dev] = nxt if nxt <= 60999 else 32768 + nxt - 61000
         return self.ports[dev]
 
     def tcp(self, dev, server_ip, sport=443, service=None, host=None, evidence=None, rtt=0.030, cport=None):
