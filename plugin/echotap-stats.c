@@ -23,10 +23,28 @@ static double cli_interval;         /* -z echotap,timeline,interval=S (tshark); 
 
 /* ---- cells ---- */
 
+static void put_uint(stat_tap_table_item_type *it, uint64_t v)
+{
+    it->value.uint_value = v > G_MAXUINT32 ? G_MAXUINT32 : (guint)v;
+}
+
 static void set_uint(stat_tap_table *t, guint row, guint col, uint64_t v)
 {
+    put_uint(stat_tap_get_field_data(t, row, col), v);
+}
+
+/* The counts of every group into the row's columns from `col` on (bytes up, [packets up,] bytes
+ * down[, packets down] per group). A row's items are one array, so it is looked up once. */
+static void set_group_counts(stat_tap_table *t, guint row, guint col, const et_cells *c, bool packets)
+{
     stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
-    it->value.uint_value = v > G_MAXUINT32 ? G_MAXUINT32 : (guint)v;
+    for (int g = 0; g < ET_GROUP_COUNT; g++) {
+        for (int d = 0; d < 2; d++) {
+            put_uint(it++, c->bytes[g][d]);
+            if (packets)
+                put_uint(it++, c->packets[g][d]);
+        }
+    }
 }
 
 static void set_float(stat_tap_table *t, guint row, guint col, double v)
@@ -89,10 +107,10 @@ static stat_tap_table *the_table(stat_tap_table_ui *ui, const char *title)
     return t;
 }
 
-static const char *device_text(const echotap_capture *cap, uint32_t device, char *buf, size_t size)
+static const char *device_text(const echotap_capture *cap, uint32_t device)
 {
     const et_device *d = et_flows_device(cap->flows, device);
-    return d ? et_addr_to_str(&d->addr, buf, size) : "";
+    return d ? d->addr_text : "";
 }
 
 /* Per-table state: one of each table UI exists (they are static singletons). */
@@ -175,7 +193,7 @@ static void write_flow_row(stat_tap_table *t, const echotap_capture *cap, guint 
 {
     if (fresh) {
         char buf[64];
-        set_string(t, row, FL_DEVICE, device_text(cap, fl->device, buf, sizeof(buf)));
+        set_string(t, row, FL_DEVICE, device_text(cap, fl->device));
         set_string(t, row, FL_PROTO, fl->proto == 6 ? "tcp" : "udp");
         set_string(t, row, FL_SERVER, et_addr_to_str(&fl->server, buf, sizeof(buf)));
         set_uint(t, row, FL_PORT, fl->server_port);
@@ -278,15 +296,11 @@ static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, 
         int64_t k;
         const et_cells *c = et_acc_row(timeline_state.acc, dirty[i], &device, &k);
         if (dirty[i] >= t->num_elements) {  /* a new row: its device and interval never change */
-            char buf[64];
             ensure_row(sd->stat_tap_data, t, dirty[i]);
-            set_string(t, dirty[i], TL_DEVICE, device_text(cap, device, buf, sizeof(buf)));
+            set_string(t, dirty[i], TL_DEVICE, device_text(cap, device));
             set_float(t, dirty[i], TL_START, k * timeline_interval);
         }
-        for (int g = 0; g < ET_GROUP_COUNT; g++) {
-            set_uint(t, dirty[i], TL_GROUPS + 2 * g, c->bytes[g][0]);
-            set_uint(t, dirty[i], TL_GROUPS + 2 * g + 1, c->bytes[g][1]);
-        }
+        set_group_counts(t, dirty[i], TL_GROUPS, c, false);
     }
     return TAP_PACKET_REDRAW;
 }
@@ -353,6 +367,11 @@ typedef struct device_phases {
     bool listed;               /* phases and version are set */
     GArray *rows;              /* table row of each phase */
     double baseline;           /* idle baseline the verdicts were written with */
+    /* What the last phase's row needs while nothing but the capture's end moves: its judgement
+     * at the last sync, and whether that holds (see tail_can_follow). */
+    et_phase_judgement tail;
+    bool tail_follows;
+    size_t changes_seen;       /* length of the flows' change log at the last sync */
 } device_phases;
 
 static table_state phases_state;
@@ -418,46 +437,82 @@ static guint row_of_phase(stat_tap_table_ui *ui, stat_tap_table *t, device_phase
     return g_array_index(dp->rows, guint, index);
 }
 
-/* moved: the row shows another phase than when it was last written (or none yet). */
-static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_phase *ph, bool moved)
+static void show_verdict(stat_tap_table *t, guint row, int verdict)
 {
     phase_row *pr = &g_array_index(phase_rows, phase_row, row);
-    pr->dirty = false;
-    if (moved) {
-        char buf[64];
-        set_string(t, row, PH_DEVICE, device_text(cap, pr->device, buf, sizeof(buf)));
-        set_string(t, row, PH_LABEL, ph ? ph->label : "-");
-        set_uint(t, row, PH_INDEX, pr->index);
-        set_float(t, row, PH_START, ph ? ph->start : 0);
-    }
-    double duration = ph ? ph->end - ph->start : 0;
-    set_float(t, row, PH_DURATION, duration);
-    for (int g = 0; g < ET_GROUP_COUNT; g++) {
-        set_uint(t, row, PH_GROUPS + 4 * g, pr->cells.bytes[g][0]);
-        set_uint(t, row, PH_GROUPS + 4 * g + 1, pr->cells.packets[g][0]);
-        set_uint(t, row, PH_GROUPS + 4 * g + 2, pr->cells.bytes[g][1]);
-        set_uint(t, row, PH_GROUPS + 4 * g + 3, pr->cells.packets[g][1]);
-    }
-    set_float(t, row, PH_AVS_RATE, duration > 0 ? pr->cells.bytes[ET_GROUP_AVS][0] / duration : 0);
-    int verdict;
-    if (ph) {
-        et_phase_judgement j;
-        et_phases_judge(cap->phases, cap->flows, pr->device, ph, &j);
-        set_float(t, row, PH_SPEECH, j.max_speech_s);
-        verdict = (int)j.verdict + 1;
-    } else {
-        set_float(t, row, PH_SPEECH, 0);
-        verdict = MERGED;
-    }
     if (verdict != pr->verdict_shown) {     /* no string work when the verdict stays */
         set_string(t, row, PH_VERDICT, verdict == MERGED ? "(merged)" : et_verdict_name((et_verdict)(verdict - 1)));
         pr->verdict_shown = verdict;
     }
 }
 
+static void write_verdict(stat_tap_table *t, guint row, const et_phase_judgement *j)
+{
+    set_float(t, row, PH_SPEECH, j->max_speech_s);
+    show_verdict(t, row, (int)j->verdict + 1);
+}
+
+/* moved: the row shows another phase than when it was last written (or none yet). */
+static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_phase *ph, bool moved)
+{
+    phase_row *pr = &g_array_index(phase_rows, phase_row, row);
+    pr->dirty = false;
+    if (moved) {
+        set_string(t, row, PH_DEVICE, device_text(cap, pr->device));
+        set_string(t, row, PH_LABEL, ph ? ph->label : "-");
+        set_uint(t, row, PH_INDEX, pr->index);
+        set_float(t, row, PH_START, ph ? ph->start : 0);
+    }
+    double duration = ph ? ph->end - ph->start : 0;
+    set_float(t, row, PH_DURATION, duration);
+    set_group_counts(t, row, PH_GROUPS, &pr->cells, true);
+    set_float(t, row, PH_AVS_RATE, duration > 0 ? pr->cells.bytes[ET_GROUP_AVS][0] / duration : 0);
+    if (ph) {
+        et_phase_judgement j;
+        et_phases_judge(cap->phases, cap->flows, pr->device, ph, &j);
+        write_verdict(t, row, &j);
+    } else {
+        set_float(t, row, PH_SPEECH, 0);
+        show_verdict(t, row, MERGED);
+    }
+}
+
+/* The last phase of an unchanged list: only its end moved, so only the cells that depend on the
+ * duration change (the counts, when they changed too, are written by write_phase_row). */
+static void write_phase_tail(stat_tap_table *t, guint row, const et_phase *ph, const et_phase_judgement *j)
+{
+    const phase_row *pr = &g_array_index(phase_rows, phase_row, row);
+    double duration = ph->end - ph->start;
+    set_float(t, row, PH_DURATION, duration);
+    set_float(t, row, PH_AVS_RATE, duration > 0 ? pr->cells.bytes[ET_GROUP_AVS][0] / duration : 0);
+    write_verdict(t, row, j);
+}
+
 static bool same_phase(const et_phase *a, const et_phase *b, bool last)
 {
     return a->start == b->start && (last || a->end == b->end) && strcmp(a->label, b->label) == 0;
+}
+
+/* Can the last phase's row be kept up to date from its judgement alone until the device's next
+ * packet or the next class change? Not when the list itself changes with time (an interaction
+ * whose end the capture passes is followed by an idle phase) or when the baseline counts it. */
+static bool tail_can_follow(const echotap_capture *cap, uint32_t device, const et_phase *last,
+                            const et_phase_judgement *j)
+{
+    const et_device *dev = et_flows_device(cap->flows, device);
+    bool interaction = et_phases_automatic(cap->phases) && dev && et_device_is_speaker(dev) && last->wake;
+    return !interaction && !j->baseline_moves;
+}
+
+/* The last phase of a device that sent nothing since its last sync: only its end moved. */
+static void follow_tail(stat_tap_table *t, const echotap_capture *cap, device_phases *dp)
+{
+    et_phase *last = &g_array_index(dp->phases, et_phase, dp->phases->len - 1);
+    double end = et_phases_end(cap->phases);
+    if (last->end < end)
+        last->end = end;
+    et_phases_rejudge(cap->phases, last, &dp->tail);
+    write_phase_tail(t, g_array_index(dp->rows, guint, dp->phases->len - 1), last, &dp->tail);
 }
 
 /* Brings one device's rows in line with its current phase list. */
@@ -504,7 +559,15 @@ static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const e
         et_phases_judge(cap->phases, cap->flows, device, &list[n - 1], &j);
     bool all = j.baseline_rate != dp->baseline;
     dp->baseline = j.baseline_rate;
+    dp->tail = j;
+    dp->tail_follows = n > 0 && tail_can_follow(cap, device, &list[n - 1], &j);
+    dp->changes_seen = et_flows_changes(cap->flows, NULL);
     /* Rows whose counts alone changed are written by phases_packet, once every list is synced. */
+    if (!all && first_changed == n) {
+        if (n)
+            write_phase_tail(t, g_array_index(dp->rows, guint, n - 1), &list[n - 1], &j);
+        return;
+    }
     guint from = all ? 0 : MIN(first_changed, n ? n - 1 : 0);
     for (guint i = from; i < dp->rows->len; i++)
         write_phase_row(t, cap, g_array_index(dp->rows, guint, i), i < n ? &list[i] : NULL, i >= first_changed);
@@ -570,9 +633,16 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
             g_array_append_val(dirty_phase_rows, row);
         pr->dirty = true;
     }
-    /* Phase lists change (an interaction found, a device became a speaker, the end moved). */
-    for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++)
-        sync_device_phases(ui, t, cap, d);
+    /* Phase lists change (an interaction found, a device became a speaker, the end moved). A
+     * device that sent nothing, with no class change anywhere, needs its last phase's end only. */
+    size_t changes = et_flows_changes(cap->flows, NULL);
+    for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++) {
+        device_phases *dp = phases_of(d);
+        if (d != rec->flow->device && dp->tail_follows && dp->changes_seen == changes)
+            follow_tail(t, cap, dp);
+        else
+            sync_device_phases(ui, t, cap, d);
+    }
     for (guint i = 0; i < dirty_phase_rows->len; i++) {
         guint row = g_array_index(dirty_phase_rows, guint, i);
         const phase_row *pr = &g_array_index(phase_rows, phase_row, row);

@@ -227,7 +227,8 @@ uint32_t et_flows_device_count(const et_flows *f)
 
 size_t et_flows_changes(const et_flows *f, const uint32_t **ids)
 {
-    *ids = (const uint32_t *)(void *)f->changes->data;
+    if (ids)
+        *ids = (const uint32_t *)(void *)f->changes->data;
     return f->changes->len;
 }
 
@@ -238,6 +239,7 @@ static et_device *device_for(et_flows *f, const et_addr *addr)
         d = g_new0(et_device, 1);
         d->id = f->devices->len;
         d->addr = *addr;
+        et_addr_to_str(addr, d->addr_text, sizeof(d->addr_text));
         g_ptr_array_add(f->devices, d);
         g_ptr_array_add(f->device_flows, g_array_new(FALSE, FALSE, sizeof(uint32_t)));
         g_hash_table_insert(f->device_by_addr, &d->addr, d);
@@ -551,16 +553,20 @@ bool et_flows_add_dns(et_flows *f, const char *name, size_t len, const et_addr *
         g_hash_table_insert(f->dns, g_memdup2(addr, sizeof(*addr)), entries);
     }
     const char *interned = intern(f, norm);
-    for (guint i = 0; i < entries->len; i++) {         /* the same answer again: nothing new */
+    bool same_name = entries->len > 0;
+    for (guint i = 0; i < entries->len; i++) {
         const dns_entry *e = &g_array_index(entries, dns_entry, i);
         if (e->name == interned && e->t == t && et_addr_equal(&e->client, client))
-            return true;
+            return true;                                /* the same answer again: nothing new */
+        same_name = same_name && e->name == interned;
     }
     if (entries->len >= DNS_ENTRIES_PER_ADDR)
         g_array_remove_index(entries, 0);
     dns_entry e = { interned, t, *client };
     g_array_append_val(entries, e);
-    if (f->cfg.use_dns)
+    /* When every earlier answer for this address gave this name, every flow to it has it already
+     * (a metrics server is looked up again before each upload: no quadratic reclassification). */
+    if (f->cfg.use_dns && !same_name)
         classify_server_flows(f, addr, false);
     return true;
 }

@@ -46,6 +46,7 @@ const char *et_addr_to_str(const et_addr *a, char *buf, size_t size);
 typedef struct et_device {
     uint32_t id;
     et_addr addr;
+    char addr_text[46];        /* addr as text (et_addr_to_str), made once */
     bool amazon_oui;           /* vendor of its MAC address is Amazon */
     bool has_avs;              /* has a flow whose host matches an avs rule */
     bool oui_checked;
@@ -135,7 +136,8 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
 bool et_flows_add_dns(et_flows *f, const char *name, size_t len, const et_addr *addr,
                       const et_addr *client, double t);
 
-/* The change log: ids of flows whose class changed, in order. Readers keep their own cursor. */
+/* The change log: ids of flows whose class changed, in order (ids may be NULL). Readers keep
+ * their own cursor. */
 size_t et_flows_changes(const et_flows *f, const uint32_t **ids);
 
 /* Certificate name matching for the SNI check: "*.example.com" covers one label. */

@@ -625,8 +625,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
         pi = proto_tree_add_string(et, hf_rule, tvb, 0, 0, fl->rule);
         proto_item_set_generated(pi);
     }
-    char addr_text[64];
-    pi = proto_tree_add_string(et, hf_device, tvb, 0, 0, et_addr_to_str(&dev->addr, addr_text, sizeof(addr_text)));
+    pi = proto_tree_add_string(et, hf_device, tvb, 0, 0, dev->addr_text);
     proto_item_set_generated(pi);
     if (dev->addr.family == 4) {
         guint32 v4;

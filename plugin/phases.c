@@ -681,14 +681,26 @@ void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const
             idle_rates_add(&d->settled, &list[i], voice[i]);
         d->settled_valid = true;
     }
+    /* The last phase counts only while no earlier one lasts long enough: the end of the capture
+     * may cut it short, and its rate moves with every packet (every verdict would move with it). */
     idle_rates r = d->settled;
-    if (n)
+    if (n && r.lasting < 0) {
         idle_rates_add(&r, &list[n - 1], voice[n - 1]);
+        out->baseline_moves = !list[n - 1].wake;
+    }
     out->baseline_rate = r.lasting >= 0 ? r.lasting : r.brief >= 0 ? r.brief : 0;
-    if (ph->wake)
-        out->verdict = ET_VERDICT_WAKE;
-    else if (out->voice_up_rate > out->baseline_rate + p->cfg.margin)
-        out->verdict = ET_VERDICT_SUSPECT;
-    else
-        out->verdict = ET_VERDICT_OK;
+    out->verdict = ph->wake ? ET_VERDICT_WAKE : ET_VERDICT_OK;
+    et_phases_rejudge(p, ph, out);
+}
+
+double et_phases_end(const et_phases *p)
+{
+    return p->end;
+}
+
+void et_phases_rejudge(const et_phases *p, const et_phase *ph, et_phase_judgement *j)
+{
+    j->voice_up_rate = rate(j->voice_up_bytes, ph->end - ph->start);
+    if (j->verdict == ET_VERDICT_OK || j->verdict == ET_VERDICT_SUSPECT)
+        j->verdict = j->voice_up_rate > j->baseline_rate + p->cfg.margin ? ET_VERDICT_SUSPECT : ET_VERDICT_OK;
 }

@@ -91,6 +91,7 @@ typedef struct et_phase_judgement {
     double baseline_rate;      /* the device's idle baseline, bytes per second */
     double max_speech_s;       /* seconds of speech the upload could carry at AVS's lowest bitrate */
     et_verdict verdict;
+    bool baseline_moves;       /* the baseline counts the last phase, whose end still moves */
 } et_phase_judgement;
 
 /* Lowest audio bitrate AVS accepts (Opus, 32 kbit/s), bytes per second. */
@@ -98,5 +99,12 @@ typedef struct et_phase_judgement {
 
 void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const et_phase *ph,
                      et_phase_judgement *out);
+
+/* The end of the capture so far (the last packet's time), where the last phase of every list ends. */
+double et_phases_end(const et_phases *p);
+
+/* Judges ph again after only its end moved (no packet of its device since j was made): same
+ * upload and baseline, new rate and verdict. Exact unless j->baseline_moves. */
+void et_phases_rejudge(const et_phases *p, const et_phase *ph, et_phase_judgement *j);
 
 #endif
