@@ -33,6 +33,7 @@ WS_DLL_PUBLIC uint32_t plugin_describe(void);
 #endif
 
 static int proto_echotap = -1;
+static int proto_ws_expert = -1;         /* Wireshark's "_ws.expert" */
 static int echotap_tap = -1;
 static dissector_handle_t echotap_handle;
 
@@ -599,6 +600,7 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
 
 static const char *const dir_names[] = { "up", "down" };
 
+/* tree NULL: nothing looks at the items, only the expert infos are added. */
 static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const et_flow *fl, bool up, double t)
 {
     const et_device *dev = et_flows_device(capture.flows, fl->device);
@@ -644,14 +646,15 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
     pi = proto_tree_add_uint(et, hf_flow, tvb, 0, 0, fl->id);
     proto_item_set_generated(pi);
 
-    if (capture.phases && (et_device_is_speaker(dev) || !et_phases_automatic(capture.phases))) {
+    bool may_suspect = up && PINFO_FD_VISITED(pinfo) && et_phases_voice_path(capture.flows, fl);
+    if (capture.phases && (et_device_is_speaker(dev) || !et_phases_automatic(capture.phases)) && (tree || may_suspect)) {
         et_phase ph;
         et_phases_lookup(capture.phases, capture.flows, fl->device, t, &ph);
         pi = proto_tree_add_string(et, hf_phase, tvb, 0, 0, ph.label);
         proto_item_set_generated(pi);
         pi = proto_tree_add_uint(et, hf_phase_index, tvb, 0, 0, ph.index);
         proto_item_set_generated(pi);
-        if (up && PINFO_FD_VISITED(pinfo) && !ph.wake && et_phases_voice_path(capture.flows, fl)) {
+        if (may_suspect && !ph.wake) {
             et_phase_judgement j;
             et_phases_judge(capture.phases, capture.flows, fl->device, &ph, &j);
             if (j.verdict == ET_VERDICT_SUSPECT)
@@ -680,6 +683,13 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
                                "CDN download passed %u MB: likely a firmware (OTA) download", pref_big_download_mb);
 }
 
+/* Does a filter, column or output field name this protocol or one of its fields? (Not
+ * proto_field_is_referenced(): it says yes to every protocol when tshark keeps protocol items.) */
+static bool referenced(int proto)
+{
+    return proto != -1 && proto_registrar_get_nth(proto)->ref_type != HF_REF_TYPE_NONE;
+}
+
 static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     et_addr src, dst;
@@ -704,8 +714,10 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     if (fl == NULL)
         return 0;
     bool up = et_flow_is_up(fl, &src, (guint16)pinfo->srcport);
-    if (tree)
-        add_tree(tvb, pinfo, tree, fl, up, t);
+    /* Items only where something looks at them (a visible tree, a filter, column or output field
+     * naming echotap or expert fields): the expert infos reach the expert tap either way. */
+    bool items = tree && (PTREE_DATA(tree)->visible || referenced(proto_echotap) || referenced(proto_ws_expert));
+    add_tree(tvb, pinfo, items ? tree : NULL, fl, up, t);
 
     echotap_tap_record *rec = wmem_new(pinfo->pool, echotap_tap_record);
     rec->flow = fl;
@@ -847,6 +859,7 @@ void proto_reg_handoff_echotap(void)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(wanted_fields); i++)
         resolve_field(wanted_fields[i].name, wanted_fields[i].ids);
+    proto_ws_expert = proto_get_id_by_filter_name("_ws.expert");
 }
 
 void plugin_register(void)

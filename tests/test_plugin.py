@@ -249,6 +249,11 @@ def test_verdict_flags_only_voice_upload_without_wake_word(tshark, capture):
     rows = tshark.fields(capture, ["echotap.phase.index", "echotap.device", "echotap.dir", "echotap.service"],
                          "-2", *args, "-Y", "echotap.phase.upload_without_wake_word")
     assert rows and all(r == ["1", speaker, "up", "avs"] for r in rows), rows
+    # tshark -q -z expert builds no tree on the second pass: the expert tap must count them all the same.
+    out = tshark.run("-r", capture, "-q", "-2", *args, "-z", "expert,note").stdout
+    counted = sum(int(line.split()[0]) for line in out.splitlines()
+                  if " echotap " in line and "without a wake word" in line)
+    assert counted == len(rows)
 
 
 def test_resolved_names_tag_a_flow_nothing_else_names(_tmp_root, plugin_so):
