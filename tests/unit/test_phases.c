@@ -802,6 +802,84 @@ static void test_baseline_long_phases_first(void **state)
     assert_int_equal(j.verdict, ET_VERDICT_OK);
 }
 
+static void test_last_phase_not_in_baseline_when_an_earlier_one_lasts(void **state)
+{
+    (void)state;
+    /* The last phase, cut short by the end of the capture, must not lower the baseline that a
+     * completed 10 s phase gives; with no completed phase of 5 s, it is all there is. */
+    et_schedule *s = parse_ok("0 silence; 10 quiet", "silence,quiet");
+    world *w = world_new(s, 0);
+    *state = w;
+    et_schedule_free(s);
+    et_flow *avs = avs_flow(w, 0);
+    stream(w, avs, true, 0.05, 10.0, 100);                       /* 1000 B/s idle upload */
+    pkt(w, avs, false, 100, 19.95);                              /* quiet: nothing up */
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 2);
+    et_phase_judgement j;
+    et_phases_judge(w->phases, w->flows, avs->device, &list[1], &j);
+    assert_float_equal(j.baseline_rate, 1000.0, 1e-6);
+    assert_false(j.baseline_moves);
+    assert_int_equal(j.verdict, ET_VERDICT_OK);
+}
+
+static void test_short_phases_take_the_last_into_the_baseline(void **state)
+{
+    (void)state;
+    et_schedule *s = parse_ok("0 blip; 2 quiet", "blip,quiet");
+    world *w = world_new(s, 0);
+    *state = w;
+    et_schedule_free(s);
+    et_flow *avs = avs_flow(w, 0);
+    stream(w, avs, true, 0.05, 2.0, 100);                        /* blip: 1000 B/s over 2 s */
+    pkt(w, avs, true, 100, 11.95);                               /* quiet: 100 B in 10 s */
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    et_phase_judgement j;
+    et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
+    assert_float_equal(j.baseline_rate, 100 / (list[1].end - list[1].start), 1e-6);
+    assert_true(j.baseline_moves);
+}
+
+static void test_rejudge_equals_judge_when_only_the_end_moves(void **state)
+{
+    (void)state;
+    /* What the phases table does for a device that sent nothing: judge its last phase again with
+     * the capture's new end only. It must agree with a full judgement, verdict included. */
+    et_schedule *s = parse_ok("0 silence; 10 quiet", "silence,quiet");
+    world *w = world_new(s, 0);
+    *state = w;
+    et_schedule_free(s);
+    et_flow *avs = avs_flow(w, 0);
+    et_flow *phone = flow_to(w, PHONE, 50000, ip4(34, 1, 2, 3), 0, NULL);
+    pings(w, avs, (const double[]){ 1.05, 6.05 }, 2);           /* baseline 20 B/s */
+    stream(w, avs, true, 10.05, 12.0, 300);                      /* quiet: 3000 B/s for 2 s */
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    et_phase last = list[n - 1];
+    et_phase_judgement early;
+    et_phases_judge(w->phases, w->flows, avs->device, &last, &early);
+    assert_int_equal(early.verdict, ET_VERDICT_SUSPECT);
+    et_verdict verdict = early.verdict;
+    for (double t = 12.05; t < 60; t += 0.5) {                  /* only the phone talks */
+        pkt(w, phone, true, 500, t);
+        list = phases_of(w, avs->device, &n);
+        et_phase_judgement full;
+        et_phases_judge(w->phases, w->flows, avs->device, &list[n - 1], &full);
+        assert_float_equal(et_phases_end(w->phases), list[n - 1].end, 1e-9);
+        last.end = et_phases_end(w->phases);
+        et_phase_judgement again = early;
+        et_phases_rejudge(w->phases, &last, &again);
+        assert_int_equal(again.voice_up_bytes, full.voice_up_bytes);
+        assert_float_equal(again.voice_up_rate, full.voice_up_rate, 1e-9);
+        assert_int_equal(again.verdict, full.verdict);
+        verdict = again.verdict;
+    }
+    /* 6000 B over 50 s is under baseline + margin: the verdict did change on the way. */
+    assert_int_equal(verdict, ET_VERDICT_OK);
+}
+
 static void test_late_avs_flow_in_no_wake_phase(void **state)
 {
     (void)state;
@@ -997,6 +1075,9 @@ int main(void)
         cmocka_unit_test(test_incremental_equals_recount_auto),
         cmocka_unit_test(test_incremental_equals_recount_schedule),
         cmocka_unit_test(test_verdict_names),
+        T_OWN(test_last_phase_not_in_baseline_when_an_earlier_one_lasts),
+        T_OWN(test_short_phases_take_the_last_into_the_baseline),
+        T_OWN(test_rejudge_equals_judge_when_only_the_end_moves),
     };
     int failed = 0;
     lookup_each_packet = false;
