@@ -21,7 +21,9 @@ import pytest
 from conftest import CAPTURES, ROOT, _plugin_so
 
 sys.path.insert(0, str(ROOT / "tools" / "lib"))
+sys.path.insert(0, str(ROOT / "captures"))
 from sanitized_tshark import Tshark, build_plugin  # noqa: E402
+from echogen import checksum  # noqa: E402  (the Internet checksum the generator uses)
 
 DEVICE = "192.168.1.20"
 DEVICE_MAC = bytes.fromhex("3c5ab4000020")      # Google OUI: not a speaker unless AVS flows make it one
@@ -30,15 +32,6 @@ BAD_NAME = "echotap.evidence.bad_name"
 
 
 # ---- packets, byte by byte ----
-
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
 
 def ip4(a):
     return bytes(int(x) for x in a.split("."))
