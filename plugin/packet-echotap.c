@@ -16,6 +16,7 @@
 #include <epan/addr_resolv.h>
 #include <epan/conversation.h>
 #include <epan/expert.h>
+#include <epan/proto_data.h>
 #include <epan/prefs.h>
 #include <epan/tap.h>
 #include <epan/uat.h>
@@ -341,10 +342,38 @@ static bool fi_within(const field_info *fi, const field_info *outer)
            fi->start + fi->length <= outer->start + outer->length;
 }
 
-static void add_name_problem(packet_info *pinfo, proto_tree *tree, const char *what, const field_info *fi)
+/* Names the first pass refused, per packet: later passes flag them again from this record, as
+ * their tree need not hold the names (only the first pass primes fields). */
+typedef enum { NAME_SNI, NAME_HTTP_HOST, NAME_CERT, NAME_DNS, NAME_KINDS } name_kind;
+static const char *const name_kind_text[NAME_KINDS] = {
+    "TLS server name", "HTTP Host", "Certificate dNSName", "DNS name",
+};
+typedef struct name_problems {
+    guint16 count[NAME_KINDS];
+} name_problems;
+
+#define BAD_NAME_TEXT "%s is not a valid host name: ignored as evidence"
+
+static void add_name_problem(packet_info *pinfo, proto_tree *tree, name_kind kind, const field_info *fi)
 {
     proto_tree_add_expert_format(tree, pinfo, &ei_bad_name, fi->ds_tvb, fi->start, fi->length,
-                                 "%s is not a valid host name: ignored as evidence", what);
+                                 BAD_NAME_TEXT, name_kind_text[kind]);
+    name_problems *np = (name_problems *)p_get_proto_data(wmem_file_scope(), pinfo, proto_echotap, 0);
+    if (np == NULL) {
+        np = wmem_new0(wmem_file_scope(), name_problems);
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_echotap, 0, np);
+    }
+    if (np->count[kind] < G_MAXUINT16)
+        np->count[kind]++;
+}
+
+static void add_name_problems_again(packet_info *pinfo, proto_item *ti)
+{
+    const name_problems *np = (const name_problems *)p_get_proto_data(wmem_file_scope(), pinfo, proto_echotap, 0);
+    for (int k = 0; np && k < NAME_KINDS; k++) {
+        for (guint i = 0; i < np->count[k]; i++)
+            expert_add_info_format(pinfo, ti, &ei_bad_name, BAD_NAME_TEXT, name_kind_text[k]);
+    }
 }
 
 /* Certificate names may be wildcards ("*.cloudfront.net"); the rest must be a host name. */
@@ -355,32 +384,6 @@ static bool valid_cert_name(const char *name)
     return et_host_normalize(name + wild, strlen(name) - wild, norm, sizeof(norm));
 }
 
-/* Later passes prime no fields, but a visible tree (packet details, tshark -V) holds them all:
- * flag there the names the first pass ignored, so the expert info is not lost on redissection. */
-static void flag_bad_names_again(packet_info *pinfo, proto_tree *tree)
-{
-    static const struct { const field_ids *ids; const char *what; } kinds[] = {
-        { &hf_sni, "TLS server name" }, { &hf_http_host, "HTTP Host" }, { &hf_dnsname, "Certificate dNSName" },
-    };
-    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
-        for (int i = 0; i < kinds[k].ids->n; i++) {
-            GPtrArray *a = proto_find_finfo(tree, kinds[k].ids->id[i]);
-            for (guint j = 0; a && j < a->len; j++) {
-                const field_info *fi = (const field_info *)g_ptr_array_index(a, j);
-                char norm[ET_MAX_HOST_LEN];
-                const char *name = kinds[k].ids == &hf_http_host ? (has_nul(fi) ? NULL : fi_string(fi))
-                                                               : fi_wire_name(fi);
-                bool ok = name && (kinds[k].ids == &hf_dnsname ? valid_cert_name(name)
-                                                             : et_host_normalize(name, strlen(name), norm, sizeof(norm)));
-                if (!ok)
-                    add_name_problem(pinfo, tree, kinds[k].what, fi);
-            }
-            if (a)
-                g_ptr_array_free(a, TRUE);
-        }
-    }
-}
-
 static void gather_sni(packet_info *pinfo, proto_tree *tree, et_flow *fl)
 {
     GPtrArray *a = found(tree, &hf_sni);
@@ -388,7 +391,7 @@ static void gather_sni(packet_info *pinfo, proto_tree *tree, et_flow *fl)
         const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
         const char *name = fi_wire_name(fi);
         if (!name || !et_flows_add_sni(capture.flows, fl, name, strlen(name)))
-            add_name_problem(pinfo, tree, "TLS server name", fi);
+            add_name_problem(pinfo, tree, NAME_SNI, fi);
     }
 }
 
@@ -399,7 +402,7 @@ static void gather_http_host(packet_info *pinfo, proto_tree *tree, et_flow *fl)
         const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
         const char *name = fi_string(fi);
         if (!name || has_nul(fi) || !et_flows_add_http_host(capture.flows, fl, name, strlen(name)))
-            add_name_problem(pinfo, tree, "HTTP Host", fi);
+            add_name_problem(pinfo, tree, NAME_HTTP_HOST, fi);
     }
 }
 
@@ -455,7 +458,7 @@ static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flow *fl)
         if (name && valid_cert_name(name))
             g_ptr_array_add(sans, (gpointer)name);
         else
-            add_name_problem(pinfo, tree, "Certificate dNSName", fi);
+            add_name_problem(pinfo, tree, NAME_CERT, fi);
     }
     et_flows_add_cert(capture.flows, fl, cn, (const char *const *)sans->pdata, sans->len);
     g_ptr_array_free(sans, TRUE);
@@ -522,7 +525,7 @@ static void gather_dns(packet_info *pinfo, proto_tree *tree)
         et_addr_set(&addr, family, bytes);
         const char *name = (query && cname_chain_reaches(cnames, query, owner)) ? query : owner;
         if (!et_flows_add_dns(capture.flows, name, strlen(name), &addr, &client, t))
-            add_name_problem(pinfo, tree, "DNS name", fi);
+            add_name_problem(pinfo, tree, NAME_DNS, fi);
     }
     g_hash_table_destroy(cnames);
     g_ptr_array_free(all, TRUE);
@@ -610,6 +613,8 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
                            fl->host ? " " : "", fl->host ? fl->host : "");
     proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
     proto_item *pi;
+    if (PINFO_FD_VISITED(pinfo))
+        add_name_problems_again(pinfo, ti);
 
     if (fl->service) {
         pi = proto_tree_add_string(et, hf_service, tvb, 0, 0, fl->service);
@@ -708,8 +713,6 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         guint id = conv ? GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap)) : 0;
         fl = id ? et_flows_get(capture.flows, id - 1) : NULL;
-        if (fl && tree && PTREE_DATA(tree)->visible)
-            flag_bad_names_again(pinfo, tree);
     }
     if (fl == NULL)
         return 0;
