@@ -407,7 +407,8 @@ def scale(path, hours, speakers, ota_mb):
             if k % 20 == (3 * i) % 20:
                 end = w.speak(avs[i], off + 10.0, 2.0)
                 w.answer(avs[i], end + 0.3, 20000)
-            if k % 120 == i:
+            if k % 120 == i:                    # hourly time sync, looked up first as the study's
+                w.dns(off + 14.9, d, "ntp-g7g.amazon.com", [("ntp-g7g.amazon.com", 1, NTP_IP)])
                 w.ntp(off + 15.0, d, NTP_IP)
         if ota_left > 0 and devs:
             if ota is None:
