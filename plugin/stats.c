@@ -13,7 +13,6 @@ typedef struct acc_row {
     uint32_t flow;             /* first flow counted in the row */
     int64_t key;
     et_cells cells;
-    et_cells taken;            /* what et_acc_take_delta has handed out */
     bool dirty;
 } acc_row;
 
@@ -35,6 +34,8 @@ struct et_acc {
     GPtrArray *flows;          /* flow_part*, by flow id */
     GArray *dirty;             /* uint32 row ids */
     GArray *dirty_out;
+    GArray *taken;             /* et_cells per row: what et_acc_take_delta handed out (only tables
+                                * that take deltas grow it: it doubles a row's size) */
     size_t change_cursor;
 };
 
@@ -104,6 +105,7 @@ et_acc *et_acc_new(void)
     a->flows = g_ptr_array_new_with_free_func(flow_part_free);
     a->dirty = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     a->dirty_out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    a->taken = g_array_new(FALSE, TRUE, sizeof(et_cells));
     return a;
 }
 
@@ -117,6 +119,7 @@ void et_acc_free(et_acc *a)
     g_ptr_array_free(a->flows, TRUE);
     g_array_free(a->dirty, TRUE);
     g_array_free(a->dirty_out, TRUE);
+    g_array_free(a->taken, TRUE);
     g_free(a);
 }
 
@@ -271,8 +274,11 @@ void et_acc_sum(const et_acc *a, uint32_t device, int64_t lo, int64_t hi, et_cel
 
 void et_acc_take_delta(et_acc *a, uint32_t row, et_cells *delta)
 {
-    acc_row *r = &g_array_index(a->rows, acc_row, row);
+    const acc_row *r = &g_array_index(a->rows, acc_row, row);
+    if (a->taken->len <= row)
+        g_array_set_size(a->taken, a->rows->len);       /* zeroed: nothing handed out yet */
+    et_cells *taken = &g_array_index(a->taken, et_cells, row);
     *delta = r->cells;
-    et_cells_add(delta, &r->taken, -1);
-    r->taken = r->cells;
+    et_cells_add(delta, taken, -1);
+    *taken = r->cells;
 }
