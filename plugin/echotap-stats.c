@@ -564,8 +564,9 @@ static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const e
     dp->changes_seen = et_flows_changes(cap->flows, NULL);
     /* Rows whose counts alone changed are written by phases_packet, once every list is synced. */
     if (!all && first_changed == n) {
-        if (n)
-            write_phase_tail(t, g_array_index(dp->rows, guint, n - 1), &list[n - 1], &j);
+        guint tail = n ? g_array_index(dp->rows, guint, n - 1) : 0;
+        if (n && !g_array_index(phase_rows, phase_row, tail).dirty)    /* else written whole below */
+            write_phase_tail(t, tail, &list[n - 1], &j);
         return;
     }
     guint from = all ? 0 : MIN(first_changed, n ? n - 1 : 0);
