@@ -1,71 +1,22 @@
 """Shared fixtures: run the real tshark with the built echotap plugin.
 
-Wireshark ignores the personal plugin folder when it runs as root, so when the tests run as
-root tshark is started as an unprivileged user (setpriv) with a temporary HOME that holds the
-plugin where `cmake --install` puts it for a user: ~/.local/lib/wireshark/plugins/X.Y/epan/.
+Wireshark ignores the personal plugin folder when it runs as root, so tshark runs through
+tools/lib/echotap_tshark.py: with a HOME of its own that holds the plugin where `cmake --install`
+puts it for a user (~/.local/lib/wireshark/plugins/X.Y/epan/), as uid 65534 when we are root.
 """
 import json
 import os
 import pathlib
-import re
 import shutil
-import subprocess
+import sys
 import tempfile
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "captures"
-UNPRIVILEGED = "65534"
-
-
-def tshark_version():
-    out = subprocess.run(["tshark", "-v"], capture_output=True, text=True, check=True).stdout
-    m = re.search(r"TShark \(Wireshark\) (\d+)\.(\d+)", out)
-    return f"{m.group(1)}.{m.group(2)}"
-
-
-class Tshark:
-    """Runs tshark as a normal user would, with or without the plugin installed."""
-
-    def __init__(self, home, plugin_so):
-        self.home = pathlib.Path(home)
-        self.config = self.home / ".config" / "wireshark"
-        self.config.mkdir(parents=True, exist_ok=True)
-        if plugin_so:
-            dest = self.home / ".local/lib/wireshark/plugins" / tshark_version() / "epan"
-            dest.mkdir(parents=True, exist_ok=True)
-            shutil.copy(plugin_so, dest / "echotap.so")
-        if os.geteuid() == 0:
-            for p in [self.home, *self.home.rglob("*")]:
-                os.chown(p, int(UNPRIVILEGED), int(UNPRIVILEGED))
-
-    def env(self):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WIRESHARK")}
-        env.update(HOME=str(self.home), TZ="UTC", LC_ALL="C.UTF-8",
-                   WIRESHARK_CONFIG_DIR=str(self.config))
-        return env
-
-    def prefix(self):
-        if os.geteuid() == 0:
-            return ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups"]
-        return []
-
-    def run(self, *args, check=True, timeout=300):
-        """Returns the CompletedProcess; stdout/stderr as text."""
-        cmd = self.prefix() + ["tshark", *map(str, args)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=self.env(), timeout=timeout)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
-        return proc
-
-    def fields(self, capture, fields, *extra):
-        """Rows of -T fields output as lists of strings (tab separated)."""
-        args = ["-r", capture, "-T", "fields", "-E", "occurrence=f"]
-        for f in fields:
-            args += ["-e", f]
-        out = self.run(*args, *extra).stdout
-        return [line.split("\t") for line in out.splitlines()]
+sys.path.insert(0, str(ROOT / "tools" / "lib"))
+from echotap_tshark import Tshark, group_of, tshark_version  # noqa: E402,F401  (the one runner)
 
 
 def _plugin_so():

@@ -7,19 +7,13 @@ import collections
 
 import pytest
 
-from conftest import load_truth, truth_captures
+from conftest import group_of, load_truth, truth_captures
 
 FIELDS = ["echotap.service", "echotap.host", "echotap.evidence", "echotap.device", "echotap.dir",
           "ip.src", "ipv6.src", "tcp.srcport", "udp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
           "udp.dstport", "frame.len", "frame.number"]
 GROUPS = ["avs", "metrics", "cdn", "other", "untagged"]
 CAPTURES = truth_captures()
-
-
-def group_of(service):
-    if service in ("avs", "metrics", "cdn", "untagged"):
-        return service
-    return "other"
 
 
 def flow_key(proto, a, pa, b, pb):

@@ -1,6 +1,6 @@
 """The echotap plugin and profile in the real Wireshark Qt GUI, on a private Xvfb display.
 
-Wireshark runs as the unprivileged user of a conftest.Tshark sandbox: a temporary HOME holding the
+Wireshark runs as the unprivileged user of a Tshark sandbox (tools/lib/echotap_tshark.py): a temporary HOME holding the
 plugin and the "echotap" profile where `cmake --install` puts them. Tables are read through each
 dialog's Copy button and the clipboard, and judged against the capture's truth file.
 Screenshots go to $ECHOTAP_GUI_OUT (default: a temporary folder); doc/images/ holds copies.
@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import CAPTURES, ROOT, Tshark, load_truth, tshark_version
+from conftest import CAPTURES, ROOT, Tshark, group_of, load_truth, tshark_version
 import wireshark_gui as gui
 
 CAPTURE = CAPTURES / "echo-study.pcapng"
@@ -34,13 +34,6 @@ LAYOUTS = {"4.0": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_
            "4.4": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_interval": (497, 53)},
            "4.6": {"table_copy": (236, 24), "iograph_copy": (327, 23), "iograph_interval": (259, 53)}}
 FLOWS_ITEM_DEBIAN12 = 9     # Statistics menu: Down presses to "Echotap Flows"
-
-
-def group_of(service):
-    """Statistics group of a truth service ("untagged" in stats rows, None in flows)."""
-    if service is None:
-        return "untagged"
-    return service if service in GROUP_NAMES else "other"
 
 
 def truth_sums(truth, key):

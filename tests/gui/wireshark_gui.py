@@ -86,23 +86,21 @@ def colour_histogram(path):
 
 
 class Wireshark:
-    """One running wireshark, as the unprivileged user of a conftest.Tshark sandbox."""
+    """One running wireshark, as the unprivileged user of an echotap_tshark.Tshark sandbox."""
 
     def __init__(self, sandbox, display, log_dir, name, args, timeout=60):
         self.sandbox, self.display, self.timeout = sandbox, display, timeout
         self.log = log_dir / f"{name}-wireshark.log"
         runtime = pathlib.Path(tempfile.mkdtemp(prefix="xdg-", dir=sandbox.home))
         no_extcap = pathlib.Path(tempfile.mkdtemp(prefix="extcap-", dir=sandbox.home))
-        if os.geteuid() == 0:
-            os.chown(runtime, 65534, 65534)
-        env = sandbox.env()
+        sandbox.give(runtime)
         # An empty extcap folder: no capture-interface helpers are started for reading a file.
-        env.update(DISPLAY=display, XDG_RUNTIME_DIR=str(runtime), QT_QPA_PLATFORM="xcb",
+        env = dict(DISPLAY=display, XDG_RUNTIME_DIR=str(runtime), QT_QPA_PLATFORM="xcb",
                    WIRESHARK_EXTCAP_DIR=str(no_extcap))
         for attempt in range(2):
             with open(self.log, "w") as log:
-                self.proc = subprocess.Popen(sandbox.prefix() + ["wireshark", *map(str, args)],
-                                             env=env, stdout=log, stderr=subprocess.STDOUT)
+                self.proc = sandbox.popen(args, program="wireshark", extra_env=env,
+                                          stdout=log, stderr=subprocess.STDOUT)
             try:
                 self.main = self.wait_window(r"\.pcap(ng)?$")
                 return
