@@ -154,7 +154,8 @@ class Tshark:
         env.update(extra)
         return {k: v for k, v in env.items() if v is not None}     # None: a hook unsets it
 
-    def prefix(self):
+    @staticmethod
+    def prefix():
         """setpriv to the unprivileged user when we are root, else nothing."""
         if os.geteuid() == 0:
             return ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups"]
@@ -203,12 +204,12 @@ class Tshark:
             timed_out = True
         return proc.args, proc.returncode, out or b"", err, time.monotonic() - start, timed_out
 
-    def measure(self, args, program="tshark"):
+    def measure(self, args, program="tshark", wrapper=()):
         """(user CPU s, wall s, peak RSS MB) of one run, from the child's rusage as /usr/bin/time
         reports them; output thrown away. Exits with stderr's tail when the run fails."""
         start = time.monotonic()
         with open(os.devnull, "wb") as null, tempfile.TemporaryFile() as err:
-            proc = self.popen(args, program, stdout=null, stderr=err)
+            proc = self.popen(args, program, wrapper, stdout=null, stderr=err)
             _, status, usage = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
             wall = time.monotonic() - start
