@@ -1,0 +1,314 @@
+"""tools/echotap-corpus: many captures into one SQLite database, equal to per-capture runs.
+
+On copies of the committed captures (one gzipped, one in a subfolder, one with a schedule side
+file): the database's flows, phases and per-phase statistics equal `tshark -z echotap,json` of
+each capture; corrupt files are recorded as failed with a reason and change nothing else; a
+second run skips every capture; the cluster paths (GNU parallel over two sshlogins to a real
+sshd on this machine, and the Slurm array script run task by task) merge into the same database.
+With ../shared/real-captures beside the checkout, the 91 real captures go through it too.
+"""
+import gzip
+import json
+import os
+import pathlib
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import CAPTURES, ROOT
+
+TOOL = ROOT / "tools" / "echotap-corpus"
+REAL = ROOT.parent / "shared" / "real-captures"
+STUDY_SCHEDULE = "0 silence; 8 query; 14 silence; 22 command; 27 conversation"
+TIMING = {"seconds", "finished", "ran_on"}
+
+
+def corpus(plugin_so, *args, check=True, timeout=600):
+    env = dict(os.environ, ECHOTAP_PLUGIN=str(plugin_so))
+    proc = subprocess.run([str(TOOL), *map(str, args)], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"echotap-corpus {args} failed ({proc.returncode}):\n{proc.stderr}\n{proc.stdout}")
+    return proc
+
+
+def this_run(stdout):
+    """{"read": n, "failed": n, "skipped": n} from the summary's 'this run:' line."""
+    line = next(l for l in stdout.splitlines() if l.startswith("this run:"))
+    return {k: int(v) for v, k in ((m.group(2), m.group(1)) for m in re.finditer(r"(\w[\w ]*?) (\d+)", line[9:]))}
+
+
+def rows(db_path, table, where="", args=()):
+    db = sqlite3.connect(str(db_path))
+    db.row_factory = sqlite3.Row
+    out = [dict(r) for r in db.execute(f'SELECT * FROM "{table}" {where}', args)]
+    db.close()
+    return out
+
+
+def dump(db_path):
+    """Every table's rows (timing columns left out), as sorted lists: for equality."""
+    db = sqlite3.connect(str(db_path))
+    tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    db.close()
+    result = {}
+    for t in tables:
+        result[t] = sorted(json.dumps({k: v for k, v in r.items() if k not in TIMING}, sort_keys=True)
+                           for r in rows(db_path, t))
+    return result
+
+
+def reference(tshark, capture, schedule=None):
+    """The plugin's own JSON for one capture, the way a user runs it."""
+    args = ["-r", capture, "-q"]
+    if schedule:
+        args += ["-o", f"echotap.schedule:{schedule}"]
+    return json.loads(tshark.run(*args, "-z", "echotap,json").stdout)
+
+
+def assert_matches(db_path, sha, data):
+    """The database's rows for one capture equal the capture's own -z echotap,json."""
+    key = lambda r, cols: tuple(r.get(c) for c in cols)  # noqa: E731
+    flow_cols = ["flow", "proto", "device", "client_port", "server", "server_port", "service", "host",
+                 "bytes_up", "packets_up", "bytes_down", "packets_down"]
+    got = sorted(key(r, flow_cols) for r in rows(db_path, "flows", "WHERE sha256 = ?", (sha,)))
+    assert got == sorted(key(r, flow_cols) for r in data["flows"])
+    stat_cols = ["phase_index", "phase", "device", "service", "dir", "bytes", "packets"]
+    got = sorted(key(r, stat_cols) for r in rows(db_path, "phase_stats", "WHERE sha256 = ?", (sha,)))
+    assert got == sorted(key(r, stat_cols) for r in data["stats"])
+    phase_cols = ["device", "index", "label", "start", "end", "voice_up_bytes", "verdict"]
+    got = sorted(key(r, phase_cols) for r in rows(db_path, "phases", "WHERE sha256 = ?", (sha,)))
+    assert got == sorted(key(r, phase_cols) for r in data["phases"])
+    got = sorted((r["device"], bool(r["speaker"])) for r in rows(db_path, "devices", "WHERE sha256 = ?", (sha,)))
+    assert got == sorted((d["device"], d["speaker"]) for d in data["devices"])
+
+
+@pytest.fixture(scope="module")
+def work():
+    d = pathlib.Path(tempfile.mkdtemp(prefix="echotap-corpus-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def corpus_run(work, plugin_so):
+    """The committed captures in a folder of their own, run once with 2 workers."""
+    caps = work / "caps"
+    (caps / "sub").mkdir(parents=True)
+    layout = {}
+    for cap in sorted(CAPTURES.glob("*.pcapng")):
+        if cap.name == "ipv6.pcapng":  # gzipped: tshark reads it itself
+            dest = caps / "ipv6.pcapng.gz"
+            dest.write_bytes(gzip.compress(cap.read_bytes()))
+        elif cap.name == "hostile.pcapng":  # in a subfolder: found recursively
+            dest = caps / "sub" / cap.name
+            shutil.copy(cap, dest)
+        else:
+            dest = caps / cap.name
+            shutil.copy(cap, dest)
+        layout[dest] = cap
+    (caps / "echo-study.pcapng.schedule").write_text(STUDY_SCHEDULE + "\n")
+    out = work / "out"
+    proc = corpus(plugin_so, caps, "-o", out, "-j", "2")
+    return caps, out, layout, proc
+
+
+def test_counts_equal_per_capture_runs(corpus_run, tshark):
+    caps, out, layout, proc = corpus_run
+    assert this_run(proc.stdout) == {"read": len(layout), "failed": 0, "skipped": 0}
+    db = out / "corpus.sqlite"
+    captures = {r["path"]: r for r in rows(db, "captures")}
+    assert set(captures) == {str(p) for p in layout}
+    for copy, original in layout.items():
+        cap = captures[str(copy)]
+        assert cap["status"] == "ok" and cap["reason"] is None, cap
+        assert cap["size"] == copy.stat().st_size and cap["packets"] > 0
+        schedule = STUDY_SCHEDULE if original.name == "echo-study.pcapng" else None
+        data = reference(tshark, original, schedule)
+        assert_matches(db, cap["sha256"], data)
+        assert cap["automatic_phases"] == (0 if schedule else 1)
+    # Per capture and per device/service the totals add up; the CSVs hold the same rows.
+    for table in ("captures", "devices", "flows", "phases", "phase_stats"):
+        csv_lines = (out / "csv" / f"{table}.csv").read_text().splitlines()
+        assert len(csv_lines) == 1 + len(rows(db, table)), table
+    assert rows(db, "timeline") == []  # only with --timeline
+    summary = (out / "summary.txt").read_text()
+    assert summary in proc.stdout and "Captures with an UPLOAD WITHOUT WAKE WORD verdict: 0" in summary
+    assert (out / "summary.png").stat().st_size > 1000
+
+
+def test_failures_recorded_and_second_run_skips(corpus_run, work, plugin_so):
+    caps, out, layout, _ = corpus_run
+    before = dump(out / "corpus.sqlite")
+    # The same captures (skipped: same content) plus three broken files.
+    caps2 = work / "caps2"
+    shutil.copytree(caps, caps2)
+    study = (CAPTURES / "echo-study.pcapng").read_bytes()
+    (caps2 / "cut.pcapng").write_bytes(study[:len(study) // 2])
+    (caps2 / "x.pcap").write_text("This is not a capture file, just some text.\n")
+    (caps2 / "y.cap").write_text("Nor is this one.\n" * 10)
+    out2 = work / "out2"
+    shutil.copytree(out, out2)
+    proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2")
+    assert this_run(proc.stdout) == {"read": 0, "failed": 3, "skipped": len(layout)}
+    failed = {pathlib.Path(r["path"]).name: r for r in rows(out2 / "corpus.sqlite", "captures", "WHERE status = 'failed'")}
+    assert set(failed) == {"cut.pcapng", "x.pcap", "y.cap"}
+    assert failed["cut.pcapng"]["reason"].startswith("truncated: The capture appears to have been cut short")
+    assert failed["x.pcap"]["reason"].startswith("not a pcap or pcapng file")
+    assert "isn't a capture file" in failed["y.cap"]["reason"]
+    assert "failed" in proc.stdout and "cut short" in proc.stdout
+    after = dump(out2 / "corpus.sqlite")
+    new_shas = {r["sha256"] for r in failed.values()}
+    after_caps = [r for r in after["captures"] if json.loads(r)["sha256"] not in new_shas]
+    assert after_caps == before["captures"]
+    assert {t: v for t, v in after.items() if t != "captures"} == {t: v for t, v in before.items() if t != "captures"}
+    # A second run: everything recorded is skipped, nothing changes.
+    proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2")
+    assert this_run(proc.stdout) == {"read": 0, "failed": 0, "skipped": len(layout) + 3}
+    assert dump(out2 / "corpus.sqlite") == after
+    # --keep-truncated: the cut capture is ok, its partial rows kept, the reason a warning.
+    corpus(plugin_so, caps2 / "cut.pcapng", "-o", out2, "--keep-truncated", "--retry-failed")
+    cut = rows(out2 / "corpus.sqlite", "captures", "WHERE path = ?", (str(caps2 / "cut.pcapng"),))[0]
+    assert cut["status"] == "ok" and "cut short" in cut["warning"] and cut["flows"] > 0
+
+
+# ---------------------------------------------------------------- the cluster paths
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def have_or_install(*packages_for_commands):
+    """Installs the Debian packages of missing commands (as root); the commands still missing."""
+    missing = [(cmd, pkg) for cmd, pkg in packages_for_commands if not shutil.which(cmd)]
+    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        pkgs = sorted({p for _, p in missing})
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *pkgs],
+                       capture_output=True, env=env, timeout=600)
+        if any(not shutil.which(c) for c, _ in missing):
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, env=env, timeout=600)
+            subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *pkgs],
+                           capture_output=True, env=env, timeout=600)
+    return [c for c, _ in missing if not shutil.which(c)]
+
+
+@pytest.fixture(scope="module")
+def sshd(work):
+    """A real sshd on 127.0.0.1 and 127.0.0.2 (one port) that lets root in with a key made here;
+    yields the two sshlogins for GNU parallel."""
+    if os.geteuid() != 0:
+        pytest.skip("the multi-host test starts its own sshd and logs in as root: run as root")
+    os.environ.setdefault("PATH", "/usr/bin:/bin")
+    missing = have_or_install(("parallel", "parallel"), ("ssh", "openssh-client"), ("ssh-keygen", "openssh-client"))
+    if not os.path.exists("/usr/sbin/sshd"):
+        have_or_install(("/usr/sbin/sshd", "openssh-server"))
+    if missing or not os.path.exists("/usr/sbin/sshd"):
+        pytest.skip(f"GNU parallel or OpenSSH missing and not installable ({missing or 'sshd'}): "
+                    "apt-get install parallel openssh-server")
+    d = work / "ssh"
+    d.mkdir(mode=0o700)
+    for key in ("host_key", "id"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
+    shutil.copy(d / "id.pub", d / "authorized_keys")
+    port = free_port()
+    (d / "sshd_config").write_text(f"""Port {port}
+ListenAddress 127.0.0.1
+ListenAddress 127.0.0.2
+HostKey {d / 'host_key'}
+AuthorizedKeysFile {d / 'authorized_keys'}
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile {d / 'sshd.pid'}
+""")
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    log = open(d / "sshd.log", "w")
+    proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")], stdout=log, stderr=log)
+    ssh = (f"ssh -i {d / 'id'} -p {port} -o BatchMode=yes -o StrictHostKeyChecking=no "
+           f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR")
+    logins = [f"1/{ssh} root@127.0.0.1", f"1/{ssh} root@127.0.0.2"]
+    try:
+        deadline = time.time() + 20
+        while True:
+            ok = all(subprocess.run(login.split("/", 1)[1].split() + ["true"], capture_output=True,
+                                    timeout=20).returncode == 0 for login in logins)
+            if ok:
+                break
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.skip(f"sshd on 127.0.0.1:{port} did not let us in: {(d / 'sshd.log').read_text()[-500:]}")
+            time.sleep(0.3)
+        yield logins
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def test_parallel_over_two_ssh_hosts_equals_one_machine(corpus_run, work, plugin_so, sshd):
+    caps, out, layout, _ = corpus_run
+    dist = work / "dist"
+    proc = corpus(plugin_so, caps, "-o", dist, "--emit-jobs", "parallel")
+    jobs = (dist / "jobs" / "jobs.txt").read_text().splitlines()
+    assert len(jobs) == len(layout) and "run-parallel.sh" in proc.stdout
+    hosts = work / "sshloginfile"
+    hosts.write_text("\n".join(sshd) + "\n")
+    joblog = work / "joblog.tsv"
+    run = subprocess.run(["parallel", "--will-cite", "--sshloginfile", str(hosts), "--joblog", str(joblog),
+                          "-a", str(dist / "jobs" / "jobs.txt")], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    used = {line.split("\t")[1] for line in joblog.read_text().splitlines()[1:]}
+    assert len(used) == 2, f"jobs ran on {used}: expected both sshlogins"
+    assert len(list((dist / "fragments").glob("*.json"))) == len(layout)
+    merged = corpus(plugin_so, "--merge", dist / "fragments", "-o", dist)
+    assert this_run(merged.stdout)["merged"] == len(layout)
+    assert dump(dist / "corpus.sqlite") == dump(out / "corpus.sqlite")
+    assert (dist / "summary.txt").read_text().split("\n", 2)[2] == (out / "summary.txt").read_text().split("\n", 2)[2]
+
+
+def test_slurm_array_script_equals_one_machine(corpus_run, work, plugin_so):
+    """The emitted sbatch script, run as Slurm would run its array tasks (here one after another)."""
+    caps, out, layout, _ = corpus_run
+    dist = work / "slurm"
+    corpus(plugin_so, caps, "-o", dist, "--emit-jobs", "slurm", "--array-max", "4")
+    script = dist / "jobs" / "echotap-corpus.sbatch"
+    text = script.read_text()
+    assert "#SBATCH --array=1-4" in text
+    for task in range(1, 5):
+        env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(task))
+        run = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=600)
+        assert run.returncode == 0, run.stderr
+    corpus(plugin_so, "--merge", dist / "fragments", "-o", dist)
+    assert dump(dist / "corpus.sqlite") == dump(out / "corpus.sqlite")
+
+
+# ---------------------------------------------------------------- the real captures
+
+def test_real_captures(work, plugin_so, tshark):
+    if not (REAL / "vcfingerprinting").is_dir():
+        pytest.skip(f"{REAL} is absent (the developers' real-capture corpus is not in users' clones)")
+    out = work / "real"
+    proc = corpus(plugin_so, REAL, "-o", out, "-j", "2", timeout=1200)
+    expected = sorted(REAL.rglob("*.pcap"))
+    assert this_run(proc.stdout) == {"read": len(expected), "failed": 0, "skipped": 0}
+    db = out / "corpus.sqlite"
+    captures = {r["path"]: r for r in rows(db, "captures")}
+    assert len(captures) == len(expected) and all(c["status"] == "ok" for c in captures.values())
+    # A sample, spread over both speakers' folders, against the capture's own json run.
+    for cap in expected[::15]:
+        assert_matches(db, captures[str(cap)]["sha256"], reference(tshark, cap))
+    # Every capture's flow bytes add up to its per-phase statistics.
+    for c in captures.values():
+        flows = rows(db, "flows", "WHERE sha256 = ?", (c["sha256"],))
+        stats = rows(db, "phase_stats", "WHERE sha256 = ?", (c["sha256"],))
+        assert sum(f["bytes_up"] + f["bytes_down"] for f in flows) == sum(s["bytes"] for s in stats)
