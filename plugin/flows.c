@@ -155,6 +155,13 @@ const char *et_addr_to_str(const et_addr *a, char *buf, size_t size)
 
 /* ---- construction ---- */
 
+static void flow_free(gpointer p)
+{
+    et_flow *fl = p;
+    g_free(fl->cert_hosts);
+    g_free(fl);
+}
+
 static void free_flow_ids(gpointer p)
 {
     g_array_free(p, TRUE);
@@ -167,7 +174,7 @@ et_flows *et_flows_new(const et_ruleset *rules, const et_flow_config *cfg)
     f->cfg = *cfg;
     f->strings = g_string_chunk_new(4096);
     f->interned = g_hash_table_new(g_str_hash, g_str_equal);
-    f->flows = g_ptr_array_new_with_free_func(g_free);
+    f->flows = g_ptr_array_new_with_free_func(flow_free);
     f->devices = g_ptr_array_new_with_free_func(g_free);
     f->device_flows = g_ptr_array_new_with_free_func(free_flow_ids);
     f->device_by_addr = g_hash_table_new(addr_hash, addr_eq);
@@ -294,6 +301,16 @@ static const char *raw_service(const et_flows *f, const char *host, const char *
 
 static void classify(et_flows *f, et_flow *fl);
 
+/* Is host one of the flow's certificate's names, or covered by one of its wildcards? */
+static bool cert_covers(const et_flow *fl, const char *host)
+{
+    for (uint64_t i = 0; i < fl->cert_names; i++) {
+        if (fl->cert_hosts[i] == host || et_cert_name_covers(fl->cert_hosts[i], host))
+            return true;
+    }
+    return false;
+}
+
 static void classify_device_flows(et_flows *f, const et_device *d)
 {
     GArray *ids = g_ptr_array_index(f->device_flows, d->id);
@@ -331,11 +348,15 @@ static void classify(et_flows *f, et_flow *fl)
     const char *rule = NULL;
     const char *raw = raw_service(f, host, &rule);
 
+    /* doc/classification.md, "Mismatch": a certificate that covers the SNI (or stands alone)
+     * vouches for each of its names, whatever rules they fall under. */
+    bool cert_vouches = f->cfg.use_cert && fl->cert_names &&
+                        (!fl->ev_host[ET_EV_SNI] || cert_covers(fl, fl->ev_host[ET_EV_SNI]));
     bool mismatch = fl->sni_not_in_cert && ev == ET_EV_SNI && f->cfg.use_cert;
     for (int e = ev - 1; e > ET_EV_NONE && !mismatch; e--) {
         const char *other = fl->ev_host[e];
         if (other && other != host && e != ET_EV_SAME_IP && (e != ET_EV_CERT || f->cfg.use_cert) &&
-            g_strcmp0(raw_service(f, other, NULL), raw) != 0)
+            g_strcmp0(raw_service(f, other, NULL), raw) != 0 && !(cert_vouches && cert_covers(fl, other)))
             mismatch = true;
     }
 
@@ -505,6 +526,7 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
     const char *chosen = NULL, *first_any = NULL, *first = NULL;
     bool covers_sni = false;
     size_t kept = 0;
+    const char **hosts = g_new(const char *, n_sans + 1);
     for (size_t i = 0; i <= n_sans; i++) {
         const char *name = i == 0 ? cn : sans[i - 1];
         char norm[ET_MAX_HOST_LEN];
@@ -515,7 +537,7 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
             !et_host_normalize(name + wild, strlen(name) - wild, norm + wild, sizeof(norm) - wild))
             continue;
         memcpy(norm, "*.", wild);
-        kept++;
+        hosts[kept++] = intern(f, norm);
         if (fl->ev_host[ET_EV_SNI] && et_cert_name_covers(norm, fl->ev_host[ET_EV_SNI]))
             covers_sni = true;
         if (first == NULL)
@@ -531,8 +553,11 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
             first_any = intern(f, norm);
     }
     fl->cert_names = kept;
-    if (kept == 0)
+    if (kept == 0) {
+        g_free(hosts);
         return 0;
+    }
+    fl->cert_hosts = hosts;
     fl->sni_not_in_cert = fl->ev_host[ET_EV_SNI] && !covers_sni;
     fl->ev_host[ET_EV_CERT] = chosen ? chosen : first_any ? first_any : first;
     classify(f, fl);
@@ -568,5 +593,46 @@ bool et_flows_add_dns(et_flows *f, const char *name, size_t len, const et_addr *
      * (a metrics server is looked up again before each upload: no quadratic reclassification). */
     if (f->cfg.use_dns && !same_name)
         classify_server_flows(f, addr, false);
+    return true;
+}
+
+/* ---- interception: the device rejects the server's certificate ---- */
+
+static const struct { unsigned desc; const char *name; } cert_alerts[] = {
+    { 42, "bad_certificate" }, { 43, "unsupported_certificate" }, { 44, "certificate_revoked" },
+    { 45, "certificate_expired" }, { 46, "certificate_unknown" }, { 48, "unknown_ca" },
+    { 113, "bad_certificate_status_response" },
+};
+
+bool et_alert_rejects_cert(unsigned desc)
+{
+    return et_alert_name(desc) != NULL;
+}
+
+const char *et_alert_name(unsigned desc)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(cert_alerts); i++) {
+        if (cert_alerts[i].desc == desc)
+            return cert_alerts[i].name;
+    }
+    return NULL;
+}
+
+void et_flows_set_cert_seen(et_flows *f, et_flow *fl, const char *issuer, uint32_t frame)
+{
+    if (fl->cert_frame)                 /* the first Certificate message: retransmissions, renegotiation */
+        return;
+    fl->cert_frame = frame;
+    fl->cert_issuer = issuer ? intern(f, issuer) : NULL;
+}
+
+bool et_flows_tls_alert(et_flows *f, et_flow *fl, bool up, unsigned level, unsigned desc, uint32_t frame)
+{
+    (void)f;
+    if (!up || level != 2 || !et_alert_rejects_cert(desc) || fl->cert_frame == 0 ||
+        frame < fl->cert_frame || fl->rejected_alert)
+        return false;
+    fl->rejected_alert = (uint8_t)desc;
+    fl->rejected_frame = frame;
     return true;
 }

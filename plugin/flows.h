@@ -70,6 +70,7 @@ typedef struct et_flow {
     const char *ev_host[ET_EV_COUNT];
     bool sni_not_in_cert;      /* the certificate's names do not cover the SNI */
     uint64_t cert_names;       /* how many names the certificate carried */
+    const char **cert_hosts;   /* those names (interned, wildcards as "*.x"), cert_names of them */
 
     /* Current class, recomputed when evidence changes. */
     et_evidence evidence;
@@ -83,6 +84,13 @@ typedef struct et_flow {
     double first, last;              /* seconds since the capture's first packet */
     uint32_t first_frame;            /* frame numbers, for expert infos on later passes */
     uint32_t big_download_frame;     /* frame where downloads passed the OTA size, or 0 */
+    uint32_t mismatch_frame;         /* first-pass frame that carried the mismatch expert info, or 0 */
+
+    /* Interception: the server's certificate (TLS <= 1.2, in the clear) and the device's answer. */
+    uint32_t cert_frame;             /* frame of the server's Certificate message, or 0 */
+    const char *cert_issuer;         /* its issuer's CN (interned), NULL if none */
+    uint8_t rejected_alert;          /* the device's fatal certificate alert (e.g. 48 unknown_ca), or 0 */
+    uint32_t rejected_frame;         /* frame of that alert, or 0 */
 } et_flow;
 
 /* The statistics group of a flow's current service. */
@@ -135,6 +143,17 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
 /* A DNS answer: name (what the client asked for) resolves to addr; sent to client at time t. */
 bool et_flows_add_dns(et_flows *f, const char *name, size_t len, const et_addr *addr,
                       const et_addr *client, double t);
+
+/* The server's Certificate message was seen in this frame; issuer: its issuer's CN or NULL. */
+void et_flows_set_cert_seen(et_flows *f, et_flow *fl, const char *issuer, uint32_t frame);
+/* A TLS alert on the flow (level 2 fatal, desc its code). The device rejected the server's
+ * certificate when it sends, after the server's Certificate, a fatal alert that is about
+ * certificates (et_alert_rejects_cert). Returns true when this alert is that rejection. */
+bool et_flows_tls_alert(et_flows *f, et_flow *fl, bool up, unsigned level, unsigned desc, uint32_t frame);
+/* bad_certificate 42, unsupported_certificate 43, certificate_revoked 44, certificate_expired 45,
+ * certificate_unknown 46, unknown_ca 48, bad_certificate_status_response 113. */
+bool et_alert_rejects_cert(unsigned desc);
+const char *et_alert_name(unsigned desc);
 
 /* The change log: ids of flows whose class changed, in order (ids may be NULL). Readers keep
  * their own cursor. */

@@ -13,12 +13,17 @@
 #define SRC_MON "Mon(IoT)r / IMC'19 'Information Exposure from Consumer IoT Devices' Echo captures"
 #define SRC_AVS "Alexa Voice Service docs: 'Manage an HTTP/2 connection with AVS' (endpoints)"
 #define SRC_PRIV "Princeton IoT Inspector / YourThings Echo captures (host lists)"
+#define SRC_VCF "VCFingerprinting Echo captures (Kennedy et al., CNS 2019)"
 static const et_rule builtin_rules[] = {
     { "avs-alexa-*.amazon.com",          "avs",          SRC_AVS },
     { "bob-dispatch-prod-*.amazon.com",  "avs",          SRC_MON " (certificate CN of the AVS endpoint)" },
     { "alexa.*.gateway.devices.a2z.com", "avs",          SRC_AVS " (newer regional endpoints)" },
+    { "pindorama.amazon.com",            "avs",          "2017 Echo Dot captures (shared notes): its only long-lived connection carries all the voice" },
     { "device-metrics-*.amazon.com",     "metrics",      SRC_MON },
     { "unagi-*.amazon.com",              "metrics",      SRC_MON " (frequent resumed TLS sessions)" },
+    { "d3p8zr0ffa9t17.cloudfront.net",   "connectivity", SRC_VCF " (answers the Echo's reachability probe GET /HTTPConnTest.txt)" },
+    { "d3h5bk8iotgjvw.cloudfront.net",   "amazon",       SRC_VCF " (serves the same /1/meta.json as prod.amazoncrl.com)" },
+    { "fireoscaptiveportal.com",         "connectivity", "Fire OS captive-portal probe (Amazon devices' connectivity check)" },
     { "*.cloudfront.net",                "cdn",          SRC_PRIV " (firmware and content downloads)" },
     { "softwareupdates.amazon.com",      "cdn",          SRC_PRIV },
     { "spectrum.s3.amazonaws.com",       "connectivity", SRC_MON " (cleartext /kindle-wifi/wifistub.html check)" },
@@ -30,7 +35,6 @@ static const et_rule builtin_rules[] = {
     { "arcus-uswest.amazon.com",         "api",          SRC_MON },
     { "dcape-na.amazon.com",             "api",          SRC_MON },
     { "dp-gw-na.amazon.com",             "api",          SRC_MON },
-    { "pindorama.amazon.com",            "api",          SRC_MON },
     { "prod.amazoncrl.com",              "amazon",       SRC_MON " (certificate revocation lists)" },
     { "*.amazon.com",                    "amazon",       "Amazon's own domain" },
     { "*.amazonalexa.com",               "amazon",       "Amazon's own domain" },
@@ -209,6 +213,46 @@ bool et_host_normalize(const char *in, size_t in_len, char *out, size_t out_size
 bad:
     out[0] = '\0';                   /* not the part copied before the bad byte */
     return false;
+}
+
+static bool is_port(const char *p, const char *end)
+{
+    if (p == end || end - p > 5)
+        return false;
+    for (; p < end; p++) {
+        if (!g_ascii_isdigit(*p))
+            return false;
+    }
+    return true;
+}
+
+bool et_host_is_ip_literal(const char *in, size_t len)
+{
+    if (in == NULL || len == 0 || len > 64 || memchr(in, '\0', len))
+        return false;
+    char addr[65];
+    const char *end = in + len, *a = in, *a_end;
+    if (in[0] == '[') {                          /* "[v6]" or "[v6]:port" */
+        const char *close = memchr(in, ']', len);
+        if (close == NULL || (close + 1 != end && (close[1] != ':' || !is_port(close + 2, end))))
+            return false;
+        a = in + 1;
+        a_end = close;
+        if (memchr(a, ':', (size_t)(a_end - a)) == NULL)
+            return false;                        /* brackets hold IPv6 only */
+    } else {                                     /* "v4" or "v4:port" */
+        const char *colon = memchr(in, ':', len);
+        a_end = colon ? colon : end;
+        if (colon && !is_port(colon + 1, end))
+            return false;
+        for (const char *q = a; q < a_end; q++) {
+            if (!g_ascii_isdigit(*q) && *q != '.')
+                return false;
+        }
+    }
+    memcpy(addr, a, (size_t)(a_end - a));
+    addr[a_end - a] = '\0';
+    return g_hostname_is_ip_address(addr);
 }
 
 const et_rule *et_builtin_rules(size_t *count)

@@ -41,6 +41,11 @@ bool et_pattern_match(const char *pattern, const char *host);
  * cannot be in a DNS name (controls, spaces, NUL). */
 bool et_host_normalize(const char *in, size_t in_len, char *out, size_t out_size);
 
+/* Is this (len bytes) an IP literal as an HTTP Host may carry one: an IPv4 dotted quad, or an
+ * IPv6 address in brackets, either with an optional ":port" ("[FF02::C]", "239.255.255.250:1900").
+ * A literal is a valid Host but not a name: it is no evidence, and not a bad name either. */
+bool et_host_is_ip_literal(const char *in, size_t len);
+
 /* The built-in table. */
 const et_rule *et_builtin_rules(size_t *count);
 

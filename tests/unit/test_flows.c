@@ -464,7 +464,7 @@ static void test_cert_wildcard_names(void **state)
     et_flow *fl = tcp_flow(fx, a, 50000, ip4(13, 32, 0, 1), 443, 0);
     d = device_of(fx, fl);
     et_flows_set_amazon_oui(fx->flows, d, true);
-    sni(fx, fl, "d3p8zr0ffa9t17.cloudfront.net");
+    sni(fx, fl, "dvi8md6049w6b.cloudfront.net");
     assert_int_equal(et_flows_add_cert(fx->flows, fl, "*.cloudfront.net", sans, 2), 3);
     /* "*.cloudfront.net" covers the SNI: no mismatch. */
     assert_false(fl->sni_not_in_cert);
@@ -543,6 +543,109 @@ static void test_mismatch_dns(void **state)
     et_flow *f2 = tcp_flow(fx, a, 50001, s2, 443, 1);
     sni(fx, f2, "avs-alexa-4-na.amazon.com");
     assert_false(f2->mismatch);
+}
+
+/* Real captures: two names of one certificate that fall under different rules are no mismatch. */
+static void test_mismatch_not_for_names_of_a_covering_cert(void **state)
+{
+    fixture *fx = *state;
+    et_addr a = SPEAKER;
+
+    /* SNI dp-gw-na-js (amazon), the certificate's CN dp-gw-na (api), a SAN covers the SNI. */
+    et_flow *fl = tcp_flow(fx, a, 50000, ip4(52, 94, 0, 1), 443, 0);
+    et_flows_set_amazon_oui(fx->flows, device_of(fx, fl), true);
+    sni(fx, fl, "dp-gw-na-js.amazon.com");
+    const char *s1[] = { "dp-gw-na.amazon.com", "dp-gw-na-js.amazon.com" };
+    et_flows_add_cert(fx->flows, fl, "dp-gw-na.amazon.com", s1, 2);
+    assert_false(fl->sni_not_in_cert);
+    assert_string_equal(fl->ev_host[ET_EV_CERT], "dp-gw-na.amazon.com");
+    assert_string_equal(fl->service, "amazon");
+    assert_false(fl->mismatch);
+
+    /* A wildcard SAN covers the SNI: the same. */
+    et_flow *f2 = tcp_flow(fx, a, 50001, ip4(52, 94, 0, 2), 443, 0);
+    sni(fx, f2, "dp-gw-na-js.amazon.com");
+    const char *s2[] = { "*.amazon.com" };
+    et_flows_add_cert(fx->flows, f2, "dp-gw-na.amazon.com", s2, 1);
+    assert_false(f2->mismatch);
+
+    /* The reachability probe's host under CloudFront's wildcard certificate (cdn rule). */
+    et_flow *f3 = tcp_flow(fx, a, 50002, ip4(13, 32, 0, 9), 443, 0);
+    sni(fx, f3, "d3p8zr0ffa9t17.cloudfront.net");
+    const char *s3[] = { "*.cloudfront.net" };
+    et_flows_add_cert(fx->flows, f3, "*.cloudfront.net", s3, 1);
+    assert_string_equal(f3->service, "connectivity");
+    assert_false(f3->mismatch);
+
+    /* A DNS name that is a name of the covering certificate: no mismatch either. */
+    et_addr s4 = ip4(52, 94, 0, 4);
+    dns(fx, "dp-gw-na.amazon.com", s4, a, 0);
+    et_flow *f4 = tcp_flow(fx, a, 50003, s4, 443, 1);
+    sni(fx, f4, "dp-gw-na-js.amazon.com");
+    assert_true(f4->mismatch);                 /* known before the certificate */
+    et_flows_add_cert(fx->flows, f4, "dp-gw-na.amazon.com", s1, 2);
+    assert_false(f4->mismatch);
+
+    /* ... but a DNS name of another service that the certificate does not name still is. */
+    et_addr s5 = ip4(52, 94, 0, 5);
+    dns(fx, "avs-alexa-4-na.amazon.com", s5, a, 0);
+    et_flow *f5 = tcp_flow(fx, a, 50004, s5, 443, 1);
+    sni(fx, f5, "dp-gw-na-js.amazon.com");
+    et_flows_add_cert(fx->flows, f5, "dp-gw-na.amazon.com", s1, 2);
+    assert_true(f5->mismatch);
+
+    /* A certificate that does not cover the SNI vouches for nothing. */
+    et_addr s6 = ip4(52, 94, 0, 6);
+    dns(fx, "dp-gw-na.amazon.com", s6, a, 0);
+    et_flow *f6 = tcp_flow(fx, a, 50005, s6, 443, 1);
+    sni(fx, f6, "unagi-na.amazon.com");
+    const char *s6n[] = { "dp-gw-na.amazon.com" };
+    et_flows_add_cert(fx->flows, f6, "dp-gw-na.amazon.com", s6n, 1);
+    assert_true(f6->sni_not_in_cert);
+    assert_true(f6->mismatch);
+
+    /* No SNI: the certificate is the flow's evidence and vouches for the names it carries. */
+    et_addr s7 = ip4(52, 94, 0, 7);
+    dns(fx, "dp-gw-na-js.amazon.com", s7, a, 0);
+    et_flow *f7 = tcp_flow(fx, a, 50006, s7, 443, 1);
+    et_flows_add_cert(fx->flows, f7, "dp-gw-na.amazon.com", s1, 2);
+    assert_int_equal(f7->evidence, ET_EV_CERT);
+    assert_false(f7->mismatch);
+}
+
+static void test_tls_rejected(void **state)
+{
+    fixture *fx = *state;
+    et_addr a = SPEAKER;
+    et_flow *fl = tcp_flow(fx, a, 50000, ip4(52, 94, 0, 1), 443, 0);
+    /* An alert before any certificate, a server's alert, a warning, an alert of another kind:
+     * none is a rejection of the server's certificate. */
+    assert_false(et_flows_tls_alert(fx->flows, fl, true, 2, 48, 4));
+    et_flows_set_cert_seen(fx->flows, fl, "mitmproxy", 6);
+    et_flows_set_cert_seen(fx->flows, fl, "other", 9);          /* the first one stays */
+    assert_string_equal(fl->cert_issuer, "mitmproxy");
+    assert_int_equal(fl->cert_frame, 6);
+    assert_false(et_flows_tls_alert(fx->flows, fl, false, 2, 48, 7));
+    assert_false(et_flows_tls_alert(fx->flows, fl, true, 1, 48, 7));
+    assert_false(et_flows_tls_alert(fx->flows, fl, true, 2, 40, 7));   /* handshake_failure */
+    assert_false(et_flows_tls_alert(fx->flows, fl, true, 2, 49, 7));   /* access_denied */
+    assert_int_equal(fl->rejected_alert, 0);
+    assert_true(et_flows_tls_alert(fx->flows, fl, true, 2, 48, 8));
+    assert_int_equal(fl->rejected_alert, 48);
+    assert_int_equal(fl->rejected_frame, 8);
+    assert_false(et_flows_tls_alert(fx->flows, fl, true, 2, 42, 9)); /* once */
+    assert_int_equal(fl->rejected_frame, 8);
+
+    const unsigned rejecting[] = { 42, 43, 44, 45, 46, 48, 113 };
+    for (size_t i = 0; i < sizeof(rejecting) / sizeof(rejecting[0]); i++) {
+        assert_true(et_alert_rejects_cert(rejecting[i]));
+        assert_non_null(et_alert_name(rejecting[i]));
+    }
+    assert_string_equal(et_alert_name(48), "unknown_ca");
+    assert_false(et_alert_rejects_cert(0));
+    assert_false(et_alert_rejects_cert(47));
+    assert_false(et_alert_rejects_cert(49));
+    assert_null(et_alert_name(40));
 }
 
 static void test_cert_disabled(void **state)
@@ -851,7 +954,7 @@ static void test_speaker_by_avs_reclassifies(void **state)
     assert_false(changed_since(fx, before, stranger->id));
     /* Later flows of the device are speaker flows at once. */
     et_flow *cdn = tcp_flow(fx, b, 50004, ip4(13, 32, 0, 9), 443, 4);
-    sni(fx, cdn, "d3p8zr0ffa9t17.cloudfront.net");
+    sni(fx, cdn, "dvi8md6049w6b.cloudfront.net");
     assert_string_equal(cdn->service, "cdn");
 }
 
@@ -920,7 +1023,7 @@ static void test_big_download(void **state)
     const uint64_t big = 1000000;
     et_flow *fl = tcp_flow(fx, a, 50000, ip4(13, 32, 0, 1), 443, 0);
     et_flows_set_amazon_oui(fx->flows, device_of(fx, fl), true);
-    sni(fx, fl, "d3p8zr0ffa9t17.cloudfront.net");
+    sni(fx, fl, "dvi8md6049w6b.cloudfront.net");
     assert_int_equal(et_flow_group(fl), ET_GROUP_CDN);
     /* Uploads do not count. */
     assert_false(et_flows_packet(fx->flows, fl, true, 600000, 1, 10, big));
@@ -949,12 +1052,12 @@ static void test_big_download(void **state)
 
     /* big_download 0: never. */
     et_flow *f0 = tcp_flow(fx, a, 50002, ip4(13, 32, 0, 2), 443, 0);
-    sni(fx, f0, "d3p8zr0ffa9t17.cloudfront.net");
+    sni(fx, f0, "dvi8md6049w6b.cloudfront.net");
     assert_false(et_flows_packet(fx->flows, f0, false, 4000000, 1, 40, 0));
 
     /* A cdn host on a device that is not a speaker is "amazon": never. */
     et_flow *ph = tcp_flow(fx, b, 50000, ip4(13, 32, 0, 3), 443, 0);
-    sni(fx, ph, "d3p8zr0ffa9t17.cloudfront.net");
+    sni(fx, ph, "dvi8md6049w6b.cloudfront.net");
     assert_false(et_flows_packet(fx->flows, ph, false, 4000000, 1, 50, big));
 }
 
@@ -1100,6 +1203,8 @@ int main(void)
         cmocka_unit_test(test_cert_name_covers),
         T(test_sni_not_covered_by_cert),
         T(test_mismatch_dns),
+        T(test_mismatch_not_for_names_of_a_covering_cert),
+        T(test_tls_rejected),
         T_OWN(test_cert_disabled),
         T(test_dns_latest_before),
         T(test_dns_earliest_after),

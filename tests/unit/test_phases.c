@@ -551,7 +551,7 @@ static void test_cdn_never_interaction(void **state)
 {
     world *w = *state;
     et_flow *avs = avs_flow(w, 0);
-    et_flow *cdn = flow_to(w, SPEAKER, 50002, ip4(13, 32, 0, 1), 0, "d3p8zr0ffa9t17.cloudfront.net");
+    et_flow *cdn = flow_to(w, SPEAKER, 50002, ip4(13, 32, 0, 1), 0, "dvi8md6049w6b.cloudfront.net");
     assert_string_equal(cdn->service, "cdn");
     assert_false(et_phases_voice_path(w->flows, cdn));
     ping(w, avs, 1.05);

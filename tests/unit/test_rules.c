@@ -356,6 +356,41 @@ static void test_normalize_rejects(void **state)
     assert_normalize_rejects(NULL, 0);
 }
 
+static bool literal(const char *s)
+{
+    return et_host_is_ip_literal(s, strlen(s));
+}
+
+static void test_ip_literal(void **state)
+{
+    (void)state;
+    /* HTTP Hosts that are IP literals (RFC 3986 IP-literal / IPv4address, optional port). */
+    assert_true(literal("[FF02::C]"));                /* SSDP M-SEARCH, seen on real captures */
+    assert_true(literal("[ff02::c]:1900"));
+    assert_true(literal("[2001:db8::1]"));
+    assert_true(literal("[::ffff:192.0.2.1]:80"));
+    assert_true(literal("239.255.255.250:1900"));
+    assert_true(literal("239.255.255.250"));
+    assert_true(literal("10.42.0.243"));
+    /* not literals: names, malformed addresses, bad ports */
+    assert_false(literal("www.amazon.com"));
+    assert_false(literal("www.amazon.com:80"));
+    assert_false(literal("1.2.3"));
+    assert_false(literal("1.2.3.256"));
+    assert_false(literal("FF02::C"));                 /* IPv6 needs its brackets */
+    assert_false(literal("[FF02::C"));
+    assert_false(literal("[FF02::C]x"));
+    assert_false(literal("[FF02::C]:"));
+    assert_false(literal("[FF02::C]:http"));
+    assert_false(literal("[192.0.2.1]"));             /* brackets hold IPv6 only */
+    assert_false(literal("192.0.2.1:"));
+    assert_false(literal("192.0.2.1:123456"));
+    assert_false(literal("[]"));
+    assert_false(literal(""));
+    assert_false(et_host_is_ip_literal("10.0.0.1\0.evil", 14));
+    assert_false(et_host_is_ip_literal(NULL, 0));
+}
+
 static void test_normalize_lengths(void **state)
 {
     (void)state;
@@ -405,8 +440,12 @@ static const struct { const char *pattern, *service; } contract_table[] = {
     { "avs-alexa-*.amazon.com", "avs" },
     { "bob-dispatch-prod-*.amazon.com", "avs" },
     { "alexa.*.gateway.devices.a2z.com", "avs" },
+    { "pindorama.amazon.com", "avs" },
     { "device-metrics-*.amazon.com", "metrics" },
     { "unagi-*.amazon.com", "metrics" },
+    { "d3p8zr0ffa9t17.cloudfront.net", "connectivity" },
+    { "d3h5bk8iotgjvw.cloudfront.net", "amazon" },
+    { "fireoscaptiveportal.com", "connectivity" },
     { "*.cloudfront.net", "cdn" },
     { "softwareupdates.amazon.com", "cdn" },
     { "spectrum.s3.amazonaws.com", "connectivity" },
@@ -418,7 +457,6 @@ static const struct { const char *pattern, *service; } contract_table[] = {
     { "arcus-uswest.amazon.com", "api" },
     { "dcape-na.amazon.com", "api" },
     { "dp-gw-na.amazon.com", "api" },
-    { "pindorama.amazon.com", "api" },
     { "prod.amazoncrl.com", "amazon" },
     { "*.amazon.com", "amazon" },
     { "*.amazonalexa.com", "amazon" },
@@ -459,7 +497,14 @@ static void test_builtin_first_match_wins(void **state)
     assert_string_equal(service_of(rs, "alexa.na.gateway.devices.a2z.com"), "avs");
     assert_string_equal(service_of(rs, "device-metrics-us-2.amazon.com"), "metrics");
     assert_string_equal(service_of(rs, "unagi-na.amazon.com"), "metrics");
-    assert_string_equal(service_of(rs, "d3p8zr0ffa9t17.cloudfront.net"), "cdn");
+    /* real captures: the reachability probe and a CRL mirror on CloudFront are not CDN downloads */
+    assert_string_equal(service_of(rs, "d3p8zr0ffa9t17.cloudfront.net"), "connectivity");
+    assert_string_equal(pattern_of(rs, "d3p8zr0ffa9t17.cloudfront.net"), "d3p8zr0ffa9t17.cloudfront.net");
+    assert_string_equal(service_of(rs, "d3h5bk8iotgjvw.cloudfront.net"), "amazon");
+    assert_string_equal(service_of(rs, "fireoscaptiveportal.com"), "connectivity");
+    assert_null(et_ruleset_match(rs, "www.fireoscaptiveportal.com"));
+    assert_string_equal(service_of(rs, "dvi8md6049w6b.cloudfront.net"), "cdn");
+    assert_string_equal(pattern_of(rs, "dvi8md6049w6b.cloudfront.net"), "*.cloudfront.net");
     assert_string_equal(service_of(rs, "softwareupdates.amazon.com"), "cdn");
     assert_string_equal(service_of(rs, "spectrum.s3.amazonaws.com"), "connectivity");
     assert_string_equal(service_of(rs, "kindle-time.amazon.com"), "time");
@@ -470,7 +515,7 @@ static void test_builtin_first_match_wins(void **state)
     assert_string_equal(service_of(rs, "arcus-uswest.amazon.com"), "api");
     assert_string_equal(service_of(rs, "dcape-na.amazon.com"), "api");
     assert_string_equal(service_of(rs, "dp-gw-na.amazon.com"), "api");
-    assert_string_equal(service_of(rs, "pindorama.amazon.com"), "api");
+    assert_string_equal(service_of(rs, "pindorama.amazon.com"), "avs");
     assert_string_equal(service_of(rs, "prod.amazoncrl.com"), "amazon");
     /* the generic Amazon domains come last */
     assert_string_equal(service_of(rs, "www.amazon.com"), "amazon");
@@ -560,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_normalize_length_not_nul_terminated),
         cmocka_unit_test(test_normalize_rejects),
         cmocka_unit_test(test_normalize_lengths),
+        cmocka_unit_test(test_ip_literal),
         cmocka_unit_test(test_builtin_table_is_the_contract),
         cmocka_unit_test(test_builtin_first_match_wins),
         cmocka_unit_test(test_user_rules_first),
