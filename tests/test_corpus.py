@@ -312,3 +312,57 @@ def test_real_captures(work, plugin_so, tshark):
         flows = rows(db, "flows", "WHERE sha256 = ?", (c["sha256"],))
         stats = rows(db, "phase_stats", "WHERE sha256 = ?", (c["sha256"],))
         assert sum(f["bytes_up"] + f["bytes_down"] for f in flows) == sum(s["bytes"] for s in stats)
+
+
+# ---------------------------------------------------------------- a JSON that grows
+
+FAKE_TSHARK = r'''#!/usr/bin/env python3
+import json, sys
+if "-G" in sys.argv:
+    print("echotap.so\t0.1.0\tdissector\t/fake")
+    sys.exit(0)
+sys.stdin.buffer.read()
+print(json.dumps({
+    "automatic_phases": True, "new_scalar": 7, "packets": 5,
+    "devices": [{"device": "10.0.0.2", "speaker": True, "vendor": "Amazon"}],
+    "flows": [{"flow": 0, "proto": "tcp", "device": "10.0.0.2", "server": "10.9.9.9", "service": "avs",
+               "bytes_up": 10, "bytes_down": 20, "packets_up": 1, "packets_down": 2, "tls": {"sni": "x"}}],
+    "phases": [{"device": "10.0.0.2", "index": 0, "label": "interaction", "wake": True, "verdict": "wake word",
+                "verdict_reason": "voice burst", "per-phase score": 0.5}],
+    "stats": [],
+    "interactions": [{"device": "10.0.0.2", "start": 1.5, "end": 4.0, "uploaded": 30000}],
+}))
+'''
+
+
+def test_extra_and_missing_json_keys(work, plugin_so):
+    """Keys other developers add become columns (new lists of rows: tables); missing ones are NULL."""
+    fake = work / "fake-tshark"
+    fake.write_text(FAKE_TSHARK)
+    fake.chmod(0o755)
+    caps = work / "fake-caps"
+    caps.mkdir()
+    shutil.copy(CAPTURES / "hostile.pcapng", caps / "a.pcapng")
+    out = work / "fake-out"
+    env_before = os.environ.get("ECHOTAP_CORPUS_TSHARK")
+    os.environ["ECHOTAP_CORPUS_TSHARK"] = str(fake)
+    try:
+        proc = corpus(plugin_so, caps, "-o", out, "-j", "1")
+    finally:
+        if env_before is None:
+            del os.environ["ECHOTAP_CORPUS_TSHARK"]
+        else:
+            os.environ["ECHOTAP_CORPUS_TSHARK"] = env_before
+    assert this_run(proc.stdout) == {"read": 1, "failed": 0, "skipped": 0}
+    db = out / "corpus.sqlite"
+    cap = rows(db, "captures")[0]
+    assert cap["status"] == "ok" and cap["new_scalar"] == 7 and cap["json_packets"] == 5
+    assert cap["packets"] == 140 and cap["interactions"] == 1  # capinfos' count; ours
+    flow = rows(db, "flows")[0]
+    assert flow["client_port"] is None and flow["host"] is None and json.loads(flow["tls"]) == {"sni": "x"}
+    phase = rows(db, "phases")[0]
+    assert phase["verdict_reason"] == "voice burst" and phase["per_phase_score"] == 0.5 and phase["start"] is None
+    assert rows(db, "devices")[0]["vendor"] == "Amazon"
+    assert rows(db, "interactions") == [{"sha256": cap["sha256"], "device": "10.0.0.2", "start": 1.5,
+                                         "end": 4.0, "uploaded": 30000}]
+    assert (out / "csv" / "interactions.csv").read_text().splitlines()[0] == "sha256,device,start,end,uploaded"
