@@ -26,6 +26,8 @@ from conftest import CAPTURES, ROOT
 TOOL = ROOT / "tools" / "echotap-corpus"
 REAL = ROOT.parent / "shared" / "real-captures"
 STUDY_SCHEDULE = "0 silence; 8 query; 14 silence; 22 command; 27 conversation"
+REALSTACK_SCHEDULE = "0 silence; 10 query; 20 silence"
+SCHEDULES = {"echo-study.pcapng": STUDY_SCHEDULE, "realstack.pcapng": REALSTACK_SCHEDULE}
 TIMING = {"seconds", "finished", "ran_on"}
 
 
@@ -114,6 +116,7 @@ def corpus_run(work, plugin_so):
             shutil.copy(cap, dest)
         layout[dest] = cap
     (caps / "echo-study.pcapng.schedule").write_text(STUDY_SCHEDULE + "\n")
+    (caps / "schedules.tsv").write_text(f"# file<TAB>schedule\nrealstack.pcapng\t{REALSTACK_SCHEDULE}\n")
     out = work / "out"
     proc = corpus(plugin_so, caps, "-o", out, "-j", "2")
     return caps, out, layout, proc
@@ -129,7 +132,7 @@ def test_counts_equal_per_capture_runs(corpus_run, tshark):
         cap = captures[str(copy)]
         assert cap["status"] == "ok" and cap["reason"] is None, cap
         assert cap["size"] == copy.stat().st_size and cap["packets"] > 0
-        schedule = STUDY_SCHEDULE if original.name == "echo-study.pcapng" else None
+        schedule = SCHEDULES.get(original.name)
         data = reference(tshark, original, schedule)
         assert_matches(db, cap["sha256"], data)
         assert cap["automatic_phases"] == (0 if schedule else 1)
