@@ -17,9 +17,10 @@ import random
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from echogen import (CCS, Capture, Host, Net, TcpConn, UdpConn, app_data, client_hello,  # noqa: E402
-                     dns_message, encrypted_finished, http_request, http_response, ntp_packet, record,
-                     tls13_handshake, tls_full_handshake, tls_resumed_handshake, us)
+from echogen import (CCS, Capture, Host, Net, TcpConn, UdpConn, app_data, certificate, client_hello,  # noqa: E402
+                     dns_message, encrypted_finished, handshake, http_request, http_response, ntp_packet,
+                     record, server_hello, server_key_exchange, tls13_handshake, tls_full_handshake,
+                     tls_resumed_handshake, us)
 
 HERE = pathlib.Path(__file__).resolve().parent
 CERTS = {p.stem: p.read_bytes() for p in (HERE / "certs").glob("*.der")}
@@ -138,7 +139,7 @@ class World:
         truth = {"capture": pathlib.Path(path).name.replace(".truth.json", ".pcapng"), "made_by": made_by,
                  "seed": self.seed, "first_packet": t_first, "schedule": self.schedule, "phases": phases,
                  "interactions": self.interactions,
-                 "flows": [f.truth() for f in self.cap.flows if f.first is not None],
+                 "flows": [{**f.truth(), **getattr(f, "tls", {})} for f in self.cap.flows if f.first is not None],
                  "stats": stats, "packets": self.cap.packets}
         pathlib.Path(path).write_text(json.dumps(truth, indent=1) + "\n")
 
@@ -161,6 +162,9 @@ SPECTRUM_IP, NTP_IP, CDN_IP = "52.216.170.12", "52.119.170.30", "13.224.5.80"
 AMAZON_WWW_IP, EXAMPLE_IP = "54.239.28.85", "93.184.216.34"
 
 AVS_HOST = "avs-alexa-4-na.amazon.com"
+# A CloudFront host of downloads (d3p8zr0ffa9t17.cloudfront.net answers the reachability probe).
+OTA_HOST = "dvi8md6049w6b.cloudfront.net"
+PROBE_HOST = "d3p8zr0ffa9t17.cloudfront.net"
 AVS = ("avs", AVS_HOST, "dns")
 SESSION_UNAGI = bytes(range(0x40, 0x60))
 
@@ -222,10 +226,8 @@ def echo_study(path):
 
     # Conversation without the wake word; a firmware-style download runs meanwhile.
     w.dns(T + 27.9, echo, "softwareupdates.amazon.com",
-          [("softwareupdates.amazon.com", 5, "d3p8zr0ffa9t17.cloudfront.net"),
-           ("d3p8zr0ffa9t17.cloudfront.net", 1, CDN_IP)])
-    w.https(T + 28.0, echo, CDN_IP, ("cdn", "d3p8zr0ffa9t17.cloudfront.net", "sni"),
-            sni="d3p8zr0ffa9t17.cloudfront.net", certs=[CERTS["cloudfront"]], up=420, down=2_000_000,
+          [("softwareupdates.amazon.com", 5, OTA_HOST), (OTA_HOST, 1, CDN_IP)])
+    w.https(T + 28.0, echo, CDN_IP, ("cdn", OTA_HOST, "sni"), sni=OTA_HOST, certs=[CERTS["cloudfront"]], up=420, down=2_000_000,
             rate=140_000, rtt=0.012, retransmit=(211, 887), reorder=(540, 1203))
     w.ping(avs, T + 30.0)
     w.dns(T + 32.9, laptop, "www.amazon.com", [("www.amazon.com", 5, "tp.47cf2c8c9-frontier.amazon.com"),
@@ -381,6 +383,44 @@ def hostile(path):
     w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py hostile")
 
 
+def rejected_handshake(w, t, dev, server_ip, truth, sni, certs, issuer, alert=48):
+    """A TLS 1.2 handshake whose server certificate the device rejects: it answers the server's
+    flight with a fatal alert (48 unknown_ca) in the clear and closes. Returns the end time."""
+    conn = w.tcp(dev, server_ip, 443, *truth)
+    t = conn.open(t)
+    t = conn.send(t, True, client_hello(w.rng, sni))
+    flight = record(22, server_hello(w.rng, w.rng.randbytes(32)) + certificate(list(certs)) +
+                    server_key_exchange(w.rng) + handshake(14, b""))
+    t = conn.send(t + 0.002, False, flight)
+    t = conn.send(t + 0.003, True, record(21, bytes([2, alert])))
+    conn.flow.tls = {"tls_rejected": alert, "tls_issuer": issuer}
+    return conn.close(t + 0.002)
+
+
+def intercepted(path):
+    """An Echo behind a man-in-the-middle proxy (mitmproxy style): its reachability probe, an SSDP
+    search (HTTP Host an IP literal), two connections to api.amazonalexa.com that get a certificate
+    forged by the proxy's CA and are rejected with unknown_ca, then, the proxy gone, one that gets
+    the API's own certificate and completes."""
+    w = World(path, seed=7)
+    echo = Host(ECHO_MAC, "192.168.1.20")
+    T = T0
+    probe_ip = "13.224.5.81"
+    w.dns(T + 0.0, echo, PROBE_HOST, [(PROBE_HOST, 1, probe_ip)])
+    w.http(T + 0.1, echo, probe_ip, ("connectivity", PROBE_HOST, "http-host"), PROBE_HOST, "/HTTPConnTest.txt",
+           b"HTTPConnTest\n")
+    ssdp = w.udp(echo, Host(None, "239.255.255.250"), 1900)             # local, nothing names it
+    ssdp.send(T + 0.5, True, b'M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\n'
+                             b"MX: 1\r\nST: ssdp:all\r\n\r\n")
+    w.dns(T + 1.0, echo, "api.amazonalexa.com", [("api.amazonalexa.com", 1, API_IP)])
+    api = ("api", "api.amazonalexa.com", "sni")
+    end = rejected_handshake(w, T + 1.1, echo, API_IP, api, "api.amazonalexa.com", [CERTS["forged-api"]], "mitmproxy")
+    rejected_handshake(w, end + 2.0, echo, API_IP, api, "api.amazonalexa.com", [CERTS["forged-api"]], "mitmproxy")
+    _, conn = w.https(T + 8.0, echo, API_IP, api, sni="api.amazonalexa.com", certs=[CERTS["api"]], up=900, down=1500)
+    conn.flow.tls = {"tls_rejected": None, "tls_issuer": "Amazon RSA 2048 M01"}
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py intercepted")
+
+
 def scale(path, hours, speakers, ota_mb):
     """A long capture for benchmarks and long runs: `speakers` Echos for `hours`, each with its
     AVS connection (pings every 30 s, a command every ~10 minutes), metrics and resumed unagi
@@ -412,8 +452,8 @@ def scale(path, hours, speakers, ota_mb):
                 w.ntp(off + 15.0, d, NTP_IP)
         if ota_left > 0 and devs:
             if ota is None:
-                ota = w.tcp(devs[0], CDN_IP, 443, "cdn", "d3p8zr0ffa9t17.cloudfront.net", "sni", rtt=0.012)
-                t = tls_full_handshake(ota, w.rng, ota.open(base + 20.0), "d3p8zr0ffa9t17.cloudfront.net",
+                ota = w.tcp(devs[0], CDN_IP, 443, "cdn", OTA_HOST, "sni", rtt=0.012)
+                t = tls_full_handshake(ota, w.rng, ota.open(base + 20.0), OTA_HOST,
                                        [CERTS["cloudfront"]])
                 ota.send(t, True, app_data(w.rng, 420))
             else:
@@ -425,7 +465,7 @@ def scale(path, hours, speakers, ota_mb):
 
 
 COMMITTED = {"echo-study": echo_study, "multi-speaker": multi_speaker, "ipv6": ipv6,
-             "cut-midflow": cut_midflow, "hostile": hostile}
+             "cut-midflow": cut_midflow, "hostile": hostile, "intercepted": intercepted}
 
 
 def main():

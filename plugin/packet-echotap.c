@@ -53,6 +53,9 @@ static int hf_flow = -1;
 static int hf_other = -1;
 static int hf_other_evidence = -1;
 static int hf_other_host = -1;
+static int hf_tls_rejected = -1;
+static int hf_tls_alert = -1;
+static int hf_tls_issuer = -1;
 
 static int ett_echotap = -1;
 static int ett_other = -1;
@@ -61,6 +64,7 @@ static expert_field ei_mismatch = EI_INIT;
 static expert_field ei_bad_name = EI_INIT;
 static expert_field ei_big_download = EI_INIT;
 static expert_field ei_suspect = EI_INIT;
+static expert_field ei_rejected = EI_INIT;
 
 /* Preferences */
 static et_pref_bool pref_use_cert = TRUE;
@@ -98,6 +102,7 @@ typedef struct wanted_field {
 static field_ids hf_sni, hf_cert, hf_subject, hf_rdn_oid, hf_dnsname;
 static field_ids hf_utf8, hf_printable, hf_teletex, hf_ia5, hf_universal, hf_bmp;
 static field_ids hf_http_host, hf_dns_qry, hf_dns_name, hf_dns_a, hf_dns_aaaa, hf_dns_cname, hf_tcp_flags, hf_tcp_len;
+static field_ids hf_issuer, hf_alert_level, hf_alert_desc;
 
 static const wanted_field wanted_fields[] = {
     { &hf_sni, "tls.handshake.extensions_server_name" },
@@ -119,6 +124,9 @@ static const wanted_field wanted_fields[] = {
     { &hf_dns_cname, "dns.cname" },
     { &hf_tcp_flags, "tcp.flags" },
     { &hf_tcp_len, "tcp.len" },
+    { &hf_issuer, "x509af.issuer" },
+    { &hf_alert_level, "tls.alert_message.level" },
+    { &hf_alert_desc, "tls.alert_message.desc" },
 };
 
 /* State of the open capture file, from the init routine to the cleanup routine. */
@@ -401,6 +409,8 @@ static void gather_http_host(packet_info *pinfo, proto_tree *tree, et_flow *fl)
     for (guint i = 0; a && i < a->len; i++) {
         const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
         const char *name = fi_string(fi);
+        if (name && !has_nul(fi) && et_host_is_ip_literal(name, strlen(name)))
+            continue;                   /* "[FF02::C]", "239.255.255.250:1900": valid, but no name */
         if (!name || has_nul(fi) || !et_flows_add_http_host(capture.flows, fl, name, strlen(name)))
             add_name_problem(pinfo, tree, NAME_HTTP_HOST, fi);
     }
@@ -430,6 +440,30 @@ static const char *subject_cn(proto_tree *tree, const field_info *subject)
         return best ? fi_string(best) : NULL;
     }
     return NULL;
+}
+
+/* Interception: the server's first Certificate message (its issuer's CN) and the device's alerts. */
+static void gather_tls(packet_info *pinfo, proto_tree *tree, et_flow *fl, bool up)
+{
+    GPtrArray *certs = found(tree, &hf_cert);
+    if (!up && certs && certs->len && fl->cert_frame == 0) {
+        const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
+        const field_info *issuer = NULL;
+        GPtrArray *issuers = found(tree, &hf_issuer);
+        for (guint i = 0; issuers && i < issuers->len && !issuer; i++) {
+            const field_info *s = (const field_info *)g_ptr_array_index(issuers, i);
+            if (fi_within(s, leaf))
+                issuer = s;
+        }
+        et_flows_set_cert_seen(capture.flows, fl, issuer ? subject_cn(tree, issuer) : NULL, pinfo->num);
+    }
+    GPtrArray *levels = found(tree, &hf_alert_level), *descs = found(tree, &hf_alert_desc);
+    for (guint i = 0; levels && descs && i < levels->len && i < descs->len; i++) {
+        const field_info *l = (const field_info *)g_ptr_array_index(levels, i);
+        const field_info *d = (const field_info *)g_ptr_array_index(descs, i);
+        et_flows_tls_alert(capture.flows, fl, up, fvalue_get_uinteger(ET_FI_FVALUE((field_info *)l)),
+                           fvalue_get_uinteger(ET_FI_FVALUE((field_info *)d)), pinfo->num);
+    }
 }
 
 static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flow *fl)
@@ -591,6 +625,7 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
         gather_sni(pinfo, tree, fl);
         if (pref_use_cert)
             gather_cert(pinfo, tree, fl);
+        gather_tls(pinfo, tree, fl, up);
         gather_http_host(pinfo, tree, fl);
         gather_dns(pinfo, tree);
         free_merged_fields();
@@ -604,7 +639,22 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
 static const char *const dir_names[] = { "up", "down" };
 
 /* tree NULL: nothing looks at the items, only the expert infos are added. */
-static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const et_flow *fl, bool up, double t)
+/* A per-flow expert info sits on one frame of the flow. First pass: the first packet at which
+ * the condition holds (it is recorded in *frame). Later passes decide from the flow's final
+ * state: the recorded frame if the condition still holds, or the flow's first frame when it came
+ * true only after the flow's last packet (a DNS answer at the end of the capture). */
+static bool flow_expert_here(packet_info *pinfo, bool cond, uint32_t *frame, uint32_t first_frame)
+{
+    if (!PINFO_FD_VISITED(pinfo)) {
+        if (!cond || *frame)
+            return false;
+        *frame = pinfo->num;
+        return true;
+    }
+    return cond && pinfo->num == (*frame ? *frame : first_frame);
+}
+
+static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flow *fl, bool up, double t)
 {
     const et_device *dev = et_flows_device(capture.flows, fl->device);
     proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
@@ -625,7 +675,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
         proto_item_set_generated(pi);
         pi = proto_tree_add_string(et, hf_evidence, tvb, 0, 0, et_evidence_name(fl->evidence));
         proto_item_set_generated(pi);
-        if (fl->mismatch)
+        if (flow_expert_here(pinfo, fl->mismatch, &fl->mismatch_frame, fl->first_frame))
             expert_add_info(pinfo, pi, &ei_mismatch);
     }
     if (fl->rule) {
@@ -682,6 +732,24 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const 
         proto_item_set_generated(pi);
         pi = proto_tree_add_string(ot, hf_other_host, tvb, 0, 0, other);
         proto_item_set_generated(pi);
+    }
+    if (fl->cert_frame) {
+        pi = proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0);
+        proto_item_set_generated(pi);
+        if (fl->rejected_alert) {
+            proto_item *ai = proto_tree_add_uint(et, hf_tls_alert, tvb, 0, 0, fl->rejected_alert);
+            proto_item_set_generated(ai);
+        }
+        if (fl->cert_issuer) {
+            proto_item *ii = proto_tree_add_string(et, hf_tls_issuer, tvb, 0, 0, fl->cert_issuer);
+            proto_item_set_generated(ii);
+        }
+        /* Once per flow: on the alert's frame, on every pass. */
+        if (fl->rejected_alert && fl->rejected_frame == pinfo->num)
+            expert_add_info_format(pinfo, pi, &ei_rejected,
+                                   "The device rejected the server's certificate (fatal alert %s (%u)); issuer: %s",
+                                   et_alert_name(fl->rejected_alert), fl->rejected_alert,
+                                   fl->cert_issuer ? fl->cert_issuer : "(no CN)");
     }
     if (fl->big_download_frame == pinfo->num)
         expert_add_info_format(pinfo, ti, &ei_big_download,
@@ -777,6 +845,12 @@ void proto_register_echotap(void)
             "Kind of the weaker evidence", HFILL } },
         { &hf_other_host, { "Host", "echotap.other.host", FT_STRING, BASE_NONE, NULL, 0x0,
             "Host named by the weaker evidence", HFILL } },
+        { &hf_tls_rejected, { "Certificate rejected", "echotap.tls.rejected", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+            "The device answered the server's certificate with a fatal certificate alert (e.g. unknown_ca): interception", HFILL } },
+        { &hf_tls_alert, { "Rejecting alert", "echotap.tls.alert", FT_UINT8, BASE_DEC, NULL, 0x0,
+            "The device's fatal certificate alert (42-46, 48, 113)", HFILL } },
+        { &hf_tls_issuer, { "Certificate issuer", "echotap.tls.issuer", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Issuer CN of the server's certificate", HFILL } },
     };
     static int *ett[] = { &ett_echotap, &ett_other };
     static ei_register_info ei[] = {
@@ -786,6 +860,8 @@ void proto_register_echotap(void)
             "Name is not a valid host name: ignored as evidence", EXPFILL } },
         { &ei_big_download, { "echotap.cdn.big_download", PI_SEQUENCE, PI_NOTE,
             "Large CDN download: likely a firmware (OTA) download", EXPFILL } },
+        { &ei_rejected, { "echotap.tls.cert_rejected", PI_SECURITY, PI_WARN,
+            "The device rejected the server's certificate: an interception (man-in-the-middle) attempt or a misissued certificate", EXPFILL } },
         { &ei_suspect, { "echotap.phase.upload_without_wake_word", PI_SECURITY, PI_WARN,
             "Voice-path upload above the idle baseline in a phase without a wake word", EXPFILL } },
     };

@@ -511,6 +511,11 @@ HTTP_HOSTS = {
     "bad-port": (b"avs-alexa-1-na.amazon.com:notaport", True),
     "nul": (b"avs-alexa-1-na.amazon.com\x00.evil", True),
     "port": (b"www.amazon.com:8080", False),
+    # IP literals are valid Hosts but no names: no evidence, no bad name (None).
+    "ipv6-literal": (b"[FF02::C]", None),
+    "ipv6-literal-port": (b"[2001:db8::1]:8080", None),
+    "ipv4-literal-port": (b"239.255.255.250:1900", None),
+    "ipv6-unbracketed": (b"FF02::C", True),
 }
 
 
@@ -528,8 +533,8 @@ def http_capture_all(asan_tshark, plain, _tmp_root):
 @pytest.mark.parametrize("case", HTTP_HOSTS)
 def test_hostile_http_host(http_capture_all, case):
     bad = HTTP_HOSTS[case][1]
-    assert http_capture_all.flow_class(case) == (("", "", "") if bad else ("amazon", "www.amazon.com", "http-host"))
-    assert (http_capture_all.bad_names(case, ()) > 0) == bad
+    assert http_capture_all.flow_class(case) == (("", "", "") if bad is not False else ("amazon", "www.amazon.com", "http-host"))
+    assert (http_capture_all.bad_names(case, ()) > 0) == bool(bad)
 
 
 # ---- rules and schedules ----

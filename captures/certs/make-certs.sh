@@ -33,4 +33,9 @@ many=""
 for n in $(seq 1 400); do many="${many}DNS:host-$n.tracker.example.net,"; done
 leaf many-sans other "/CN=host-0.tracker.example.net" "${many}DNS:avs-alexa-7-na.amazon.com"
 leaf odd-cn other "/CN=not a host; name\\, really" ""
+# Interception: the API's own certificate, and a forged one for the same name from a
+# man-in-the-middle proxy's CA (mitmproxy's default CA is "O=mitmproxy, CN=mitmproxy").
+ca mitmproxy "/O=mitmproxy/CN=mitmproxy"
+leaf api amazon "/CN=api.amazonalexa.com" "DNS:api.amazonalexa.com"
+leaf forged-api mitmproxy "/CN=api.amazonalexa.com" "DNS:api.amazonalexa.com"
 ls -l ./*.der

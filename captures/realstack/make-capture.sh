@@ -219,9 +219,10 @@ tls_client -connect $METRICS2:443 -servername device-metrics-us-2.amazon.com -tl
 step tcp $METRICS2 443 metrics device-metrics-us-2.amazon.com same-ip
 tls_client -connect $METRICS2:443 -noservername -tls1_3 -verify_hostname device-metrics-us-2.amazon.com
 
-# CDN: TLS 1.3 with SNI, a few hundred kB down.
+# CDN: TLS 1.3 with SNI, a few hundred kB down. The name is the Echo's reachability probe host, which
+# doc/classification.md classes connectivity (real captures): the truth follows the contract.
 dns_step
-step tcp $CDN 443 cdn d3p8zr0ffa9t17.cloudfront.net sni
+step tcp $CDN 443 connectivity d3p8zr0ffa9t17.cloudfront.net sni
 in_dev curl -4 -sS --http1.1 --tlsv1.3 --cacert ca.pem -o "$WORK/firmware.out" \
     https://d3p8zr0ffa9t17.cloudfront.net/firmware-part.bin
 cmp -s "$WORK/firmware.out" firmware-part.bin || { echo "make-capture.sh: CDN download differs" >&2; exit 1; }
