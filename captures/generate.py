@@ -255,7 +255,8 @@ def multi_speaker(path):
     phone = Host("8c:f5:a3:61:07:d2", "192.168.1.40")    # Samsung OUI
     T = T0
     avs_dot = w.tcp(dot, AVS_IP, 443, *AVS)
-    avs_show = w.tcp(show, "52.94.232.71", 443)          # no evidence at all
+    # No name anywhere: its speech and the answers after it make it the voice connection.
+    avs_show = w.tcp(show, "52.94.232.71", 443, "avs", None, "traffic")
     w.ping(avs_dot, T + 0.0)
     w.ping(avs_show, T + 0.4)
     w.dns(T + 0.9, dot, AVS_HOST, [(AVS_HOST, 1, AVS_IP)])

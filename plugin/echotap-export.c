@@ -250,7 +250,7 @@ static void export_draw(void *tapdata)
         printf(", \"host\": ");
         json_string_or_null(fl->host);
         printf(", \"evidence\": ");
-        json_string_or_null(fl->host ? et_evidence_name(fl->evidence) : NULL);
+        json_string_or_null(fl->evidence ? et_evidence_name(fl->evidence) : NULL);
         printf(", \"rule\": ");
         json_string_or_null(fl->rule);
         printf(", \"bytes_up\": %" G_GUINT64_FORMAT ", \"packets_up\": %" G_GUINT64_FORMAT

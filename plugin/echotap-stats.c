@@ -200,7 +200,7 @@ static void write_flow_row(stat_tap_table *t, const echotap_capture *cap, guint 
     }
     set_string(t, row, FL_SERVICE, fl->service ? fl->service : "untagged");
     set_string(t, row, FL_HOST, fl->host ? fl->host : "");
-    set_string(t, row, FL_EVIDENCE, fl->host ? et_evidence_name(fl->evidence) : "");
+    set_string(t, row, FL_EVIDENCE, fl->evidence ? et_evidence_name(fl->evidence) : "");
     set_uint(t, row, FL_UP_BYTES, et_cells_bytes(c, 0));
     set_uint(t, row, FL_UP_PKTS, et_cells_packets(c, 0));
     set_uint(t, row, FL_DOWN_BYTES, et_cells_bytes(c, 1));

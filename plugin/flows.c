@@ -38,7 +38,7 @@ struct et_flows {
 };
 
 static const char *const evidence_names[ET_EV_COUNT] = {
-    "none", "same-ip", "resolved", "dns", "http-host", "cert", "sni",
+    "none", "traffic", "same-ip", "resolved", "dns", "http-host", "cert", "sni",
 };
 
 const char *et_evidence_name(et_evidence ev)
@@ -347,6 +347,10 @@ static void classify(et_flows *f, et_flow *fl)
     const char *host = ev ? fl->ev_host[ev] : NULL;
     const char *rule = NULL;
     const char *raw = raw_service(f, host, &rule);
+    if (ev == ET_EV_NONE && fl->voice_shaped && et_device_is_speaker(d)) {
+        ev = ET_EV_TRAFFIC;
+        raw = "avs";
+    }
 
     /* doc/classification.md, "Mismatch": a certificate that covers the SNI (or stands alone)
      * vouches for each of its names, whatever rules they fall under. */
@@ -360,7 +364,7 @@ static void classify(et_flows *f, et_flow *fl)
             mismatch = true;
     }
 
-    if (raw && strcmp(raw, "avs") == 0 && !d->has_avs) {
+    if (raw && strcmp(raw, "avs") == 0 && ev != ET_EV_TRAFFIC && !d->has_avs) {
         bool was_speaker = et_device_is_speaker(d);
         d->has_avs = true;
         if (!was_speaker) {            /* its flows' services change, this one's included */
@@ -380,6 +384,14 @@ static void classify(et_flows *f, et_flow *fl)
         fl->service = service;
         fl->mismatch = mismatch;
         g_array_append_val(f->changes, fl->id);
+    }
+}
+
+void et_flows_add_traffic(et_flows *f, et_flow *fl)
+{
+    if (!fl->voice_shaped) {
+        fl->voice_shaped = true;
+        classify(f, fl);
     }
 }
 

@@ -20,6 +20,7 @@
 /* Kinds of evidence, weakest first: a higher value is stronger. */
 typedef enum {
     ET_EV_NONE = 0,
+    ET_EV_TRAFFIC,             /* no name: a speaker's flow that carries the shape of its voice */
     ET_EV_SAME_IP,
     ET_EV_RESOLVED,
     ET_EV_DNS,
@@ -78,6 +79,7 @@ typedef struct et_flow {
     const char *rule;          /* pattern of the matching rule or NULL */
     const char *service;       /* service after the speaker decision, NULL if untagged */
     bool mismatch;             /* some weaker evidence points at another service */
+    bool voice_shaped;         /* carried speech followed by the server's answer */
 
     /* Totals over all packets seen on the first pass. */
     uint64_t bytes[2], packets[2];   /* [0] up (device to server), [1] down */
@@ -143,6 +145,10 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
 /* A DNS answer: name (what the client asked for) resolves to addr; sent to client at time t. */
 bool et_flows_add_dns(et_flows *f, const char *name, size_t len, const et_addr *addr,
                       const et_addr *client, double t);
+
+/* The flow carried speech followed by the server's answer (phases.c): on a speaker, with no
+ * name at all, it is the voice connection (evidence traffic, service avs). */
+void et_flows_add_traffic(et_flows *f, et_flow *fl);
 
 /* The server's Certificate message was seen in this frame; issuer: its issuer's CN or NULL. */
 void et_flows_set_cert_seen(et_flows *f, et_flow *fl, const char *issuer, uint32_t frame);

@@ -574,9 +574,9 @@ static int tcp_flags_of(proto_tree *tree)
     return tvb_get_ntohs(fi->ds_tvb, fi->start) & 0x0fff;
 }
 
-/* Bytes the phase detector counts: a pure TCP acknowledgement carries no voice, and the ACKs a
- * device sends for an untagged download must not look like an upload burst. */
-static guint32 detector_len(packet_info *pinfo, proto_tree *tree)
+/* TCP payload length (0 for a pure acknowledgement): the phase detector looks at what carries
+ * data. UDP packets count whole. */
+static guint32 payload_len(packet_info *pinfo, proto_tree *tree)
 {
     if (pinfo->ptype != PT_TCP || tree == NULL)
         return pinfo->fd->pkt_len;
@@ -584,7 +584,7 @@ static guint32 detector_len(packet_info *pinfo, proto_tree *tree)
     if (!a || a->len == 0)
         return pinfo->fd->pkt_len;
     const field_info *fi = (const field_info *)g_ptr_array_index(a, 0);
-    return fvalue_get_uinteger(ET_FI_FVALUE((field_info *)fi)) ? pinfo->fd->pkt_len : 0;
+    return fvalue_get_uinteger(ET_FI_FVALUE((field_info *)fi));
 }
 
 /* ---- the postdissector ---- */
@@ -632,7 +632,8 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
     }
     et_flows_packet(capture.flows, fl, up, pinfo->fd->pkt_len, t, pinfo->num,
                     (guint64)pref_big_download_mb * 1000 * 1000);
-    et_phases_packet(capture.phases, capture.flows, fl, up, detector_len(pinfo, tree), t);
+    if (et_phases_packet(capture.phases, capture.flows, fl, up, payload_len(pinfo, tree), t, pinfo->num))
+        et_flows_add_traffic(capture.flows, fl);
     return fl;
 }
 
@@ -673,6 +674,8 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
     if (fl->host) {
         pi = proto_tree_add_string(et, hf_host, tvb, 0, 0, fl->host);
         proto_item_set_generated(pi);
+    }
+    if (fl->evidence) {
         pi = proto_tree_add_string(et, hf_evidence, tvb, 0, 0, et_evidence_name(fl->evidence));
         proto_item_set_generated(pi);
         if (flow_expert_here(pinfo, fl->mismatch, &fl->mismatch_frame, fl->first_frame))
@@ -701,7 +704,9 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
     pi = proto_tree_add_uint(et, hf_flow, tvb, 0, 0, fl->id);
     proto_item_set_generated(pi);
 
-    bool may_suspect = up && PINFO_FD_VISITED(pinfo) && et_phases_voice_path(capture.flows, fl);
+    /* The verdict's expert info sits on the first packet of each run of speech in a flagged phase. */
+    bool may_suspect = up && PINFO_FD_VISITED(pinfo) && capture.phases &&
+                       et_phases_speech_start(capture.phases, fl->id, pinfo->num);
     if (capture.phases && (et_device_is_speaker(dev) || !et_phases_automatic(capture.phases)) && (tree || may_suspect)) {
         et_phase ph;
         et_phases_lookup(capture.phases, capture.flows, fl->device, t, &ph);
@@ -714,8 +719,8 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
             et_phases_judge(capture.phases, capture.flows, fl->device, &ph, &j);
             if (j.verdict == ET_VERDICT_SUSPECT)
                 expert_add_info_format(pinfo, pi, &ei_suspect,
-                    "Voice-path upload without a wake word: %.0f B/s in phase %u (%s), idle baseline %.0f B/s",
-                    j.voice_up_rate, ph.index, ph.label, j.baseline_rate);
+                    "Speech upload without a wake word on flow %u: %.0f B/s in phase %u (%s), idle baseline %.0f B/s",
+                    fl->id, j.voice_up_rate, ph.index, ph.label, j.baseline_rate);
         }
     }
 
@@ -820,7 +825,7 @@ void proto_register_echotap(void)
         { &hf_host, { "Host", "echotap.host", FT_STRING, BASE_NONE, NULL, 0x0,
             "Host name that identified the flow", HFILL } },
         { &hf_evidence, { "Evidence", "echotap.evidence", FT_STRING, BASE_NONE, NULL, 0x0,
-            "Where the host name came from: sni, cert, http-host, dns, resolved, same-ip", HFILL } },
+            "Where the class came from: sni, cert, http-host, dns, resolved, same-ip, or traffic (no name: the shape of a speaker's voice connection)", HFILL } },
         { &hf_rule, { "Rule", "echotap.rule", FT_STRING, BASE_NONE, NULL, 0x0,
             "Pattern of the rule that matched the host", HFILL } },
         { &hf_device, { "Device", "echotap.device", FT_STRING, BASE_NONE, NULL, 0x0,

@@ -124,7 +124,6 @@ void et_detector_defaults(et_detector_config *cfg)
     cfg->bin = 0.1;
     cfg->gap = 1.0;
     cfg->min_voice_bytes = 4000;
-    cfg->min_voice_bins = 5;
     cfg->margin = 1000.0;
 }
 
@@ -135,58 +134,69 @@ const char *et_verdict_name(et_verdict v)
     return verdict_names[v];
 }
 
+/* The shape of speech (doc/phases.md): upload in nearly every 100 ms bin, at no more than
+ * uncompressed audio's rate, for at least a second. */
+#define SPEECH_MAX_HOLE_BINS 2         /* empty bins a run of audio records may skip */
+#define SPEECH_MIN_BINS 10             /* a run spans at least this many bins (1 s) */
+#define SPEECH_MIN_OCCUPANCY 0.7       /* share of its bins that carry upload */
+#define SPEECH_MAX_BYTES_PER_BIN 4000  /* 16 kHz 16-bit PCM (32 kB/s) plus TLS/TCP overhead */
+/* The answer: downloads of at least ANSWER_MIN_PAYLOAD bytes (not PINGs, ACKs or replies to
+ * events), the first within ANSWER_WAIT_S of the end of the speech, each next one within
+ * ANSWER_GAP_S of the one before. */
+#define ANSWER_MIN_PAYLOAD 300
+#define ANSWER_WAIT_S 5.0
+#define ANSWER_GAP_S 2.0
+
 typedef struct bin_entry {
     uint32_t bin;
-    uint32_t up, down;         /* bytes */
+    uint32_t up;               /* bytes */
 } bin_entry;
 
-enum { SERIES_NONE, SERIES_AVS, SERIES_CAND, SERIES_COUNT };
+typedef struct speech_segment {
+    uint32_t first, last;      /* bins of the speech, inclusive */
+    uint32_t answer_last;      /* bin of the answer's last chunk (or last) */
+    uint64_t bytes;
+    uint32_t first_frame;
+    double answer_until;       /* a chunk until then still belongs to the answer */
+    bool answered;             /* the server sent data during or after it */
+} speech_segment;
 
-typedef struct burst {
-    bool open;
-    uint32_t first, last;      /* bins */
-    uint32_t last_up_bin;
-    uint32_t up_bins;
-    uint64_t up;
-} burst;
+/* Voice state of a cloud flow of a speaker (or any device: speech is judged everywhere). */
+typedef struct flow_voice {
+    uint32_t device;
+    bool voice_path;           /* by the flow's class when last looked at */
+    /* the open run of upload bins, not yet known to be speech */
+    bool run_open;
+    uint32_t run_first, run_last, run_bins, run_first_frame;
+    uint64_t run_bytes;
+    bool run_is_speech;        /* the run is the last segment */
+    GArray *pending;           /* bin_entry: the run's bins until it qualifies */
+    GArray *segments;          /* speech_segment */
+    bool voice_reported;       /* et_phases_packet said so once */
+} flow_voice;
 
-typedef struct interaction {
-    uint32_t first, last;      /* bins, inclusive */
-} interaction;
-
-/* The quietest voice-path upload rates among phases without a wake word: of those lasting at
- * least BASELINE_MIN_DURATION, and of shorter ones; -1 when there is none. */
+/* The quietest speech upload rates among phases without a wake word: of those lasting at least
+ * BASELINE_MIN_DURATION, and of shorter ones; -1 when there is none. */
 typedef struct idle_rates {
     double lasting, brief;
 } idle_rates;
 
 typedef struct dev_state {
-    GArray *series[SERIES_COUNT];   /* bin_entry, sorted by bin ([SERIES_NONE] unused) */
-    bool avs_mode;                  /* detection ran on the AVS series */
-    GArray *interactions;           /* closed bursts that were interactions */
-    burst cur;
-    bool rerun;                     /* the detector must run again over the whole series */
-    bool rerun_current;             /* ... or only over the open burst */
+    GArray *speech;                 /* bin_entry, sorted by bin: speech upload on any cloud flow */
+    GArray *voice_flows;            /* uint32_t: ids of its flows that have speech segments */
     uint64_t version;
-    /* cache of the phase list, and the voice-path upload of each listed phase */
+    /* cache of the phase list, and the speech upload of each listed phase */
     GArray *list;
     GArray *list_before;            /* the previous list, to see what changed */
     GArray *phase_voice;            /* uint64_t per phase of list */
     uint64_t list_version;
     bool list_speaker;
     bool list_valid;
-    bool voice_stale;               /* a recount moved bytes anywhere: recount every phase */
     /* idle_rates of every listed phase but the last (whose end still moves), so that judging a
      * phase does not walk the whole list on every packet */
     idle_rates settled;
     bool settled_valid;
 } dev_state;
-
-typedef struct flow_bins {
-    uint8_t series;            /* SERIES_* the bins are counted in */
-    uint32_t device;
-    GArray *bins;              /* bin_entry */
-} flow_bins;
 
 struct et_phases {
     et_detector_config cfg;
@@ -194,31 +204,31 @@ struct et_phases {
     double epoch;
     double end;                /* last packet time */
     GPtrArray *devices;        /* dev_state*, by device id */
-    GPtrArray *flows;          /* flow_bins*, by flow id, NULL if never on a voice path */
+    GPtrArray *flows;          /* flow_voice*, by flow id, NULL for flows to the LAN */
     size_t change_cursor;
-    GStringChunk *labels;
+    GArray *scratch;           /* interactions while a list is built */
 };
 
 static void dev_state_free(gpointer p)
 {
     dev_state *d = p;
-    for (int i = 0; i < SERIES_COUNT; i++) {
-        if (d->series[i])
-            g_array_free(d->series[i], TRUE);
-    }
-    g_array_free(d->interactions, TRUE);
+    g_array_free(d->speech, TRUE);
+    g_array_free(d->voice_flows, TRUE);
     g_array_free(d->list, TRUE);
     g_array_free(d->list_before, TRUE);
     g_array_free(d->phase_voice, TRUE);
     g_free(d);
 }
 
-static void flow_bins_free(gpointer p)
+static void flow_voice_free(gpointer p)
 {
-    flow_bins *fb = p;
-    if (fb) {
-        g_array_free(fb->bins, TRUE);
-        g_free(fb);
+    flow_voice *fv = p;
+    if (fv) {
+        if (fv->pending)
+            g_array_free(fv->pending, TRUE);
+        if (fv->segments)
+            g_array_free(fv->segments, TRUE);
+        g_free(fv);
     }
 }
 
@@ -233,8 +243,8 @@ et_phases *et_phases_new(const et_schedule *sched, const et_detector_config *cfg
     }
     p->epoch = epoch;
     p->devices = g_ptr_array_new_with_free_func(dev_state_free);
-    p->flows = g_ptr_array_new_with_free_func(flow_bins_free);
-    p->labels = g_string_chunk_new(256);
+    p->flows = g_ptr_array_new_with_free_func(flow_voice_free);
+    p->scratch = g_array_new(FALSE, FALSE, sizeof(uint32_t) * 2);
     return p;
 }
 
@@ -244,8 +254,8 @@ void et_phases_free(et_phases *p)
         return;
     g_ptr_array_free(p->devices, TRUE);
     g_ptr_array_free(p->flows, TRUE);
+    g_array_free(p->scratch, TRUE);
     et_schedule_free(p->sched);
-    g_string_chunk_free(p->labels);
     g_free(p);
 }
 
@@ -270,9 +280,8 @@ static dev_state *dev_at(et_phases *p, uint32_t device)
 {
     while (p->devices->len <= device) {
         dev_state *d = g_new0(dev_state, 1);
-        for (int i = SERIES_AVS; i < SERIES_COUNT; i++)
-            d->series[i] = g_array_new(FALSE, FALSE, sizeof(bin_entry));
-        d->interactions = g_array_new(FALSE, FALSE, sizeof(interaction));
+        d->speech = g_array_new(FALSE, FALSE, sizeof(bin_entry));
+        d->voice_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->phase_voice = g_array_new(FALSE, TRUE, sizeof(uint64_t));
@@ -283,97 +292,9 @@ static dev_state *dev_at(et_phases *p, uint32_t device)
 
 bool et_phases_voice_path(const et_flows *flows, const et_flow *fl)
 {
-    const et_device *d = et_flows_device(flows, fl->device);
-    et_group g = et_flow_group(fl);
-    if (d->has_avs)
-        return g == ET_GROUP_AVS;
-    return g == ET_GROUP_AVS || (g == ET_GROUP_UNTAGGED && !et_addr_is_local(&fl->server));
-}
-
-static uint8_t series_of(const et_flows *flows, const et_flow *fl)
-{
-    et_group g = et_flow_group(fl);
-    if (g == ET_GROUP_AVS)
-        return SERIES_AVS;
-    if (g == ET_GROUP_UNTAGGED && !et_addr_is_local(&fl->server))
-        return SERIES_CAND;
     (void)flows;
-    return SERIES_NONE;
-}
-
-/* Adds (or, with sign -1, removes) bytes at a bin of a sorted series. Returns the entry's index. */
-static void series_add(GArray *s, uint32_t bin, int64_t up, int64_t down)
-{
-    guint i = s->len;
-    while (i > 0 && g_array_index(s, bin_entry, i - 1).bin > bin)
-        i--;
-    if (i > 0 && g_array_index(s, bin_entry, i - 1).bin == bin) {
-        bin_entry *e = &g_array_index(s, bin_entry, i - 1);
-        e->up = (uint32_t)((int64_t)e->up + up);
-        e->down = (uint32_t)((int64_t)e->down + down);
-        return;
-    }
-    bin_entry e = { bin, (uint32_t)up, (uint32_t)down };
-    g_array_insert_val(s, i, e);
-}
-
-static bool burst_is_interaction(const et_phases *p, const burst *b)
-{
-    return b->open && b->up >= p->cfg.min_voice_bytes && b->up_bins >= p->cfg.min_voice_bins;
-}
-
-static uint32_t gap_bins(const et_phases *p)
-{
-    return (uint32_t)llround(p->cfg.gap / p->cfg.bin);
-}
-
-/* The incremental detector: one bin of voice-path traffic, in time order. */
-static void feed(et_phases *p, dev_state *d, uint32_t bin, uint32_t up, uint32_t down)
-{
-    if (up == 0 && down == 0)
-        return;
-    burst *b = &d->cur;
-    bool was_interaction = burst_is_interaction(p, b);
-    uint32_t was_last = b->last;
-    if (!b->open || bin > b->last + gap_bins(p)) {
-        if (burst_is_interaction(p, b)) {
-            interaction it = { b->first, b->last };
-            g_array_append_val(d->interactions, it);
-        }
-        memset(b, 0, sizeof(*b));
-        b->open = true;
-        b->first = b->last = bin;
-        b->last_up_bin = UINT32_MAX;
-        was_interaction = false;        /* the closed one is listed already */
-    }
-    if (bin > b->last)
-        b->last = bin;
-    if (up) {
-        if (b->last_up_bin != bin)
-            b->up_bins++;
-        b->last_up_bin = bin;
-        b->up += up;
-    }
-    /* The phase list changes only when an interaction appears or grows. */
-    bool is_interaction = burst_is_interaction(p, b);
-    if (is_interaction != was_interaction || (is_interaction && b->last != was_last))
-        d->version++;
-}
-
-static void rerun(et_phases *p, const et_flows *flows, uint32_t device, dev_state *d)
-{
-    const et_device *dev = et_flows_device(flows, device);
-    d->avs_mode = dev && dev->has_avs;
-    g_array_set_size(d->interactions, 0);
-    memset(&d->cur, 0, sizeof(d->cur));
-    GArray *s = d->series[d->avs_mode ? SERIES_AVS : SERIES_CAND];
-    for (guint i = 0; i < s->len; i++) {
-        const bin_entry *e = &g_array_index(s, bin_entry, i);
-        feed(p, d, e->bin, e->up, e->down);
-    }
-    d->rerun = d->rerun_current = false;
-    d->voice_stale = true;
-    d->version++;
+    et_group g = et_flow_group(fl);
+    return g == ET_GROUP_AVS || (g == ET_GROUP_UNTAGGED && fl->host == NULL && !et_addr_is_local(&fl->server));
 }
 
 static guint first_index_at(GArray *s, uint32_t bin)
@@ -389,116 +310,190 @@ static guint first_index_at(GArray *s, uint32_t bin)
     return lo;
 }
 
-/* Counts the open burst again from the series: cheap, a burst is short. */
-static void rerun_current(et_phases *p, dev_state *d)
+/* Speech upload of a device at a bin, also into the counts of its listed phases. */
+static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
 {
-    GArray *s = d->series[d->avs_mode ? SERIES_AVS : SERIES_CAND];
-    guint i = first_index_at(s, d->cur.first);
-    memset(&d->cur, 0, sizeof(d->cur));
-    for (; i < s->len; i++) {
-        const bin_entry *e = &g_array_index(s, bin_entry, i);
-        feed(p, d, e->bin, e->up, e->down);
+    GArray *s = d->speech;
+    guint i = s->len;
+    while (i > 0 && g_array_index(s, bin_entry, i - 1).bin > bin)
+        i--;
+    if (i > 0 && g_array_index(s, bin_entry, i - 1).bin == bin) {
+        g_array_index(s, bin_entry, i - 1).up += bytes;
+    } else {
+        bin_entry e = { bin, bytes };
+        g_array_insert_val(s, i, e);
     }
-    d->rerun_current = false;
-    d->version++;
+    if (!d->list_valid || d->phase_voice->len != d->list->len || d->list->len == 0)
+        return;
+    guint lo = 0, hi = d->list->len;
+    double bin_start = bin * p->cfg.bin;
+    while (hi - lo > 1) {
+        guint mid = (lo + hi) / 2;
+        if (g_array_index(d->list, et_phase, mid).start <= bin_start + 1e-9)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    g_array_index(d->phase_voice, uint64_t, lo) += bytes;
+    if (lo + 1 < d->list->len)
+        d->settled_valid = false;
 }
 
-static void sync_dev(et_phases *p, const et_flows *flows, uint32_t device, dev_state *d)
+static bool run_is_speech(const et_phases *p, const flow_voice *fv)
 {
-    const et_device *dev = et_flows_device(flows, device);
-    if (d->rerun || (dev && dev->has_avs != d->avs_mode))
-        rerun(p, flows, device, d);
-    else if (d->rerun_current)
-        rerun_current(p, d);
+    uint32_t span = fv->run_last - fv->run_first + 1;
+    return span >= SPEECH_MIN_BINS && fv->run_bins >= SPEECH_MIN_OCCUPANCY * span &&
+           fv->run_bytes <= (uint64_t)fv->run_bins * SPEECH_MAX_BYTES_PER_BIN &&
+           fv->run_bytes >= p->cfg.min_voice_bytes;
 }
 
-/* Flows whose class changed since we last looked: move their voice-path bins. */
+static speech_segment *last_segment(flow_voice *fv)
+{
+    return fv->segments && fv->segments->len
+               ? &g_array_index(fv->segments, speech_segment, fv->segments->len - 1) : NULL;
+}
+
+/* The interactions of a device change when a voice-path flow's speech or answer does. */
+static void segment_changed(et_phases *p, const flow_voice *fv)
+{
+    if (fv->voice_path)
+        dev_at(p, fv->device)->version++;
+}
+
+static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, uint32_t bytes, uint32_t frame)
+{
+    dev_state *d = dev_at(p, fv->device);
+    /* Packets come in time order within a flow; one from before the open run starts a new one. */
+    if (fv->run_open && bin >= fv->run_first && bin <= fv->run_last + SPEECH_MAX_HOLE_BINS + 1) {
+        if (bin > fv->run_last) {
+            fv->run_last = bin;
+            fv->run_bins++;
+        }
+    } else {
+        fv->run_open = true;
+        fv->run_first = fv->run_last = bin;
+        fv->run_bins = 1;
+        fv->run_bytes = 0;
+        fv->run_first_frame = frame;
+        fv->run_is_speech = false;
+        if (fv->pending)
+            g_array_set_size(fv->pending, 0);
+    }
+    fv->run_bytes += bytes;
+    if (fv->run_is_speech) {
+        speech_segment *sg = last_segment(fv);
+        sg->bytes += bytes;
+        if (bin > sg->last) {
+            sg->last = bin;
+            if (sg->answer_last < bin)
+                sg->answer_last = bin;
+            sg->answer_until = MAX(sg->answer_until, (bin + 1) * p->cfg.bin + ANSWER_WAIT_S);
+            segment_changed(p, fv);
+        }
+        speech_add(p, d, bin, bytes);
+        return;
+    }
+    if (fv->pending == NULL)
+        fv->pending = g_array_new(FALSE, FALSE, sizeof(bin_entry));
+    bin_entry e = { bin, bytes };
+    if (fv->pending->len && g_array_index(fv->pending, bin_entry, fv->pending->len - 1).bin == bin)
+        g_array_index(fv->pending, bin_entry, fv->pending->len - 1).up += bytes;
+    else
+        g_array_append_val(fv->pending, e);
+    if (!run_is_speech(p, fv))
+        return;
+    /* The run has the shape of speech: it becomes a segment, its bytes so far speech upload. */
+    fv->run_is_speech = true;
+    if (fv->segments == NULL)
+        fv->segments = g_array_new(FALSE, FALSE, sizeof(speech_segment));
+    if (fv->segments->len == 0)
+        g_array_append_val(d->voice_flows, flow);
+    speech_segment sg = { fv->run_first, fv->run_last, fv->run_last, fv->run_bytes, fv->run_first_frame,
+                          (fv->run_last + 1) * p->cfg.bin + ANSWER_WAIT_S, false };
+    g_array_append_val(fv->segments, sg);
+    for (guint i = 0; i < fv->pending->len; i++) {
+        const bin_entry *b = &g_array_index(fv->pending, bin_entry, i);
+        speech_add(p, d, b->bin, b->up);
+    }
+    g_array_set_size(fv->pending, 0);
+    segment_changed(p, fv);
+}
+
+static void download(et_phases *p, flow_voice *fv, uint32_t payload, double t)
+{
+    speech_segment *sg = last_segment(fv);
+    if (sg == NULL || t > sg->answer_until || t < sg->first * p->cfg.bin)
+        return;
+    sg->answered = true;
+    if (payload < ANSWER_MIN_PAYLOAD)
+        return;
+    uint32_t bin = et_phases_bin(p, t);
+    sg->answer_until = MAX(sg->answer_until, t + ANSWER_GAP_S);
+    if (bin > sg->answer_last) {
+        sg->answer_last = bin;
+        segment_changed(p, fv);
+    }
+}
+
+bool et_phases_speech_start(const et_phases *p, uint32_t flow, uint32_t frame)
+{
+    const flow_voice *fv = flow < p->flows->len ? g_ptr_array_index(p->flows, flow) : NULL;
+    for (guint i = 0; fv && fv->segments && i < fv->segments->len; i++) {
+        if (g_array_index(fv->segments, speech_segment, i).first_frame == frame)
+            return true;
+    }
+    return false;
+}
+
+/* Flows whose class changed since we last looked: a flow that joins or leaves the voice path
+ * takes its speech with it. */
 static void apply_changes(et_phases *p, const et_flows *flows)
 {
     const uint32_t *ids;
     size_t n = et_flows_changes(flows, &ids);
     for (; p->change_cursor < n; p->change_cursor++) {
         uint32_t id = ids[p->change_cursor];
-        flow_bins *fb = id < p->flows->len ? g_ptr_array_index(p->flows, id) : NULL;
-        if (fb == NULL)
+        flow_voice *fv = id < p->flows->len ? g_ptr_array_index(p->flows, id) : NULL;
+        if (fv == NULL)
             continue;
-        uint8_t now = series_of(flows, et_flows_get(flows, id));
-        if (now == fb->series)
-            continue;
-        dev_state *d = dev_at(p, fb->device);
-        uint8_t detected = d->avs_mode ? SERIES_AVS : SERIES_CAND;
-        uint32_t first_bin = fb->bins->len ? g_array_index(fb->bins, bin_entry, 0).bin : 0;
-        for (guint i = 0; i < fb->bins->len; i++) {
-            const bin_entry *e = &g_array_index(fb->bins, bin_entry, i);
-            if (fb->series != SERIES_NONE)
-                series_add(d->series[fb->series], e->bin, -(int64_t)e->up, -(int64_t)e->down);
-            if (now != SERIES_NONE)
-                series_add(d->series[now], e->bin, e->up, e->down);
+        bool now = et_phases_voice_path(flows, et_flows_get(flows, id));
+        if (now != fv->voice_path) {
+            fv->voice_path = now;
+            if (fv->segments && fv->segments->len)
+                dev_at(p, fv->device)->version++;
         }
-        if (fb->series == detected || now == detected) {
-            if (d->cur.open && first_bin >= d->cur.first)
-                d->rerun_current = true;
-            else
-                d->rerun = true;
-            d->voice_stale = true;          /* bytes moved in phases that may keep their place */
-        }
-        fb->series = now;
     }
 }
 
-void et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bool up,
-                      uint32_t len, double t)
+bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bool up,
+                      uint32_t payload, double t, uint32_t frame)
 {
     if (t > p->end)
         p->end = t;
     apply_changes(p, flows);
-    uint8_t series = series_of(flows, fl);
-    flow_bins *fb = fl->id < p->flows->len ? g_ptr_array_index(p->flows, fl->id) : NULL;
-    if (series == SERIES_NONE && fb == NULL)
-        return;
-    while (p->flows->len <= fl->id)
-        g_ptr_array_add(p->flows, NULL);
-    if (fb == NULL) {
-        fb = g_new0(flow_bins, 1);
-        fb->series = series;
-        fb->device = fl->device;
-        fb->bins = g_array_new(FALSE, FALSE, sizeof(bin_entry));
-        g_ptr_array_index(p->flows, fl->id) = fb;
+    if (payload == 0 || et_addr_is_local(&fl->server))
+        return false;
+    flow_voice *fv = fl->id < p->flows->len ? g_ptr_array_index(p->flows, fl->id) : NULL;
+    if (fv == NULL) {
+        if (!up)
+            return false;               /* speech starts with an upload */
+        while (p->flows->len <= fl->id)
+            g_ptr_array_add(p->flows, NULL);
+        fv = g_new0(flow_voice, 1);
+        fv->device = fl->device;
+        fv->voice_path = et_phases_voice_path(flows, fl);
+        g_ptr_array_index(p->flows, fl->id) = fv;
     }
     uint32_t bin = et_phases_bin(p, t);
-    uint32_t u = up ? len : 0, dn = up ? 0 : len;
-    series_add(fb->bins, bin, u, dn);
-    if (series == SERIES_NONE)
-        return;
-    dev_state *d = dev_at(p, fl->device);
-    series_add(d->series[series], bin, u, dn);
-    const et_device *dev = et_flows_device(flows, fl->device);
-    if ((series == SERIES_AVS) != dev->has_avs || d->rerun || dev->has_avs != d->avs_mode)
-        return;                             /* not the detected series, or recounted anyway */
-    if (d->cur.open && bin < d->cur.first)
-        d->rerun = true;                    /* out of order across bursts: recount */
-    else if (d->rerun_current || (d->cur.open && bin < d->cur.last))
-        rerun_current(p, d);                /* the bin is already counted in the series */
+    if (up)
+        upload(p, fv, fl->id, bin, payload, frame);
     else
-        feed(p, d, bin, u, dn);
-    /* The listed phases' counts are kept up to date here, also when the list is about to be
-     * rebuilt: the rebuild keeps the counts of the phases that stay (with a schedule the packet's
-     * phase need not be the last one) and recounts the others. */
-    if (u && d->list_valid && !d->rerun && !d->rerun_current &&
-        d->phase_voice->len == d->list->len) {
-        guint lo = 0, hi = d->list->len;
-        double bin_start = bin * p->cfg.bin;
-        while (hi - lo > 1) {
-            guint mid = (lo + hi) / 2;
-            if (g_array_index(d->list, et_phase, mid).start <= bin_start + 1e-9)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        g_array_index(d->phase_voice, uint64_t, lo) += u;
-        if (lo + 1 < d->list->len)
-            d->settled_valid = false;
-    }
+        download(p, fv, payload, t);
+    const speech_segment *sg = last_segment(fv);
+    if (fv->voice_reported || sg == NULL || !sg->answered)
+        return false;
+    fv->voice_reported = true;
+    return true;
 }
 
 /* ---- phase lists ---- */
@@ -525,13 +520,47 @@ static void build_schedule_list(const et_phases *p, GArray *list)
     }
 }
 
+typedef struct interaction {
+    uint32_t first, last;      /* bins, inclusive */
+} interaction;
+
+static gint by_first(gconstpointer a, gconstpointer b)
+{
+    const interaction *x = a, *y = b;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Interactions: each speech segment of a voice-path flow with its answer; segments closer than
+ * the gap (turns of one dialog, a second voice connection) are one interaction. */
 static void build_auto_list(const et_phases *p, const dev_state *d, GArray *list)
 {
+    GArray *its = p->scratch;
+    g_array_set_size(its, 0);
+    for (guint i = 0; i < d->voice_flows->len; i++) {
+        uint32_t id = g_array_index(d->voice_flows, uint32_t, i);
+        const flow_voice *fv = g_ptr_array_index(p->flows, id);
+        if (!fv->voice_path)
+            continue;
+        for (guint j = 0; j < fv->segments->len; j++) {
+            const speech_segment *sg = &g_array_index(fv->segments, speech_segment, j);
+            interaction it = { sg->first, MAX(sg->last, sg->answer_last) };
+            g_array_append_val(its, it);
+        }
+    }
+    g_array_sort(its, by_first);
+    uint32_t gap = (uint32_t)llround(p->cfg.gap / p->cfg.bin);
+    guint n = 0;
+    for (guint i = 0; i < its->len; i++) {
+        interaction it = g_array_index(its, interaction, i);
+        interaction *prev = n ? &g_array_index(its, interaction, n - 1) : NULL;
+        if (prev && it.first <= prev->last + gap)
+            prev->last = MAX(prev->last, it.last);
+        else
+            g_array_index(its, interaction, n++) = it;
+    }
     double pos = 0;
-    guint n = d->interactions->len + (burst_is_interaction(p, &d->cur) ? 1 : 0);
     for (guint i = 0; i < n; i++) {
-        interaction it = i < d->interactions->len ? g_array_index(d->interactions, interaction, i)
-                                                  : (interaction){ d->cur.first, d->cur.last };
+        interaction it = g_array_index(its, interaction, i);
         double start = it.first * p->cfg.bin, end = (it.last + 1) * p->cfg.bin;
         if (start > pos)
             append_phase(list, "idle", pos, start, false);
@@ -542,10 +571,10 @@ static void build_auto_list(const et_phases *p, const dev_state *d, GArray *list
         append_phase(list, "idle", pos, p->end > pos ? p->end : pos, false);
 }
 
-/* Voice-path upload in [start, end), counted on whole bins. */
+/* Speech upload in [start, end), counted on whole bins. */
 static uint64_t voice_up_between(const et_phases *p, const dev_state *d, double start, double end)
 {
-    GArray *s = d->series[d->avs_mode ? SERIES_AVS : SERIES_CAND];
+    GArray *s = d->speech;
     uint32_t first = (uint32_t)(start / p->cfg.bin + 1e-9);
     uint64_t sum = 0;
     for (guint i = first_index_at(s, first); i < s->len; i++) {
@@ -557,8 +586,8 @@ static uint64_t voice_up_between(const et_phases *p, const dev_state *d, double 
     return sum;
 }
 
-/* Recounts the voice-path upload of the phases that changed (from the first that differs from
- * the previous list; all when the previous one says nothing). */
+/* Recounts the speech upload of the phases that changed (from the first that differs from the
+ * previous list; all when the previous one says nothing). */
 static void update_phase_voice(const et_phases *p, dev_state *d, bool keep_prefix)
 {
     guint n = d->list->len, first = 0;
@@ -585,7 +614,6 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
 {
     apply_changes(p, flows);
     dev_state *d = dev_at(p, device);
-    sync_dev(p, flows, device, d);
     const et_device *dev = et_flows_device(flows, device);
     bool speaker = dev && et_device_is_speaker(dev);
     /* Only an idle last phase runs on to the end of the capture: once the capture is past the
@@ -606,8 +634,7 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
             append_phase(d->list, "all", 0, p->end, false);
         else
             build_auto_list(p, d, d->list);
-        update_phase_voice(p, d, d->list_valid && d->list_speaker == speaker && !d->voice_stale);
-        d->voice_stale = false;
+        update_phase_voice(p, d, d->list_valid && d->list_speaker == speaker);
         d->settled_valid = false;
         d->list_valid = true;
         d->list_version = d->version;
@@ -702,5 +729,6 @@ void et_phases_rejudge(const et_phases *p, const et_phase *ph, et_phase_judgemen
 {
     j->voice_up_rate = rate(j->voice_up_bytes, ph->end - ph->start);
     if (j->verdict == ET_VERDICT_OK || j->verdict == ET_VERDICT_SUSPECT)
-        j->verdict = j->voice_up_rate > j->baseline_rate + p->cfg.margin ? ET_VERDICT_SUSPECT : ET_VERDICT_OK;
+        j->verdict = j->voice_up_bytes >= p->cfg.min_voice_bytes &&
+                     j->voice_up_rate > j->baseline_rate + p->cfg.margin ? ET_VERDICT_SUSPECT : ET_VERDICT_OK;
 }

@@ -3,11 +3,12 @@
  * Copyright 2026 The echotap developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Plain C (GLib only). Automatic detection (doc/phases.md): a speaker's voice path is its upload
- * to AVS flows (or, while it has none, to untagged cloud flows). Its traffic is cut into bursts
- * separated by at least `gap` seconds of silence on the voice path; a burst that uploads at
- * least `min_voice_bytes` in at least `min_voice_bins` bins is an interaction, from its first to
- * its last packet (the spoken answer included). Everything else is idle.
+ * Plain C (GLib only). Automatic detection (doc/phases.md): speech is recognised by its shape on
+ * each cloud flow (upload in nearly every 100 ms bin, at most the rate of uncompressed audio, for
+ * at least a second). A speaker's voice path is its AVS flows and its unnamed cloud flows; speech
+ * there, with the answer downloaded after it, is an interaction, and interactions closer than
+ * `gap` are one. Everything else is idle. Verdicts judge speech upload in phases without a wake
+ * word, on any cloud flow.
  */
 #ifndef ECHOTAP_PHASES_H
 #define ECHOTAP_PHASES_H
@@ -41,8 +42,7 @@ void et_schedule_free(et_schedule *s);
 typedef struct et_detector_config {
     double bin;                /* seconds per bin (0.1: the study's resolution) */
     double gap;                /* silence that ends a burst, seconds */
-    uint32_t min_voice_bytes;  /* upload that makes a burst an interaction */
-    uint32_t min_voice_bins;   /* bins with upload that make a burst an interaction */
+    uint32_t min_voice_bytes;  /* upload that a run of speech carries at least */
     double margin;             /* bytes/s above the idle baseline that flag a phase */
 } et_detector_config;
 
@@ -69,12 +69,16 @@ bool et_phases_automatic(const et_phases *p);
 uint32_t et_phases_bin(const et_phases *p, double t);
 double et_phases_bin_seconds(const et_phases *p);
 
-/* Counts a packet of a flow on the voice path bookkeeping (first pass). */
-void et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bool up,
-                      uint32_t len, double t);
+/* Counts a packet of a flow (first pass): payload is its TCP/UDP payload length, frame its
+ * number. Returns true, once per flow, when the flow has carried speech followed by data from
+ * the server: the shape of a voice connection. */
+bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bool up,
+                      uint32_t payload, double t, uint32_t frame);
 
-/* The phase of device at time t. Returns false if the device has no phases (automatic mode and
- * not a speaker: its traffic is in a single phase "all"). */
+/* Does this frame begin a run of speech on the flow? */
+bool et_phases_speech_start(const et_phases *p, uint32_t flow, uint32_t frame);
+
+/* The phase of device at time t (automatic mode, not a speaker: the single phase "all"). */
 void et_phases_lookup(et_phases *p, const et_flows *flows, uint32_t device, double t, et_phase *out);
 
 /* All phases of a device up to the end of the capture so far, in order. The array belongs to p
@@ -82,11 +86,12 @@ void et_phases_lookup(et_phases *p, const et_flows *flows, uint32_t device, doub
 const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t device, uint32_t *count,
                                uint64_t *version);
 
-/* Is this flow on its device's voice path (by its current class)? */
+/* Is this flow on its device's voice path (by its current class): AVS, or untagged and unnamed
+ * to a cloud address? */
 bool et_phases_voice_path(const et_flows *flows, const et_flow *fl);
 
 typedef struct et_phase_judgement {
-    uint64_t voice_up_bytes;   /* voice-path upload in the phase */
+    uint64_t voice_up_bytes;   /* speech upload in the phase (any cloud flow of the device) */
     double voice_up_rate;      /* bytes per second */
     double baseline_rate;      /* the device's idle baseline, bytes per second */
     double max_speech_s;       /* seconds of speech the upload could carry at AVS's lowest bitrate */

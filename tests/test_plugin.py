@@ -96,7 +96,7 @@ def test_every_packet_carries_its_flows_truth(tshark, capture, passes):
         if passes:
             # On the first pass the host can still be a weaker evidence's (a DNS answer before the SNI).
             assert (r["echotap.host"] or None) == f["host"], f"frame {r['frame.number']} {f}"
-            assert (r["echotap.evidence"] or None) == (f["evidence"] if f["host"] else None), \
+            assert (r["echotap.evidence"] or None) == f["evidence"], \
                 f"frame {r['frame.number']} {f}"
     for f in truth["flows"]:
         assert seen[id(f)] == f["packets_up"] + f["packets_down"], f

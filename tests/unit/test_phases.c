@@ -216,7 +216,6 @@ static void config(et_detector_config *cfg)
     cfg->bin = BIN;
     cfg->gap = 1.0;
     cfg->min_voice_bytes = 4000;
-    cfg->min_voice_bins = 5;
     cfg->margin = 1000.0;
 }
 
@@ -283,8 +282,9 @@ static bool lookup_each_packet;
 static void pkt(world *w, const et_flow *fl, bool up, uint32_t len, double t)
 {
     static uint32_t frame = 1;
-    et_flows_packet(w->flows, (et_flow *)fl, up, len, t, frame++, 0);
-    et_phases_packet(w->phases, w->flows, fl, up, len, t);
+    et_flows_packet(w->flows, (et_flow *)fl, up, len, t, frame, 0);
+    if (et_phases_packet(w->phases, w->flows, fl, up, len, t, frame++))
+        et_flows_add_traffic(w->flows, (et_flow *)fl);
     const et_device *d = et_flows_device(w->flows, fl->device);
     if (lookup_each_packet && (et_device_is_speaker(d) || !et_phases_automatic(w->phases))) {
         et_phase ph;
@@ -362,7 +362,6 @@ static void test_detector_defaults(void **state)
     assert_float_equal(cfg.bin, 0.1, 1e-12);
     assert_float_equal(cfg.gap, 1.0, 1e-12);
     assert_int_equal(cfg.min_voice_bytes, 4000);
-    assert_int_equal(cfg.min_voice_bins, 5);
     assert_float_equal(cfg.margin, 1000.0, 1e-12);
     assert_float_equal(ET_AVS_MIN_AUDIO_BYTES_PER_S, 4000.0, 1e-12);    /* 32 kbit/s */
 }
@@ -426,7 +425,7 @@ static void test_voice_burst(void **state)
     assert_float_equal(j.max_speech_s, 24.0, 1e-9);
     et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
     assert_int_equal(j.verdict, ET_VERDICT_OK);
-    assert_int_equal(j.voice_up_bytes, 200);
+    assert_int_equal(j.voice_up_bytes, 0);          /* pings are not speech */
 }
 
 static void test_version_changes(void **state)
@@ -521,11 +520,23 @@ static void test_small_uploads_are_idle(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(list[0].label, "idle");
 
-    /* Control: exactly 4000 bytes in 5 bins is an interaction ("at least"). */
-    stream(w, avs, true, 30.05, 30.5, 800);
+    /* Post-answer events: three 5 kB messages within 0.3 s. */
+    for (int i = 0; i < 3; i++)
+        stream(w, avs, true, 24.05 + 0.1 * i, 24.1 + 0.1 * i, 5000);
+    /* A bulk upload: 1.5 s at 200 kB/s, faster than any audio. */
+    stream(w, avs, true, 26.05, 27.5, 20000);
+    /* Upload in every other bin only, for 2 s. */
+    for (int i = 0; i < 10; i++)
+        pkt(w, avs, true, 800, 28.05 + 0.2 * i);
+    list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].label, "idle");
+
+    /* Control: exactly 4000 bytes in 10 bins (1 s) is speech ("at least"). */
+    stream(w, avs, true, 40.05, 41.0, 400);
     list = phases_of(w, avs->device, &n);
     assert_int_equal(n, 2);
-    assert_phase(&list[1], "interaction", 30.05, 30.45, BIN);
+    assert_phase(&list[1], "interaction", 40.05, 40.95, BIN);
 }
 
 static void test_metrics_never_interaction(void **state)
@@ -725,18 +736,21 @@ static void test_verdicts(void **state)
     et_schedule_free(s);
     et_flow *avs = avs_flow(w, 0);
     et_flow *met = flow_to(w, SPEAKER, 50001, ip4(52, 94, 9, 9), 0, "device-metrics-us-2.amazon.com");
-    const double ts[] = { 1.05, 6.05, 11.05, 16.05, 25.05, 31.05, 36.05, 39.95 };
-    pings(w, avs, ts, 8);                                        /* 100 bytes up each */
-    /* silence: a big metrics upload, which is not the voice path */
+    pings(w, avs, (const double[]){ 1.05 }, 1);                 /* 100 bytes up each */
+    /* silence: a big metrics upload, faster than audio */
     stream(w, met, true, 3.05, 4.0, 5000);
+    pings(w, avs, (const double[]){ 6.05, 11.05 }, 2);
     /* query (wake word): speech */
     uint64_t query_up = stream(w, avs, true, 12.05, 14.0, 3200);
     stream(w, avs, false, 14.05, 15.0, 5000);
-    /* secret (no wake word): 20 kB of voice-path upload */
+    pings(w, avs, (const double[]){ 16.05 }, 1);
+    /* secret (no wake word): 20 kB of speech */
     uint64_t secret_up = stream(w, avs, true, 21.05, 23.0, 1000);
     assert_int_equal(secret_up, 20000);
-    /* quiet (no wake word): a little upload, below the margin */
+    pings(w, avs, (const double[]){ 25.05, 31.05 }, 2);
+    /* quiet (no wake word): a little upload, not the shape of speech */
     uint64_t quiet_up = stream(w, avs, true, 33.05, 33.5, 600);
+    pings(w, avs, (const double[]){ 36.05, 39.95 }, 2);
 
     uint32_t n;
     const et_phase *list = phases_of(w, avs->device, &n);
@@ -746,30 +760,30 @@ static void test_verdicts(void **state)
 
     /* silence: the baseline phase (only pings), OK */
     et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
-    assert_int_equal(j.voice_up_bytes, 200);
-    assert_float_equal(j.voice_up_rate, 200 / 10.0, 1e-6);
-    assert_float_equal(j.baseline_rate, 20.0, 1e-6);
-    assert_float_equal(j.max_speech_s, 200 / 4000.0, 1e-9);
+    assert_int_equal(j.voice_up_bytes, 0);          /* pings and the bulk metrics upload */
+    assert_float_equal(j.voice_up_rate, 0, 1e-6);
+    assert_float_equal(j.baseline_rate, 0, 1e-6);
+    assert_float_equal(j.max_speech_s, 0, 1e-9);
     assert_int_equal(j.verdict, ET_VERDICT_OK);
 
     /* query: wake word */
     et_phases_judge(w->phases, w->flows, avs->device, &list[1], &j);
-    assert_int_equal(j.voice_up_bytes, query_up + 200);
+    assert_int_equal(j.voice_up_bytes, query_up);
     assert_int_equal(j.verdict, ET_VERDICT_WAKE);
 
     /* secret: big upload without a wake word */
     et_phases_judge(w->phases, w->flows, avs->device, &list[2], &j);
-    assert_int_equal(j.voice_up_bytes, secret_up + 100);
-    assert_float_equal(j.voice_up_rate, (secret_up + 100) / 10.0, 1e-6);
-    assert_float_equal(j.baseline_rate, 20.0, 1e-6);
-    assert_float_equal(j.max_speech_s, (secret_up + 100) / 4000.0, 1e-9);
+    assert_int_equal(j.voice_up_bytes, secret_up);
+    assert_float_equal(j.voice_up_rate, secret_up / 10.0, 1e-6);
+    assert_float_equal(j.baseline_rate, 0, 1e-6);
+    assert_float_equal(j.max_speech_s, secret_up / 4000.0, 1e-9);
     assert_int_equal(j.verdict, ET_VERDICT_SUSPECT);
     assert_string_equal(et_verdict_name(j.verdict), "UPLOAD WITHOUT WAKE WORD");
 
-    /* quiet: (3000 + 300) bytes in 9.97 s, well under baseline + 1000 B/s */
+    /* quiet: 3000 bytes in half a second is not the shape of speech */
     et_phases_judge(w->phases, w->flows, avs->device, &list[3], &j);
-    assert_int_equal(j.voice_up_bytes, quiet_up + 300);
-    assert_float_equal(j.voice_up_rate, (quiet_up + 300) / (list[3].end - list[3].start), 1e-6);
+    assert_int_equal(quiet_up, 3000);
+    assert_int_equal(j.voice_up_bytes, 0);
     assert_int_equal(j.verdict, ET_VERDICT_OK);
 
     /* A device that is not a speaker gets no verdict. */
@@ -832,13 +846,14 @@ static void test_short_phases_take_the_last_into_the_baseline(void **state)
     *state = w;
     et_schedule_free(s);
     et_flow *avs = avs_flow(w, 0);
-    stream(w, avs, true, 0.05, 2.0, 100);                        /* blip: 1000 B/s over 2 s */
-    pkt(w, avs, true, 100, 11.95);                               /* quiet: 100 B in 10 s */
+    stream(w, avs, true, 0.05, 2.0, 250);                        /* blip: 2500 B/s of speech over 2 s */
+    stream(w, avs, true, 2.05, 3.0, 500);                        /* quiet: 5000 B of speech in 10 s */
+    pkt(w, avs, true, 100, 11.95);
     uint32_t n;
     const et_phase *list = phases_of(w, avs->device, &n);
     et_phase_judgement j;
     et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
-    assert_float_equal(j.baseline_rate, 100 / (list[1].end - list[1].start), 1e-6);
+    assert_float_equal(j.baseline_rate, 5000 / (list[1].end - list[1].start), 1e-6);
     assert_true(j.baseline_moves);
 }
 
@@ -907,13 +922,13 @@ static void test_late_avs_flow_in_no_wake_phase(void **state)
     assert_string_equal(list[1].label, "secret");
     et_phase_judgement j;
     et_phases_judge(w->phases, w->flows, avs->device, &list[1], &j);
-    assert_int_equal(j.voice_up_bytes, x_up + 200);
+    assert_int_equal(j.voice_up_bytes, x_up);
     assert_int_equal(j.verdict, ET_VERDICT_SUSPECT);
     et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
-    assert_int_equal(j.voice_up_bytes, 200);
+    assert_int_equal(j.voice_up_bytes, 0);
     assert_int_equal(j.verdict, ET_VERDICT_OK);
     et_phases_judge(w->phases, w->flows, avs->device, &list[2], &j);
-    assert_int_equal(j.voice_up_bytes, 300);
+    assert_int_equal(j.voice_up_bytes, 0);
 }
 
 /* ---- incremental results equal a recount ---- */
@@ -933,7 +948,8 @@ static void pkt2(world *a, world *b, uint32_t flow, bool up, uint32_t len, doubl
     for (int i = 0; i < 2; i++) {
         et_flow *fl = et_flows_get(ws[i]->flows, flow);
         et_flows_packet(ws[i]->flows, fl, up, len, t, 0, 0);
-        et_phases_packet(ws[i]->phases, ws[i]->flows, fl, up, len, t);
+        if (et_phases_packet(ws[i]->phases, ws[i]->flows, fl, up, len, t, 0))
+            et_flows_add_traffic(ws[i]->flows, fl);
         const et_device *d = et_flows_device(ws[i]->flows, fl->device);
         if (i == 0 && (et_device_is_speaker(d) || !et_phases_automatic(ws[i]->phases))) {
             et_phase ph;
