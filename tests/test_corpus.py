@@ -266,17 +266,22 @@ def test_parallel_over_two_ssh_hosts_equals_one_machine(corpus_run, work, plugin
     assert len(jobs) == len(layout) and "run-parallel.sh" in proc.stdout
     hosts = work / "sshloginfile"
     hosts.write_text("\n".join(sshd) + "\n")
-    joblog = work / "joblog.tsv"
-    run = subprocess.run(["parallel", "--will-cite", "--sshloginfile", str(hosts), "--joblog", str(joblog),
-                          "-a", str(dist / "jobs" / "jobs.txt")], capture_output=True, text=True, timeout=600)
+    # The emitted script: parallel over the sshlogins, then the merge.
+    run = subprocess.run([str(dist / "jobs" / "run-parallel.sh"), str(hosts)], capture_output=True, text=True,
+                         timeout=600)
     assert run.returncode == 0, run.stderr
-    used = {line.split("\t")[1] for line in joblog.read_text().splitlines()[1:]}
+    used = {line.split("\t")[1] for line in (dist / "jobs" / "joblog.tsv").read_text().splitlines()[1:]}
     assert len(used) == 2, f"jobs ran on {used}: expected both sshlogins"
     assert len(list((dist / "fragments").glob("*.json"))) == len(layout)
-    merged = corpus(plugin_so, "--merge", dist / "fragments", "-o", dist)
-    assert this_run(merged.stdout)["merged"] == len(layout)
+    assert this_run(run.stdout) == {"merged": len(layout), "failed": 0, "unreadable fragments": 0, "missing": 0}
     assert dump(dist / "corpus.sqlite") == dump(out / "corpus.sqlite")
     assert (dist / "summary.txt").read_text().split("\n", 2)[2] == (out / "summary.txt").read_text().split("\n", 2)[2]
+    # A capture whose job never ran is reported missing, and the merge fails.
+    first = sorted((dist / "fragments").glob("*.json"))[0]
+    first.unlink()
+    merged = corpus(plugin_so, "--merge", dist / "fragments", "-o", work / "dist-short", check=False)
+    assert merged.returncode == 1 and this_run(merged.stdout)["missing"] == 1
+    assert "have no fragment" in merged.stderr
 
 
 def test_slurm_array_script_equals_one_machine(corpus_run, work, plugin_so):
