@@ -164,6 +164,12 @@ class Capture:
         self.flush()
         self.out.close()
 
+    def stop_at(self, until_us):
+        """The recording stops at until_us: every frame stamped at or after it that is not written
+        yet is forgotten (counted nowhere, as if never seen), however the scenario went on."""
+        self.heap = [e for e in self.heap if e[0] < until_us]
+        heapq.heapify(self.heap)
+
 
 def us(t):
     return int(round(t * 1e6))

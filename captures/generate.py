@@ -126,6 +126,34 @@ class World:
         conn.send(t, True, app_data(self.rng, 17 + 16))
         return conn.send(t + conn.rtt, False, app_data(self.rng, 17 + 16))
 
+    def speak_opus(self, conn, t, seconds):
+        """Audio as a real Echo streams it: a Recognize event, then one small TLS record (Opus
+        frames in an HTTP/2 DATA frame) of 400-500 B every 40-50 ms. Returns the time of the last
+        audio record."""
+        conn.send(t, True, app_data(self.rng, 1180))
+        at, last = t + 0.02, t
+        while at < t + 0.02 + seconds:
+            conn.send(at, True, app_data(self.rng, 400 + self.rng.randrange(101) - 5))
+            last = at
+            at += 0.040 + self.rng.randrange(11) / 1000
+        return last
+
+    def answer_chunks(self, conn, t, chunks, pause):
+        """A long answer read out piece by piece: directives, then each chunk of speech (MP3) a
+        `pause` after the one before. Returns when the last chunk is downloaded."""
+        t = conn.send(t, False, app_data(self.rng, 1900))
+        for i, size in enumerate(chunks):
+            t = conn.send(t + (0.01 if i == 0 else pause), False, app_data(self.rng, size))
+        return t
+
+    def event_burst(self, conn, t, messages=3):
+        """What a real Echo uploads about 5 s after most answers: three ~5 kB HTTP/2 messages
+        (events, no audio-sized records) within 0.3 s, each answered with a ~130 B reply."""
+        for i in range(messages):
+            end = conn.send(t + 0.12 * i, True, app_data(self.rng, 4800 + self.rng.randrange(400)))
+            conn.send(end + 0.004, False, app_data(self.rng, 125 + self.rng.randrange(10)))
+        return end + 0.004
+
     def write_truth(self, path, made_by):
         self.cap.close()
         t_first = self.cap.t_first / 1e6
@@ -139,8 +167,12 @@ class World:
         truth = {"capture": pathlib.Path(path).name.replace(".truth.json", ".pcapng"), "made_by": made_by,
                  "seed": self.seed, "first_packet": t_first, "schedule": self.schedule, "phases": phases,
                  "interactions": self.interactions,
-                 "flows": [{**f.truth(), **getattr(f, "tls", {})} for f in self.cap.flows if f.first is not None],
+                 "flows": [{**f.truth(), **getattr(f, "tls", {}),
+                            **({"traffic_from": f.traffic_from} if hasattr(f, "traffic_from") else {})}
+                           for f in self.cap.flows if f.first is not None],
                  "stats": stats, "packets": self.cap.packets}
+        if hasattr(self, "expected_verdicts"):
+            truth["expected_verdicts"] = self.expected_verdicts
         pathlib.Path(path).write_text(json.dumps(truth, indent=1) + "\n")
 
 
@@ -422,6 +454,162 @@ def intercepted(path):
     w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py intercepted")
 
 
+OLD_AVS_IP = "52.46.141.30"       # the Echo's AVS connection from before the capture: never named
+
+
+def sent_up(conn):
+    """The device's next sequence number on conn: differences are the TCP payload bytes it sent
+    in between (what speech detection counts)."""
+    return conn.seq[True]
+
+
+def real_shapes(path):
+    """What real Echo traffic does (../shared/real-captures/README.md), with automatic phases:
+    the voice travels on an AVS connection older than the capture that nothing names; a second
+    AVS connection opens with a full handshake (certificate bob-dispatch-prod-na) while the old one
+    keeps carrying the voice; ~15 kB event bursts follow the answers by about 5 s; a multi-turn
+    dialog; a long answer read out in chunks; an unnamed download whose only upload is ACKs; the
+    capture stops inside an event burst. Speech both as a real Echo streams it (small Opus records
+    every 40-50 ms) and as 16 kHz PCM frames every 100 ms."""
+    w = World(path, seed=8)
+    echo = Host(ECHO_MAC, "192.168.1.20")
+    T = T0
+    dev = str(echo.ip)
+
+    def interaction(label, start, end, speech):
+        w.interactions.append({"device": dev, "label": label, "start": round(start - T, 3),
+                               "end": round(end - T, 3), "speech_bytes": speech})
+
+    # 1. The AVS connection began before the capture: no handshake, no DNS answer for its server.
+    #    Its speech answered by the server makes it avs by traffic.
+    old = w.tcp(echo, OLD_AVS_IP, 443, "avs", None, "traffic")
+    old.flow.traffic_from = None
+    w.ping(old, T + 0.0)
+    w.dns(T + 0.6, echo, "unagi-na.amazon.com", [("unagi-na.amazon.com", 1, UNAGI_IP)])
+    unagi(w, T + 0.7, echo)
+    w.dns(T + 1.9, echo, "device-metrics-us.amazon.com", [("device-metrics-us.amazon.com", 1, METRICS_IP)])
+    w.https(T + 2.0, echo, METRICS_IP, ("metrics", "device-metrics-us.amazon.com", "sni"),
+            sni="device-metrics-us.amazon.com", certs=[CERTS["metrics"]], up=4400, down=410)
+
+    # A command streamed as Opus on the old connection; the answer; 5 s later an event burst (3).
+    start, sent = T + 4.0, sent_up(old)
+    end = w.speak_opus(old, start, 3.0)
+    speech = sent_up(old) - sent
+    old.flow.traffic_from = round(end + 0.3 - T, 6)       # the answer's first packet: speech answered
+    end = w.answer(old, end + 0.3, 20000)
+    interaction("opus command", start, end, speech)
+    unagi(w, T + 8.5, echo)
+    w.event_burst(old, end + 5.0)
+
+    # 2. A second AVS connection opens: DNS for avs-alexa-4-na, then a full TLS 1.2 handshake
+    #    without SNI whose certificate names bob-dispatch-prod-na; it carries an event and pings.
+    w.dns(T + 14.0, echo, AVS_HOST, [(AVS_HOST, 1, AVS2_IP)])
+    new = w.tcp(echo, AVS2_IP, 443, "avs", "bob-dispatch-prod-na.amazon.com", "cert")
+    t = tls_full_handshake(new, w.rng, new.open(T + 14.1), None, [CERTS["avs"]], alpn=["h2"],
+                           session_id=w.rng.randbytes(32))
+    t = new.send(t + 0.001, True, app_data(w.rng, 1800))            # SynchronizeState
+    new.send(t + 0.05, False, app_data(w.rng, 600))
+
+    # 4. A multi-turn dialog on the old connection: a question (PCM), its answer, the follow-up
+    #    turn 0.6 s after the answer ends (Opus), its answer: one interaction.
+    start, sent = T + 18.0, sent_up(old)
+    end = w.speak(old, start, 2.0)
+    end = w.answer(old, end + 0.3, 14000)
+    unagi(w, T + 19.0, echo)
+    end = w.speak_opus(old, end + 0.6, 2.7)
+    speech = sent_up(old) - sent                           # both turns (only ACKs go up in between)
+    end = w.answer(old, end + 0.3, 9000)
+    interaction("dialog", start, end, speech)
+    w.ping(new, T + 26.0)
+    w.event_burst(old, end + 5.2)
+
+    # A long answer read out in five chunks, 1.5 s apart: one interaction ending at its last chunk.
+    start, sent = T + 33.0, sent_up(old)
+    end = w.speak_opus(old, start, 2.8)
+    speech = sent_up(old) - sent
+    end = w.answer_chunks(old, end + 0.3, [9000, 8500, 9200, 8800, 7600], 1.5)
+    interaction("long answer", start, end, speech)
+    w.event_burst(old, end + 4.9)
+
+    # 5. An unnamed download (begun before the capture): the Echo's only upload on it is ACKs,
+    #    every 100 ms bin for 3 s, on the voice path.
+    dl = w.tcp(echo, "13.224.9.41", 443, rtt=0.012)
+    dl.send(T + 50.0, False, app_data(w.rng, 300_000), rate=100_000)
+    w.ping(old, T + 52.0)
+    w.ping(new, T + 54.0)
+    unagi(w, T + 55.0, echo)
+
+    # 6. A last command; the capture stops inside the event burst that follows its answer.
+    start, sent = T + 58.0, sent_up(old)
+    end = w.speak_opus(old, start, 2.6)
+    speech = sent_up(old) - sent
+    end = w.answer(old, end + 0.3, 16000)
+    interaction("last command", start, end, speech)
+    burst = end + 5.0
+    w.event_burst(old, burst)
+    w.cap.stop_at(us(burst + 0.13))          # after the second message's first segment
+    # Automatic phases: idle, then each interaction and the idle after it; nothing is flagged.
+    w.expected_verdicts = [{"device": dev, "phase_index": 0, "phase": "idle", "verdict": "ok"}]
+    for it in w.interactions:
+        for label, verdict in (("interaction", "wake word"), ("idle", "ok")):
+            w.expected_verdicts.append({"device": dev, "phase_index": len(w.expected_verdicts), "phase": label,
+                                        "verdict": verdict})
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py real-shapes")
+
+
+def covert(path):
+    """A schedule like the study's, and a speaker that streams speech without a wake word: in the
+    `silence` after a command, only its post-answer event burst (ok); in a later `silence`, 4 s of
+    speech-shaped upload (Opus records) on its voice connection with no command before it and no
+    answer after it (UPLOAD WITHOUT WAKE WORD). Automatic phases see that upload as speech too."""
+    w = World(path, seed=9, schedule="0 silence; 8 command; 14 silence; 28 query; 34 silence; 52 command")
+    echo = Host(ECHO_MAC, "192.168.1.20")
+    T = T0
+    dev = str(echo.ip)
+    avs = w.tcp(echo, AVS_IP, 443, *AVS)        # older than the capture, named by a later DNS answer
+    w.ping(avs, T + 0.0)
+    w.dns(T + 0.5, echo, AVS_HOST, [(AVS_HOST, 1, AVS_IP)])
+    w.dns(T + 0.9, echo, "unagi-na.amazon.com", [("unagi-na.amazon.com", 1, UNAGI_IP)])
+    unagi(w, T + 1.0, echo)
+    w.https(T + 3.0, echo, METRICS_IP, ("metrics", "device-metrics-us.amazon.com", "cert"),
+            certs=[CERTS["metrics"]], up=5000, down=410)
+    w.ping(avs, T + 6.0)
+
+    def interaction(label, start, end, sent, **extra):
+        w.interactions.append({"device": dev, "label": label, "start": round(start - T, 3),
+                               "end": round(end - T, 3), "speech_bytes": sent_up(avs) - sent, **extra})
+
+    start, sent = T + 8.4, sent_up(avs)          # command (wake word)
+    end = w.speak_opus(avs, start, 2.6)
+    interaction("command", start, w.answer(avs, end + 0.3, 16000), sent)
+    w.event_burst(avs, end + 5.0)                # in the silence that follows: not speech
+    unagi(w, T + 20.0, echo)
+    w.ping(avs, T + 24.0)
+
+    start, sent = T + 28.5, sent_up(avs)         # query (wake word), PCM frames
+    end = w.speak(avs, start, 2.0)
+    end = w.answer(avs, end + 0.3, 12000)
+    interaction("query", start, end, sent)
+    w.event_burst(avs, end + 5.0)                # in the next silence, before the covert upload
+
+    start, sent = T + 40.0, sent_up(avs)         # silence: speech-shaped upload, no command, no answer
+    end = w.speak_opus(avs, start, 4.0)
+    interaction("covert", start, end, sent, wake_word=False)
+    unagi(w, T + 47.0, echo)
+    w.ping(avs, T + 50.0)
+
+    start, sent = T + 52.5, sent_up(avs)         # command (wake word)
+    end = w.speak_opus(avs, start, 2.6)
+    end = w.answer(avs, end + 0.3, 15000)
+    interaction("command", start, end, sent)
+    w.ping(avs, T + 57.5)
+    w.expected_verdicts = [{"device": dev, "phase_index": i, "phase": label, "verdict": v} for i, (label, v) in
+                           enumerate([("silence", "ok"), ("command", "wake word"), ("silence", "ok"),
+                                      ("query", "wake word"), ("silence", "UPLOAD WITHOUT WAKE WORD"),
+                                      ("command", "wake word")])]
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py covert")
+
+
 def scale(path, hours, speakers, ota_mb):
     """A long capture for benchmarks and long runs: `speakers` Echos for `hours`, each with its
     AVS connection (pings every 30 s, a command every ~10 minutes), metrics and resumed unagi
@@ -466,7 +654,8 @@ def scale(path, hours, speakers, ota_mb):
 
 
 COMMITTED = {"echo-study": echo_study, "multi-speaker": multi_speaker, "ipv6": ipv6,
-             "cut-midflow": cut_midflow, "hostile": hostile, "intercepted": intercepted}
+             "cut-midflow": cut_midflow, "hostile": hostile, "intercepted": intercepted,
+             "real-shapes": real_shapes, "covert": covert}
 
 
 def main():
