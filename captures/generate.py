@@ -547,7 +547,7 @@ def real_shapes(path):
     interaction("last command", start, end, speech)
     burst = end + 5.0
     w.event_burst(old, burst)
-    w.cap.stop_at(us(burst + 0.13))          # after the second message's first segment
+    w.cap.stop_at(us(burst + 0.13))          # after the second message, before its ACK, reply and the third
     # Automatic phases: idle, then each interaction and the idle after it; nothing is flagged.
     w.expected_verdicts = [{"device": dev, "phase_index": 0, "phase": "idle", "verdict": "ok"}]
     for it in w.interactions:
