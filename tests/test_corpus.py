@@ -74,7 +74,7 @@ def reference(tshark, capture, schedule=None):
     return json.loads(tshark.run(*args, "-z", "echotap,json").stdout)
 
 
-def assert_matches(db_path, sha, data):
+def assert_matches(db_path, sha, data, timeline=False):
     """The database's rows for one capture equal the capture's own -z echotap,json."""
     key = lambda r, cols: tuple(r.get(c) for c in cols)  # noqa: E731
     flow_cols = ["flow", "proto", "device", "client_port", "server", "server_port", "service", "host",
@@ -89,6 +89,10 @@ def assert_matches(db_path, sha, data):
     assert got == sorted(key(r, phase_cols) for r in data["phases"])
     got = sorted((r["device"], bool(r["speaker"])) for r in rows(db_path, "devices", "WHERE sha256 = ?", (sha,)))
     assert got == sorted((d["device"], d["speaker"]) for d in data["devices"])
+    if timeline:
+        cols = ["start", "device", "service", "dir", "bytes", "packets"]
+        got = sorted(key(r, cols) for r in rows(db_path, "timeline", "WHERE sha256 = ?", (sha,)))
+        assert got == sorted(key(r, cols) for r in data["timeline"]) and got
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +122,7 @@ def corpus_run(work, plugin_so):
     (caps / "echo-study.pcapng.schedule").write_text(STUDY_SCHEDULE + "\n")
     (caps / "schedules.tsv").write_text(f"# file<TAB>schedule\nrealstack.pcapng\t{REALSTACK_SCHEDULE}\n")
     out = work / "out"
-    proc = corpus(plugin_so, caps, "-o", out, "-j", "2")
+    proc = corpus(plugin_so, caps, "-o", out, "-j", "2", "--timeline")
     return caps, out, layout, proc
 
 
@@ -134,13 +138,12 @@ def test_counts_equal_per_capture_runs(corpus_run, tshark):
         assert cap["size"] == copy.stat().st_size and cap["packets"] > 0
         schedule = SCHEDULES.get(original.name)
         data = reference(tshark, original, schedule)
-        assert_matches(db, cap["sha256"], data)
+        assert_matches(db, cap["sha256"], data, timeline=True)
         assert cap["automatic_phases"] == (0 if schedule else 1)
     # Per capture and per device/service the totals add up; the CSVs hold the same rows.
     for table in ("captures", "devices", "flows", "phases", "phase_stats"):
         csv_lines = (out / "csv" / f"{table}.csv").read_text().splitlines()
         assert len(csv_lines) == 1 + len(rows(db, table)), table
-    assert rows(db, "timeline") == []  # only with --timeline
     summary = (out / "summary.txt").read_text()
     assert summary in proc.stdout and "Captures with an UPLOAD WITHOUT WAKE WORD verdict: 0" in summary
     assert (out / "summary.png").stat().st_size > 1000
@@ -158,7 +161,7 @@ def test_failures_recorded_and_second_run_skips(corpus_run, work, plugin_so):
     (caps2 / "y.cap").write_text("Nor is this one.\n" * 10)
     out2 = work / "out2"
     shutil.copytree(out, out2)
-    proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2")
+    proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2", "--timeline")
     assert this_run(proc.stdout) == {"read": 0, "failed": 3, "skipped": len(layout)}
     failed = {pathlib.Path(r["path"]).name: r for r in rows(out2 / "corpus.sqlite", "captures", "WHERE status = 'failed'")}
     assert set(failed) == {"cut.pcapng", "x.pcap", "y.cap"}
@@ -172,11 +175,16 @@ def test_failures_recorded_and_second_run_skips(corpus_run, work, plugin_so):
     assert after_caps == before["captures"]
     assert {t: v for t, v in after.items() if t != "captures"} == {t: v for t, v in before.items() if t != "captures"}
     # A second run: everything recorded is skipped, nothing changes.
-    proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2")
+    proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2", "--timeline")
     assert this_run(proc.stdout) == {"read": 0, "failed": 0, "skipped": len(layout) + 3}
     assert dump(out2 / "corpus.sqlite") == after
+    # Other options (here: no timeline) are another result: the captures run again.
+    shutil.copytree(out, work / "out3")
+    proc = corpus(plugin_so, caps, "-o", work / "out3", "-j", "2")
+    assert this_run(proc.stdout) == {"read": len(layout), "failed": 0, "skipped": 0}
+    assert rows(work / "out3" / "corpus.sqlite", "timeline") == []
     # --keep-truncated: the cut capture is ok, its partial rows kept, the reason a warning.
-    corpus(plugin_so, caps2 / "cut.pcapng", "-o", out2, "--keep-truncated", "--retry-failed")
+    corpus(plugin_so, caps2 / "cut.pcapng", "-o", out2, "--timeline", "--keep-truncated", "--retry-failed")
     cut = rows(out2 / "corpus.sqlite", "captures", "WHERE path = ?", (str(caps2 / "cut.pcapng"),))[0]
     assert cut["status"] == "ok" and "cut short" in cut["warning"] and cut["flows"] > 0
 
@@ -261,7 +269,7 @@ PidFile {d / 'sshd.pid'}
 def test_parallel_over_two_ssh_hosts_equals_one_machine(corpus_run, work, plugin_so, sshd):
     caps, out, layout, _ = corpus_run
     dist = work / "dist"
-    proc = corpus(plugin_so, caps, "-o", dist, "--emit-jobs", "parallel")
+    proc = corpus(plugin_so, caps, "-o", dist, "--emit-jobs", "parallel", "--timeline")
     jobs = (dist / "jobs" / "jobs.txt").read_text().splitlines()
     assert len(jobs) == len(layout) and "run-parallel.sh" in proc.stdout
     hosts = work / "sshloginfile"
@@ -288,7 +296,7 @@ def test_slurm_array_script_equals_one_machine(corpus_run, work, plugin_so):
     """The emitted sbatch script, run as Slurm would run its array tasks (here one after another)."""
     caps, out, layout, _ = corpus_run
     dist = work / "slurm"
-    corpus(plugin_so, caps, "-o", dist, "--emit-jobs", "slurm", "--array-max", "4")
+    corpus(plugin_so, caps, "-o", dist, "--emit-jobs", "slurm", "--array-max", "4", "--timeline")
     script = dist / "jobs" / "echotap-corpus.sbatch"
     text = script.read_text()
     assert "#SBATCH --array=1-4" in text
@@ -312,6 +320,7 @@ def test_real_captures(work, plugin_so, tshark):
     db = out / "corpus.sqlite"
     captures = {r["path"]: r for r in rows(db, "captures")}
     assert len(captures) == len(expected) and all(c["status"] == "ok" for c in captures.values())
+    assert rows(db, "timeline") == []  # only with --timeline
     # A sample, spread over both speakers' folders, against the capture's own json run.
     for cap in expected[::15]:
         assert_matches(db, captures[str(cap)]["sha256"], reference(tshark, cap))
