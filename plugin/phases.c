@@ -165,6 +165,8 @@ typedef struct speech_segment {
 typedef struct flow_voice {
     uint32_t device;
     bool voice_path;           /* by the flow's class when last looked at */
+    bool in_tail;              /* voice path or metrics: its packets end an interaction */
+    GArray *active;            /* uint32_t: bins with a packet of the flow, sorted */
     /* the open run of upload bins, not yet known to be speech */
     bool run_open;
     uint32_t run_first, run_last, run_bins, run_first_frame;
@@ -184,6 +186,9 @@ typedef struct idle_rates {
 typedef struct dev_state {
     GArray *speech;                 /* bin_entry, sorted by bin: speech upload on any cloud flow */
     GArray *voice_flows;            /* uint32_t: ids of its flows that have speech segments */
+    GArray *cloud_flows;            /* uint32_t: ids of all its flows to the cloud */
+    /* Bins where a packet can still move the end of the last interaction: [tail_from, tail_to). */
+    uint32_t tail_from, tail_to;
     uint64_t version;
     /* cache of the phase list, and the speech upload of each listed phase */
     GArray *list;
@@ -214,6 +219,7 @@ static void dev_state_free(gpointer p)
     dev_state *d = p;
     g_array_free(d->speech, TRUE);
     g_array_free(d->voice_flows, TRUE);
+    g_array_free(d->cloud_flows, TRUE);
     g_array_free(d->list, TRUE);
     g_array_free(d->list_before, TRUE);
     g_array_free(d->phase_voice, TRUE);
@@ -228,6 +234,7 @@ static void flow_voice_free(gpointer p)
             g_array_free(fv->pending, TRUE);
         if (fv->segments)
             g_array_free(fv->segments, TRUE);
+        g_array_free(fv->active, TRUE);
         g_free(fv);
     }
 }
@@ -282,6 +289,7 @@ static dev_state *dev_at(et_phases *p, uint32_t device)
         dev_state *d = g_new0(dev_state, 1);
         d->speech = g_array_new(FALSE, FALSE, sizeof(bin_entry));
         d->voice_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        d->cloud_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->phase_voice = g_array_new(FALSE, TRUE, sizeof(uint64_t));
@@ -445,6 +453,22 @@ bool et_phases_speech_start(const et_phases *p, uint32_t flow, uint32_t frame)
     return false;
 }
 
+/* The packets that end an interaction: its voice path's and the telemetry it sets off. */
+static bool in_tail(const et_flows *flows, const et_flow *fl)
+{
+    return et_phases_voice_path(flows, fl) || et_flow_group(fl) == ET_GROUP_METRICS;
+}
+
+static void mark_active(flow_voice *fv, uint32_t bin)
+{
+    GArray *a = fv->active;
+    guint i = a->len;
+    while (i > 0 && g_array_index(a, uint32_t, i - 1) > bin)
+        i--;
+    if (i == 0 || g_array_index(a, uint32_t, i - 1) != bin)
+        g_array_insert_val(a, i, bin);
+}
+
 /* Flows whose class changed since we last looked: a flow that joins or leaves the voice path
  * takes its speech with it. */
 static void apply_changes(et_phases *p, const et_flows *flows)
@@ -456,11 +480,14 @@ static void apply_changes(et_phases *p, const et_flows *flows)
         flow_voice *fv = id < p->flows->len ? g_ptr_array_index(p->flows, id) : NULL;
         if (fv == NULL)
             continue;
-        bool now = et_phases_voice_path(flows, et_flows_get(flows, id));
-        if (now != fv->voice_path) {
-            fv->voice_path = now;
-            if (fv->segments && fv->segments->len)
+        const et_flow *fl = et_flows_get(flows, id);
+        bool now = et_phases_voice_path(flows, fl);
+        bool tail = in_tail(flows, fl);
+        if (now != fv->voice_path || tail != fv->in_tail) {
+            if ((now != fv->voice_path && fv->segments && fv->segments->len) || tail != fv->in_tail)
                 dev_at(p, fv->device)->version++;
+            fv->voice_path = now;
+            fv->in_tail = tail;
         }
     }
 }
@@ -471,20 +498,27 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
     if (t > p->end)
         p->end = t;
     apply_changes(p, flows);
-    if (payload == 0 || et_addr_is_local(&fl->server))
+    if (et_addr_is_local(&fl->server))
         return false;
     flow_voice *fv = fl->id < p->flows->len ? g_ptr_array_index(p->flows, fl->id) : NULL;
+    dev_state *d = dev_at(p, fl->device);
     if (fv == NULL) {
-        if (!up)
-            return false;               /* speech starts with an upload */
         while (p->flows->len <= fl->id)
             g_ptr_array_add(p->flows, NULL);
         fv = g_new0(flow_voice, 1);
         fv->device = fl->device;
         fv->voice_path = et_phases_voice_path(flows, fl);
+        fv->in_tail = in_tail(flows, fl);
+        fv->active = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         g_ptr_array_index(p->flows, fl->id) = fv;
+        g_array_append_val(d->cloud_flows, fl->id);
     }
     uint32_t bin = et_phases_bin(p, t);
+    mark_active(fv, bin);
+    if (fv->in_tail && bin >= d->tail_from && bin < d->tail_to)
+        d->version++;                   /* the last interaction may end later */
+    if (payload == 0)
+        return false;
     if (up)
         upload(p, fv, fl->id, bin, payload, frame);
     else
@@ -532,7 +566,35 @@ static gint by_first(gconstpointer a, gconstpointer b)
 
 /* Interactions: each speech segment of a voice-path flow with its answer; segments closer than
  * the gap (turns of one dialog, a second voice connection) are one interaction. */
-static void build_auto_list(const et_phases *p, const dev_state *d, GArray *list)
+/* The last bin of the chain of tail packets (voice path, metrics) that follow `last` with gaps of
+ * at most `gap` bins. */
+static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t last, uint32_t gap)
+{
+    for (;;) {
+        uint32_t next = last;
+        for (guint i = 0; i < d->cloud_flows->len; i++) {
+            const flow_voice *fv = g_ptr_array_index(p->flows, g_array_index(d->cloud_flows, uint32_t, i));
+            if (!fv->in_tail)
+                continue;
+            const GArray *a = fv->active;
+            guint lo = 0, hi = a->len;         /* first bin after last */
+            while (lo < hi) {
+                guint mid = (lo + hi) / 2;
+                if (g_array_index(a, uint32_t, mid) <= last)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (; lo < a->len && g_array_index(a, uint32_t, lo) <= last + gap; lo++)
+                next = MAX(next, g_array_index(a, uint32_t, lo));
+        }
+        if (next == last)
+            return last;
+        last = next;
+    }
+}
+
+static void build_auto_list(const et_phases *p, dev_state *d, GArray *list)
 {
     GArray *its = p->scratch;
     g_array_set_size(its, 0);
@@ -558,6 +620,20 @@ static void build_auto_list(const et_phases *p, const dev_state *d, GArray *list
         else
             g_array_index(its, interaction, n++) = it;
     }
+    /* Each interaction ends when its voice path and telemetry fall quiet for the gap. */
+    guint m = 0;
+    for (guint i = 0; i < n; i++) {
+        interaction it = g_array_index(its, interaction, i);
+        it.last = quiet_after(p, d, it.last, gap);
+        interaction *prev = m ? &g_array_index(its, interaction, m - 1) : NULL;
+        if (prev && it.first <= prev->last + gap)
+            prev->last = MAX(prev->last, it.last);
+        else
+            g_array_index(its, interaction, m++) = it;
+    }
+    n = m;
+    d->tail_from = n ? g_array_index(its, interaction, n - 1).last + 1 : UINT32_MAX;
+    d->tail_to = n ? d->tail_from + gap : 0;
     double pos = 0;
     for (guint i = 0; i < n; i++) {
         interaction it = g_array_index(its, interaction, i);

@@ -145,6 +145,10 @@ def test_truth_hosts_are_what_wireshark_dissects(tshark_plain, capture):
             assert not sni[key] and not cert[key] and not http[key], f
         elif ev == "same-ip":
             strong.setdefault(f["server"], []).append(f)
+        elif ev == "traffic":
+            # Named by nothing at all: no SNI, certificate, HTTP Host or DNS answer for it.
+            assert host is None and f["service"] == "avs", f
+            assert not sni[key] and not cert[key] and not http[key] and not answers[f["server"]], f
         else:
             assert ev is None and host is None, f
         if ev in ("sni", "cert", "http-host"):
