@@ -218,7 +218,6 @@ def sshd(work):
     yields the two sshlogins for GNU parallel."""
     if os.geteuid() != 0:
         pytest.skip("the multi-host test starts its own sshd and logs in as root: run as root")
-    os.environ.setdefault("PATH", "/usr/bin:/bin")
     missing = have_or_install(("parallel", "parallel"), ("ssh", "openssh-client"), ("ssh-keygen", "openssh-client"))
     if not os.path.exists("/usr/sbin/sshd"):
         have_or_install(("/usr/sbin/sshd", "openssh-server"))
