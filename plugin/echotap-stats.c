@@ -10,6 +10,7 @@
  * uses every flow's final class.
  */
 #include "echotap.h"
+#include "phase_table.h"
 #include "stats.h"
 
 #include <string.h>
@@ -349,311 +350,66 @@ static stat_tap_table_item phase_fields[PH_COUNT] = {
     { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Verdict",       "%s" },
 };
 
-/* A phase row of the table: automatic phases are sums of 100 ms bins, kept up to date with the
- * deltas of the bins; scheduled phases are counted directly. */
-typedef struct phase_row {
-    uint32_t device;
-    uint32_t index;
-    et_cells cells;
-    bool dirty;                /* counts changed since the row was written */
-    int verdict_shown;         /* what the Verdict cell says: 0 nothing yet, et_verdict + 1, or MERGED */
-} phase_row;
+/* The rows live in phase_table.c; this copies the cells of the rows that changed. */
+typedef struct phases_state {
+    et_ptable *table;
+    const et_flows *flows;     /* the capture the rows belong to */
+} phases_state;
 
-#define MERGED (-1)
+static phases_state phases_st;
 
-typedef struct device_phases {
-    GArray *phases;            /* et_phase: the list the rows were last built from */
-    uint64_t version;          /* et_phases_list's version of that list */
-    bool listed;               /* phases and version are set */
-    GArray *rows;              /* table row of each phase */
-    double baseline;           /* idle baseline the verdicts were written with */
-    /* What the last phase's row needs while nothing but the capture's end moves: its judgement
-     * at the last sync, and whether that holds (see tail_can_follow). */
-    et_phase_judgement tail;
-    bool tail_follows;
-    size_t changes_seen;       /* length of the flows' change log at the last sync */
-} device_phases;
-
-static table_state phases_state;
-static GArray *phase_rows;     /* phase_row, by table row */
-static GArray *dirty_phase_rows; /* guint: rows whose counts changed with this packet */
-static GPtrArray *phase_devices; /* device_phases*, by device id */
-
-static void device_phases_free(gpointer p)
+static void phases_forget(stat_tap_table *t)
 {
-    device_phases *dp = p;
-    g_array_free(dp->phases, TRUE);
-    g_array_free(dp->rows, TRUE);
-    g_free(dp);
-}
-
-static void phases_forget(void)
-{
-    if (phase_rows) {
-        g_array_set_size(phase_rows, 0);
-        g_array_set_size(dirty_phase_rows, 0);
-    } else {
-        phase_rows = g_array_new(FALSE, TRUE, sizeof(phase_row));
-        dirty_phase_rows = g_array_new(FALSE, FALSE, sizeof(guint));
-    }
-    if (phase_devices)
-        g_ptr_array_set_size(phase_devices, 0);
-    else
-        phase_devices = g_ptr_array_new_with_free_func(device_phases_free);
+    et_ptable_free(phases_st.table);
+    phases_st.table = NULL;
+    phases_st.flows = NULL;
+    clear_rows(t);
 }
 
 static void phases_init(stat_tap_table_ui *ui)
 {
-    state_reset(&phases_state, the_table(ui, "Phases"));
-    phases_forget();
+    phases_forget(the_table(ui, "Phases"));
 }
 
 static void phases_reset(stat_tap_table *t)
 {
-    state_reset(&phases_state, t);
-    phases_forget();
+    phases_forget(t);
 }
 
-static device_phases *phases_of(uint32_t device)
+static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_ptable_row *r)
 {
-    while (phase_devices->len <= device) {
-        device_phases *dp = g_new0(device_phases, 1);
-        dp->phases = g_array_new(FALSE, FALSE, sizeof(et_phase));
-        dp->rows = g_array_new(FALSE, FALSE, sizeof(guint));
-        g_ptr_array_add(phase_devices, dp);
-    }
-    return g_ptr_array_index(phase_devices, device);
-}
-
-static guint row_of_phase(stat_tap_table_ui *ui, stat_tap_table *t, device_phases *dp, uint32_t device, uint32_t index)
-{
-    while (dp->rows->len <= index) {
-        guint row = phase_rows->len;
-        phase_row pr = { .device = device, .index = dp->rows->len };
-        g_array_append_val(phase_rows, pr);
-        g_array_append_val(dp->rows, row);
-        ensure_row(ui, t, row);
-    }
-    return g_array_index(dp->rows, guint, index);
-}
-
-static void show_verdict(stat_tap_table *t, guint row, int verdict)
-{
-    phase_row *pr = &g_array_index(phase_rows, phase_row, row);
-    if (verdict != pr->verdict_shown) {     /* no string work when the verdict stays */
-        set_string(t, row, PH_VERDICT, verdict == MERGED ? "(merged)" : et_verdict_name((et_verdict)(verdict - 1)));
-        pr->verdict_shown = verdict;
-    }
-}
-
-static void write_verdict(stat_tap_table *t, guint row, const et_phase_judgement *j)
-{
-    set_float(t, row, PH_SPEECH, j->max_speech_s);
-    show_verdict(t, row, (int)j->verdict + 1);
-}
-
-/* moved: the row shows another phase than when it was last written (or none yet). */
-static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_phase *ph, bool moved)
-{
-    phase_row *pr = &g_array_index(phase_rows, phase_row, row);
-    pr->dirty = false;
-    if (moved) {
-        set_string(t, row, PH_DEVICE, device_text(cap, pr->device));
-        set_string(t, row, PH_LABEL, ph ? ph->label : "-");
-        set_uint(t, row, PH_INDEX, pr->index);
-        set_float(t, row, PH_START, ph ? ph->start : 0);
-    }
-    double duration = ph ? ph->end - ph->start : 0;
-    set_float(t, row, PH_DURATION, duration);
-    set_group_counts(t, row, PH_GROUPS, &pr->cells, true);
-    set_float(t, row, PH_AVS_RATE, duration > 0 ? pr->cells.bytes[ET_GROUP_AVS][0] / duration : 0);
-    if (ph) {
-        et_phase_judgement j;
-        et_phases_judge(cap->phases, cap->flows, pr->device, ph, &j);
-        write_verdict(t, row, &j);
-    } else {
-        set_float(t, row, PH_SPEECH, 0);
-        show_verdict(t, row, MERGED);
-    }
-}
-
-/* The last phase of an unchanged list: only its end moved, so only the cells that depend on the
- * duration change (the counts, when they changed too, are written by write_phase_row). */
-static void write_phase_tail(stat_tap_table *t, guint row, const et_phase *ph, const et_phase_judgement *j)
-{
-    const phase_row *pr = &g_array_index(phase_rows, phase_row, row);
-    double duration = ph->end - ph->start;
-    set_float(t, row, PH_DURATION, duration);
-    set_float(t, row, PH_AVS_RATE, duration > 0 ? pr->cells.bytes[ET_GROUP_AVS][0] / duration : 0);
-    write_verdict(t, row, j);
-}
-
-static bool same_phase(const et_phase *a, const et_phase *b, bool last)
-{
-    return a->start == b->start && (last || a->end == b->end) && strcmp(a->label, b->label) == 0;
-}
-
-/* Can the last phase's row be kept up to date from its judgement alone until the device's next
- * packet or the next class change? Not when the list itself changes with time (an interaction
- * whose end the capture passes is followed by an idle phase) or when the baseline counts it. */
-static bool tail_can_follow(const echotap_capture *cap, uint32_t device, const et_phase *last,
-                            const et_phase_judgement *j)
-{
-    const et_device *dev = et_flows_device(cap->flows, device);
-    bool interaction = et_phases_automatic(cap->phases) && dev && et_device_is_speaker(dev) && last->wake;
-    return !interaction && !j->baseline_moves;
-}
-
-/* The last phase of a device that sent nothing since its last sync: only its end moved. */
-static void follow_tail(stat_tap_table *t, const echotap_capture *cap, device_phases *dp)
-{
-    et_phase *last = &g_array_index(dp->phases, et_phase, dp->phases->len - 1);
-    double end = et_phases_end(cap->phases);
-    if (last->end < end)
-        last->end = end;
-    et_phases_rejudge(cap->phases, last, &dp->tail);
-    write_phase_tail(t, g_array_index(dp->rows, guint, dp->phases->len - 1), last, &dp->tail);
-}
-
-/* Brings one device's rows in line with its current phase list. */
-static void sync_device_phases(stat_tap_table_ui *ui, stat_tap_table *t, const echotap_capture *cap, uint32_t device)
-{
-    device_phases *dp = phases_of(device);
-    uint32_t n;
-    uint64_t version;
-    const et_phase *list = et_phases_list(cap->phases, cap->flows, device, &n, &version);
-    bool automatic = et_phases_automatic(cap->phases);
-    guint first_changed = 0;
-    bool same_list = dp->listed && version == dp->version && n == dp->phases->len;
-    if (same_list)
-        first_changed = n;              /* only the last phase's end moved */
-    while (!same_list && first_changed < n && first_changed < dp->phases->len &&
-           same_phase(&list[first_changed], &g_array_index(dp->phases, et_phase, first_changed),
-                      first_changed + 1 == n && first_changed + 1 == dp->phases->len))
-        first_changed++;
-    for (guint i = first_changed; i < n || i < dp->phases->len; i++) {
-        guint row = row_of_phase(ui, t, dp, device, i);
-        phase_row *pr = &g_array_index(phase_rows, phase_row, row);
-        if (i >= n)
-            memset(&pr->cells, 0, sizeof(pr->cells));
-        else if (automatic)
-            et_acc_sum(phases_state.acc, device, et_phases_bin(cap->phases, list[i].start),
-                       i + 1 == n ? G_MAXINT64 : et_phases_bin(cap->phases, list[i].end), &pr->cells);
-        else
-            et_acc_sum(phases_state.acc, device, i, i + 1, &pr->cells);
-    }
-    if (same_list) {
-        if (n)
-            g_array_index(dp->phases, et_phase, n - 1).end = list[n - 1].end;
-    } else {
-        g_array_set_size(dp->phases, 0);
-        g_array_append_vals(dp->phases, list, n);
-    }
-    dp->version = version;
-    dp->listed = true;
-
-    /* Write what changed: new or moved phases, changed counts, the growing last phase; every
-     * verdict when the idle baseline moved. */
-    et_phase_judgement j = { 0 };
-    if (n)
-        et_phases_judge(cap->phases, cap->flows, device, &list[n - 1], &j);
-    bool all = j.baseline_rate != dp->baseline;
-    dp->baseline = j.baseline_rate;
-    dp->tail = j;
-    dp->tail_follows = n > 0 && tail_can_follow(cap, device, &list[n - 1], &j);
-    dp->changes_seen = et_flows_changes(cap->flows, NULL);
-    /* Rows whose counts alone changed are written by phases_packet, once every list is synced. */
-    if (!all && first_changed == n) {
-        guint tail = n ? g_array_index(dp->rows, guint, n - 1) : 0;
-        if (n && !g_array_index(phase_rows, phase_row, tail).dirty)    /* else written whole below */
-            write_phase_tail(t, tail, &list[n - 1], &j);
-        return;
-    }
-    guint from = all ? 0 : MIN(first_changed, n ? n - 1 : 0);
-    for (guint i = from; i < dp->rows->len; i++)
-        write_phase_row(t, cap, g_array_index(dp->rows, guint, i), i < n ? &list[i] : NULL, i >= first_changed);
-}
-
-/* Which phase of a device's last list holds this key. */
-static guint phase_at_key(const device_phases *dp, int64_t key, const et_phases *phases)
-{
-    if (!et_phases_automatic(phases))
-        return (guint)key;
-    guint lo = 0, hi = dp->phases->len;
-    double bin = et_phases_bin_seconds(phases);
-    double t = key * bin + bin / 2;
-    while (hi - lo > 1) {
-        guint mid = (lo + hi) / 2;
-        if (g_array_index(dp->phases, et_phase, mid).start <= t)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
+    set_string(t, row, PH_DEVICE, r->placed ? device_text(cap, r->device) : "");
+    set_string(t, row, PH_LABEL, r->label);
+    set_uint(t, row, PH_INDEX, r->placed ? r->index : 0);
+    set_float(t, row, PH_START, r->start);
+    set_float(t, row, PH_DURATION, r->duration);
+    set_group_counts(t, row, PH_GROUPS, &r->cells, true);
+    set_float(t, row, PH_AVS_RATE, r->avs_up_rate);
+    set_float(t, row, PH_SPEECH, r->max_speech_s);
+    set_string(t, row, PH_VERDICT, r->verdict);
 }
 
 static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
                                        const void *data, tap_flags_t flags _U_)
 {
     stat_tap_table_ui *ui = ((stat_data_t *)tapdata)->stat_tap_data;
-    stat_tap_table *t;
-    const echotap_tap_record *rec;
-    const echotap_capture *cap;
-    const et_flows *counted = phases_state.flows;
-    if (!tap_begin(tapdata, data, &phases_state, &t, &rec, &cap))
+    stat_tap_table *t = g_array_index(((stat_data_t *)tapdata)->stat_tap_data->tables, stat_tap_table *, 0);
+    const echotap_tap_record *rec = (const echotap_tap_record *)data;
+    const echotap_capture *cap = echotap_current_capture();
+    if (cap == NULL || cap->phases == NULL)
         return TAP_PACKET_DONT_REDRAW;
-    if (counted != cap->flows)
-        phases_forget();                /* a new capture: its rows were cleared */
-    bool automatic = et_phases_automatic(cap->phases);
-    int64_t key;
-    if (automatic) {
-        key = et_phases_bin(cap->phases, rec->t);
-    } else {
-        et_phase ph;
-        et_phases_lookup(cap->phases, cap->flows, rec->flow->device, rec->t, &ph);
-        key = ph.index;
+    if (phases_st.table == NULL || phases_st.flows != cap->flows) {   /* a new file, or a redissection */
+        phases_forget(t);
+        phases_st.table = et_ptable_new();
+        phases_st.flows = cap->flows;
     }
-    et_acc_add(phases_state.acc, cap->flows, rec->flow, rec->up, rec->len, key);
-
-    /* Counts that changed (this packet, flows that changed class) go to their phase's row. */
+    et_ptable_packet(phases_st.table, cap->phases, cap->flows, rec->flow, rec->up, rec->len, rec->t);
     size_t n;
-    const uint32_t *dirty = et_acc_dirty(phases_state.acc, &n);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t device;
-        int64_t k;
-        et_acc_row(phases_state.acc, dirty[i], &device, &k);
-        et_cells delta;
-        et_acc_take_delta(phases_state.acc, dirty[i], &delta);
-        device_phases *dp = phases_of(device);
-        if (dp->phases->len == 0)
-            continue;                   /* a new device: summed from the bins below */
-        guint row = row_of_phase(ui, t, dp, device, phase_at_key(dp, k, cap->phases));
-        phase_row *pr = &g_array_index(phase_rows, phase_row, row);
-        et_cells_add(&pr->cells, &delta, 1);
-        if (!pr->dirty)
-            g_array_append_val(dirty_phase_rows, row);
-        pr->dirty = true;
-    }
-    /* Phase lists change (an interaction found, a device became a speaker, the end moved). A
-     * device that sent nothing, with no class change anywhere, needs its last phase's end only. */
-    size_t changes = et_flows_changes(cap->flows, NULL);
-    for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++) {
-        device_phases *dp = phases_of(d);
-        if (d != rec->flow->device && dp->tail_follows && dp->changes_seen == changes)
-            follow_tail(t, cap, dp);
-        else
-            sync_device_phases(ui, t, cap, d);
-    }
-    for (guint i = 0; i < dirty_phase_rows->len; i++) {
-        guint row = g_array_index(dirty_phase_rows, guint, i);
-        const phase_row *pr = &g_array_index(phase_rows, phase_row, row);
-        if (!pr->dirty)
-            continue;                   /* written by sync_device_phases */
-        const device_phases *dp = g_ptr_array_index(phase_devices, pr->device);
-        write_phase_row(t, cap, row, pr->index < dp->phases->len ? &g_array_index(dp->phases, et_phase, pr->index) : NULL,
-                        false);
-    }
-    g_array_set_size(dirty_phase_rows, 0);
+    const uint32_t *changed = et_ptable_changed(phases_st.table, &n);
+    if (n)
+        ensure_row(ui, t, changed[n - 1]);      /* ascending: the last is the highest */
+    for (size_t i = 0; i < n; i++)
+        write_phase_row(t, cap, changed[i], et_ptable_get(phases_st.table, changed[i]));
     return TAP_PACKET_REDRAW;
 }
 

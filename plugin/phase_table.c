@@ -1,0 +1,353 @@
+/* phase_table.c - the rows of the phases table, kept up to date after every packet.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "phase_table.h"
+
+#include <string.h>
+#include <glib.h>
+
+/* What the verdict cell shows: nothing yet, et_verdict + 1, or MERGED. */
+#define SHOWN_NOTHING 0
+#define MERGED (-1)
+
+typedef struct row {
+    et_ptable_row out;
+    bool dirty;                /* counts changed since the row was written */
+    bool changed;              /* in pt->changed */
+    int verdict_shown;
+} row;
+
+typedef struct device_phases {
+    GArray *phases;            /* et_phase: the list the rows were last built from */
+    uint64_t version;          /* et_phases_list's version of that list */
+    bool listed;               /* phases and version are set */
+    GArray *rows;              /* uint32: row of each phase */
+    double baseline;           /* idle baseline the verdicts were written with */
+    /* What the last phase's row needs while nothing but the capture's end moves: its judgement
+     * at the last sync, and whether that holds (see tail_can_follow). */
+    et_phase_judgement tail;
+    bool tail_follows;
+    size_t changes_seen;       /* length of the flows' change log at the last sync */
+} device_phases;
+
+struct et_ptable {
+    et_acc *acc;               /* per (device, bin) when automatic, per (device, phase) with a schedule */
+    GArray *rows;              /* row */
+    GArray *dirty_rows;        /* uint32: rows whose counts changed with this packet */
+    GPtrArray *devices;        /* device_phases*, by device id */
+    GArray *changed;           /* uint32: rows created or written since et_ptable_changed */
+    GArray *changed_out;
+};
+
+static void device_phases_free(gpointer p)
+{
+    device_phases *dp = p;
+    g_array_free(dp->phases, TRUE);
+    g_array_free(dp->rows, TRUE);
+    g_free(dp);
+}
+
+et_ptable *et_ptable_new(void)
+{
+    et_ptable *pt = g_new0(et_ptable, 1);
+    pt->acc = et_acc_new();
+    pt->rows = g_array_new(FALSE, TRUE, sizeof(row));
+    pt->dirty_rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    pt->devices = g_ptr_array_new_with_free_func(device_phases_free);
+    pt->changed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    pt->changed_out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    return pt;
+}
+
+void et_ptable_free(et_ptable *pt)
+{
+    if (pt == NULL)
+        return;
+    et_acc_free(pt->acc);
+    g_array_free(pt->rows, TRUE);
+    g_array_free(pt->dirty_rows, TRUE);
+    g_ptr_array_free(pt->devices, TRUE);
+    g_array_free(pt->changed, TRUE);
+    g_array_free(pt->changed_out, TRUE);
+    g_free(pt);
+}
+
+uint32_t et_ptable_rows(const et_ptable *pt)
+{
+    return pt->rows->len;
+}
+
+const et_ptable_row *et_ptable_get(const et_ptable *pt, uint32_t r)
+{
+    return &g_array_index(pt->rows, row, r).out;
+}
+
+static gint uint32_order(gconstpointer a, gconstpointer b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+const uint32_t *et_ptable_changed(et_ptable *pt, size_t *count)
+{
+    GArray *t = pt->changed_out;
+    pt->changed_out = pt->changed;
+    pt->changed = t;
+    g_array_set_size(pt->changed, 0);
+    g_array_sort(pt->changed_out, uint32_order);
+    for (guint i = 0; i < pt->changed_out->len; i++)
+        g_array_index(pt->rows, row, g_array_index(pt->changed_out, uint32_t, i)).changed = false;
+    *count = pt->changed_out->len;
+    return (const uint32_t *)(void *)pt->changed_out->data;
+}
+
+/* The row, marked as changed. */
+static row *touch(et_ptable *pt, uint32_t r)
+{
+    row *x = &g_array_index(pt->rows, row, r);
+    if (!x->changed) {
+        x->changed = true;
+        g_array_append_val(pt->changed, r);
+    }
+    return x;
+}
+
+static device_phases *phases_of(et_ptable *pt, uint32_t device)
+{
+    while (pt->devices->len <= device) {
+        device_phases *dp = g_new0(device_phases, 1);
+        dp->phases = g_array_new(FALSE, FALSE, sizeof(et_phase));
+        dp->rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        g_ptr_array_add(pt->devices, dp);
+    }
+    return g_ptr_array_index(pt->devices, device);
+}
+
+static uint32_t row_of_phase(et_ptable *pt, device_phases *dp, uint32_t device, uint32_t index)
+{
+    while (dp->rows->len <= index) {
+        uint32_t r = pt->rows->len;
+        row x = { .out = { .device = device, .index = dp->rows->len, .label = "", .verdict = "" } };
+        g_array_append_val(pt->rows, x);
+        g_array_append_val(dp->rows, r);
+        touch(pt, r);
+    }
+    return g_array_index(dp->rows, uint32_t, index);
+}
+
+static void show_verdict(row *x, int verdict)
+{
+    if (verdict != x->verdict_shown) {
+        x->out.verdict = verdict == MERGED ? ET_PTABLE_MERGED : et_verdict_name((et_verdict)(verdict - 1));
+        x->verdict_shown = verdict;
+    }
+}
+
+static void write_verdict(row *x, const et_phase_judgement *j)
+{
+    x->out.voice_up_bytes = j->voice_up_bytes;
+    x->out.voice_up_rate = j->voice_up_rate;
+    x->out.max_speech_s = j->max_speech_s;
+    show_verdict(x, (int)j->verdict + 1);
+}
+
+static void write_duration(row *x, double duration)
+{
+    x->out.duration = duration;
+    x->out.avs_up_rate = duration > 0 ? x->out.cells.bytes[ET_GROUP_AVS][0] / duration : 0;
+}
+
+/* moved: the row shows another phase than when it was last written (or none yet). */
+static void write_phase_row(et_ptable *pt, et_phases *phases, const et_flows *flows, uint32_t r, const et_phase *ph,
+                            bool moved)
+{
+    row *x = touch(pt, r);
+    x->dirty = false;
+    if (moved) {
+        x->out.placed = true;
+        x->out.label = ph ? ph->label : "-";
+        x->out.start = ph ? ph->start : 0;
+    }
+    write_duration(x, ph ? ph->end - ph->start : 0);
+    if (ph) {
+        et_phase_judgement j;
+        et_phases_judge(phases, flows, x->out.device, ph, &j);
+        write_verdict(x, &j);
+    } else {
+        x->out.voice_up_bytes = 0;
+        x->out.voice_up_rate = 0;
+        x->out.max_speech_s = 0;
+        show_verdict(x, MERGED);
+    }
+}
+
+/* The last phase of an unchanged list: only its end moved, so only the cells that depend on the
+ * duration change (the counts, when they changed too, are written by write_phase_row). */
+static void write_phase_tail(et_ptable *pt, uint32_t r, const et_phase *ph, const et_phase_judgement *j)
+{
+    row *x = touch(pt, r);
+    write_duration(x, ph->end - ph->start);
+    write_verdict(x, j);
+}
+
+static bool same_phase(const et_phase *a, const et_phase *b, bool last)
+{
+    return a->start == b->start && (last || a->end == b->end) && strcmp(a->label, b->label) == 0;
+}
+
+/* Can the last phase's row be kept up to date from its judgement alone until the device's next
+ * packet or the next class change? Not when the list itself changes with time (an interaction
+ * whose end the capture passes is followed by an idle phase) or when the baseline counts it. */
+static bool tail_can_follow(const et_phases *phases, const et_flows *flows, uint32_t device, const et_phase *last,
+                            const et_phase_judgement *j)
+{
+    const et_device *dev = et_flows_device(flows, device);
+    bool interaction = et_phases_automatic(phases) && dev && et_device_is_speaker(dev) && last->wake;
+    return !interaction && !j->baseline_moves;
+}
+
+/* The last phase of a device that sent nothing since its last sync: only its end moved. */
+static void follow_tail(et_ptable *pt, const et_phases *phases, device_phases *dp)
+{
+    et_phase *last = &g_array_index(dp->phases, et_phase, dp->phases->len - 1);
+    double end = et_phases_end(phases);
+    if (last->end < end)
+        last->end = end;
+    et_phases_rejudge(phases, last, &dp->tail);
+    write_phase_tail(pt, g_array_index(dp->rows, uint32_t, dp->phases->len - 1), last, &dp->tail);
+}
+
+/* Brings one device's rows in line with its current phase list. */
+static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows, uint32_t device)
+{
+    device_phases *dp = phases_of(pt, device);
+    uint32_t n;
+    uint64_t version;
+    const et_phase *list = et_phases_list(phases, flows, device, &n, &version);
+    bool automatic = et_phases_automatic(phases);
+    uint32_t first_changed = 0;
+    bool same_list = dp->listed && version == dp->version && n == dp->phases->len;
+    if (same_list)
+        first_changed = n;              /* only the last phase's end moved */
+    while (!same_list && first_changed < n && first_changed < dp->phases->len &&
+           same_phase(&list[first_changed], &g_array_index(dp->phases, et_phase, first_changed),
+                      first_changed + 1 == n && first_changed + 1 == dp->phases->len))
+        first_changed++;
+    for (uint32_t i = first_changed; i < n || i < dp->phases->len; i++) {
+        uint32_t r = row_of_phase(pt, dp, device, i);     /* may move pt->rows */
+        row *x = &g_array_index(pt->rows, row, r);
+        if (i >= n)
+            memset(&x->out.cells, 0, sizeof(x->out.cells));
+        else if (automatic)
+            et_acc_sum(pt->acc, device, et_phases_bin(phases, list[i].start),
+                       i + 1 == n ? G_MAXINT64 : et_phases_bin(phases, list[i].end), &x->out.cells);
+        else
+            et_acc_sum(pt->acc, device, i, i + 1, &x->out.cells);
+    }
+    if (same_list) {
+        if (n)
+            g_array_index(dp->phases, et_phase, n - 1).end = list[n - 1].end;
+    } else {
+        g_array_set_size(dp->phases, 0);
+        g_array_append_vals(dp->phases, list, n);
+    }
+    dp->version = version;
+    dp->listed = true;
+
+    /* Write what changed: new or moved phases, changed counts, the growing last phase; every
+     * verdict when the idle baseline moved. */
+    et_phase_judgement j = { 0 };
+    if (n)
+        et_phases_judge(phases, flows, device, &list[n - 1], &j);
+    bool all = j.baseline_rate != dp->baseline;
+    dp->baseline = j.baseline_rate;
+    dp->tail = j;
+    dp->tail_follows = n > 0 && tail_can_follow(phases, flows, device, &list[n - 1], &j);
+    dp->changes_seen = et_flows_changes(flows, NULL);
+    /* Rows whose counts alone changed are written by et_ptable_packet, once every list is synced. */
+    if (!all && first_changed == n) {
+        uint32_t tail = n ? g_array_index(dp->rows, uint32_t, n - 1) : 0;
+        if (n && !g_array_index(pt->rows, row, tail).dirty)    /* else written whole below */
+            write_phase_tail(pt, tail, &list[n - 1], &j);
+        return;
+    }
+    uint32_t from = all ? 0 : MIN(first_changed, n ? n - 1 : 0);
+    for (uint32_t i = from; i < dp->rows->len; i++)
+        write_phase_row(pt, phases, flows, g_array_index(dp->rows, uint32_t, i), i < n ? &list[i] : NULL,
+                        i >= first_changed);
+}
+
+/* Which phase of a device's last list holds this key. */
+static uint32_t phase_at_key(const device_phases *dp, int64_t key, const et_phases *phases)
+{
+    if (!et_phases_automatic(phases))
+        return (uint32_t)key;
+    uint32_t lo = 0, hi = dp->phases->len;
+    double bin = et_phases_bin_seconds(phases);
+    double t = key * bin + bin / 2;
+    while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        if (g_array_index(dp->phases, et_phase, mid).start <= t)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, const et_flow *fl, bool up,
+                      uint32_t len, double t)
+{
+    int64_t key;
+    if (et_phases_automatic(phases)) {
+        key = et_phases_bin(phases, t);
+    } else {
+        et_phase ph;
+        et_phases_lookup(phases, flows, fl->device, t, &ph);
+        key = ph.index;
+    }
+    et_acc_add(pt->acc, flows, fl, up, len, key);
+
+    /* Counts that changed (this packet, flows that changed class) go to their phase's row. */
+    size_t n;
+    const uint32_t *dirty = et_acc_dirty(pt->acc, &n);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t device;
+        int64_t k;
+        et_acc_row(pt->acc, dirty[i], &device, &k);
+        et_cells delta;
+        et_acc_take_delta(pt->acc, dirty[i], &delta);
+        device_phases *dp = phases_of(pt, device);
+        if (dp->phases->len == 0)
+            continue;                   /* a new device: summed from the bins below */
+        uint32_t r = row_of_phase(pt, dp, device, phase_at_key(dp, k, phases));
+        row *x = &g_array_index(pt->rows, row, r);
+        et_cells_add(&x->out.cells, &delta, 1);
+        if (!x->dirty)
+            g_array_append_val(pt->dirty_rows, r);
+        x->dirty = true;
+    }
+    /* Phase lists change (an interaction found, a device became a speaker, the end moved). A
+     * device that sent nothing, with no class change anywhere, needs its last phase's end only. */
+    size_t changes = et_flows_changes(flows, NULL);
+    for (uint32_t d = 0; d < et_flows_device_count(flows); d++) {
+        device_phases *dp = phases_of(pt, d);
+        if (d != fl->device && dp->tail_follows && dp->changes_seen == changes)
+            follow_tail(pt, phases, dp);
+        else
+            sync_device(pt, phases, flows, d);
+    }
+    for (guint i = 0; i < pt->dirty_rows->len; i++) {
+        uint32_t r = g_array_index(pt->dirty_rows, uint32_t, i);
+        const row *x = &g_array_index(pt->rows, row, r);
+        if (!x->dirty)
+            continue;                   /* written by sync_device */
+        const device_phases *dp = g_ptr_array_index(pt->devices, x->out.device);
+        write_phase_row(pt, phases, flows, r,
+                        x->out.index < dp->phases->len ? &g_array_index(dp->phases, et_phase, x->out.index) : NULL,
+                        false);
+    }
+    g_array_set_size(pt->dirty_rows, 0);
+}
