@@ -15,4 +15,12 @@ SCHEDULE="0 silence; 8 query; 14 silence; 22 command; 27 conversation"
 # Wireshark does not load personal plugins as root: then tshark-with-plugin runs it as an
 # unprivileged user with build/echotap.so in a temporary home, where `cmake --install` puts it.
 [ "$(id -u)" -eq 0 ] || cmake --install build >/dev/null
-tools/lib/tshark-with-plugin -r "$CAP" -q -o "echotap.schedule:$SCHEDULE" -z echotap,flows -z echotap,phases
+echo
+echo "== $CAP, schedule \"$SCHEDULE\""
+tools/echotap-summary "$CAP" --schedule "$SCHEDULE"
+cat <<EOF
+The full tables (every device, service group and direction; packets too):
+  tools/lib/tshark-with-plugin -r $CAP -q -o "echotap.schedule:$SCHEDULE" -z echotap,phases
+  tools/lib/tshark-with-plugin -r $CAP -q -z echotap,flows
+In Wireshark: wireshark -C echotap -r $CAP -z echotap,phases  (Statistics > Echotap Phases, Flows, Timeline)
+EOF
