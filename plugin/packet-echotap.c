@@ -3,13 +3,17 @@
  * Copyright 2026 The echotap developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * A postdissector, in the manner of transum: it reads the fields that Wireshark's own TLS,
- * X.509, HTTP and DNS dissectors produce on the first pass, hands them to the plain-C flow
- * state (flows.c), and on every pass adds the flow's class to each TCP/UDP packet and queues
- * a record on the "echotap" tap for the statistics (echotap-stats.c).
+ * A postdissector, in the manner of transum: on the first pass it has the names that Wireshark's
+ * own TLS, X.509, HTTP and DNS dissectors found read (evidence.c, through extract.c's wanted
+ * fields) into the plain-C flow state (flows.c), and on every pass it adds the flow's class to
+ * each TCP/UDP packet and queues a record on the "echotap" tap for the statistics
+ * (echotap-stats.c, echotap-export.c). Here: the dissector, its fields, preferences and rules
+ * table, and their registration.
  */
 #define WS_BUILD_DLL
 #include "echotap.h"
+#include "evidence.h"
+#include "extract.h"
 
 #include <string.h>
 
@@ -85,49 +89,6 @@ typedef struct user_rule {
 static user_rule *user_rules;
 static guint n_user_rules;
 static bool user_rules_refused;         /* a row was refused since the table was last cleared */
-
-/* Fields read from other dissectors (first pass only, like transum). One abbreviation can name
- * several registered fields (x509af.subject is registered three times): all are wanted. */
-#define MAX_SAME_NAME 8
-typedef struct field_ids {
-    int n;
-    int id[MAX_SAME_NAME];
-} field_ids;
-
-typedef struct wanted_field {
-    field_ids *ids;
-    const char *name;
-} wanted_field;
-
-static field_ids hf_sni, hf_cert, hf_subject, hf_rdn_oid, hf_dnsname;
-static field_ids hf_utf8, hf_printable, hf_teletex, hf_ia5, hf_universal, hf_bmp;
-static field_ids hf_http_host, hf_dns_qry, hf_dns_name, hf_dns_a, hf_dns_aaaa, hf_dns_cname, hf_tcp_flags, hf_tcp_len;
-static field_ids hf_issuer, hf_alert_level, hf_alert_desc;
-
-static const wanted_field wanted_fields[] = {
-    { &hf_sni, "tls.handshake.extensions_server_name" },
-    { &hf_cert, "tls.handshake.certificate" },
-    { &hf_subject, "x509af.subject" },
-    { &hf_rdn_oid, "x509if.oid" },
-    { &hf_dnsname, "x509ce.dNSName" },
-    { &hf_utf8, "x509sat.uTF8String" },
-    { &hf_printable, "x509sat.printableString" },
-    { &hf_teletex, "x509sat.teletexString" },
-    { &hf_ia5, "x509sat.IA5String" },
-    { &hf_universal, "x509sat.universalString" },
-    { &hf_bmp, "x509sat.bmpString" },
-    { &hf_http_host, "http.host" },
-    { &hf_dns_qry, "dns.qry.name" },
-    { &hf_dns_name, "dns.resp.name" },
-    { &hf_dns_a, "dns.a" },
-    { &hf_dns_aaaa, "dns.aaaa" },
-    { &hf_dns_cname, "dns.cname" },
-    { &hf_tcp_flags, "tcp.flags" },
-    { &hf_tcp_len, "tcp.len" },
-    { &hf_issuer, "x509af.issuer" },
-    { &hf_alert_level, "tls.alert_message.level" },
-    { &hf_alert_desc, "tls.alert_message.desc" },
-};
 
 /* State of the open capture file, from the init routine to the cleanup routine. */
 static echotap_capture capture;
@@ -221,10 +182,7 @@ static void echotap_init(void)
     have_epoch = false;
 
     if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap))) {
-        GArray *ids = g_array_new(FALSE, FALSE, sizeof(int));
-        for (size_t i = 0; i < G_N_ELEMENTS(wanted_fields); i++)
-            g_array_append_vals(ids, wanted_fields[i].ids->id, wanted_fields[i].ids->n);
-        set_postdissector_wanted_hfids(echotap_handle, ids);
+        set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
     }
 }
 
@@ -268,325 +226,6 @@ static void ensure_phases(const packet_info *pinfo)
     et_schedule_free(s);
 }
 
-/* ---- evidence from other dissectors' fields ---- */
-
-static gint by_position(gconstpointer a, gconstpointer b)
-{
-    const field_info *x = *(const field_info *const *)a, *y = *(const field_info *const *)b;
-    if (x->ds_tvb != y->ds_tvb)
-        return x->ds_tvb < y->ds_tvb ? -1 : 1;
-    return x->start - y->start;
-}
-
-/* Merged field arrays made while reading one packet, freed before the next. */
-static GPtrArray *merged_fields;
-
-static void free_merged_fields(void)
-{
-    if (merged_fields)
-        g_ptr_array_set_size(merged_fields, 0);
-}
-
-/* Every occurrence of a wanted field in the tree, in packet order, or NULL. */
-static GPtrArray *found(proto_tree *tree, const field_ids *ids)
-{
-    GPtrArray *only = NULL;
-    int with_items = 0;
-    for (int i = 0; i < ids->n; i++) {
-        GPtrArray *a = proto_get_finfo_ptr_array(tree, ids->id[i]);
-        if (a && a->len) {
-            only = a;
-            with_items++;
-        }
-    }
-    if (with_items <= 1)
-        return only;
-    GPtrArray *all = g_ptr_array_new();
-    for (int i = 0; i < ids->n; i++) {
-        GPtrArray *a = proto_get_finfo_ptr_array(tree, ids->id[i]);
-        for (guint j = 0; a && j < a->len; j++)
-            g_ptr_array_add(all, g_ptr_array_index(a, j));
-    }
-    g_ptr_array_sort(all, by_position);
-    if (merged_fields == NULL)
-        merged_fields = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
-    g_ptr_array_add(merged_fields, all);
-    return all;
-}
-
-static bool is_field(const field_info *fi, const field_ids *ids)
-{
-    for (int i = 0; i < ids->n; i++) {
-        if (fi->hfinfo->id == ids->id[i])
-            return true;
-    }
-    return false;
-}
-
-static const char *fi_string(const field_info *fi)
-{
-    /* fvalue_get_string() takes a non-const fvalue_t in 4.0; it does not change it. */
-    return fvalue_get_string(ET_FI_FVALUE((field_info *)fi));
-}
-
-/* A name field whose bytes on the wire are the name itself (SNI, dNSName): a NUL inside it
- * would make the string shorter than the field. Returns the string, or NULL if it lies. */
-static const char *fi_wire_name(const field_info *fi)
-{
-    const char *s = fi_string(fi);
-    return (s && strlen(s) == (size_t)fi->length) ? s : NULL;
-}
-
-/* The HTTP Host field covers its whole header line, so its string and length differ; a NUL in
- * those bytes would cut the string short. */
-static bool has_nul(const field_info *fi)
-{
-    return tvb_find_uint8(fi->ds_tvb, fi->start, fi->length, 0) != -1;
-}
-
-static bool fi_within(const field_info *fi, const field_info *outer)
-{
-    return fi->ds_tvb == outer->ds_tvb && fi->start >= outer->start &&
-           fi->start + fi->length <= outer->start + outer->length;
-}
-
-/* Names the first pass refused, per packet: later passes flag them again from this record, as
- * their tree need not hold the names (only the first pass primes fields). */
-typedef enum { NAME_SNI, NAME_HTTP_HOST, NAME_CERT, NAME_DNS, NAME_KINDS } name_kind;
-static const char *const name_kind_text[NAME_KINDS] = {
-    "TLS server name", "HTTP Host", "Certificate dNSName", "DNS name",
-};
-typedef struct name_problems {
-    guint16 count[NAME_KINDS];
-} name_problems;
-
-#define BAD_NAME_TEXT "%s is not a valid host name: ignored as evidence"
-
-static void add_name_problem(packet_info *pinfo, proto_tree *tree, name_kind kind, const field_info *fi)
-{
-    proto_tree_add_expert_format(tree, pinfo, &ei_bad_name, fi->ds_tvb, fi->start, fi->length,
-                                 BAD_NAME_TEXT, name_kind_text[kind]);
-    name_problems *np = (name_problems *)p_get_proto_data(wmem_file_scope(), pinfo, proto_echotap, 0);
-    if (np == NULL) {
-        np = wmem_new0(wmem_file_scope(), name_problems);
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_echotap, 0, np);
-    }
-    if (np->count[kind] < G_MAXUINT16)
-        np->count[kind]++;
-}
-
-static void add_name_problems_again(packet_info *pinfo, proto_item *ti)
-{
-    const name_problems *np = (const name_problems *)p_get_proto_data(wmem_file_scope(), pinfo, proto_echotap, 0);
-    for (int k = 0; np && k < NAME_KINDS; k++) {
-        for (guint i = 0; i < np->count[k]; i++)
-            expert_add_info_format(pinfo, ti, &ei_bad_name, BAD_NAME_TEXT, name_kind_text[k]);
-    }
-}
-
-/* Certificate names may be wildcards ("*.cloudfront.net"); the rest must be a host name. */
-static bool valid_cert_name(const char *name)
-{
-    char norm[ET_MAX_HOST_LEN];
-    size_t wild = (name[0] == '*' && name[1] == '.') ? 2 : 0;
-    return et_host_normalize(name + wild, strlen(name) - wild, norm, sizeof(norm));
-}
-
-static void gather_sni(packet_info *pinfo, proto_tree *tree, et_flow *fl)
-{
-    GPtrArray *a = found(tree, &hf_sni);
-    for (guint i = 0; a && i < a->len; i++) {
-        const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
-        const char *name = fi_wire_name(fi);
-        if (!name || !et_flows_add_sni(capture.flows, fl, name, strlen(name)))
-            add_name_problem(pinfo, tree, NAME_SNI, fi);
-    }
-}
-
-static void gather_http_host(packet_info *pinfo, proto_tree *tree, et_flow *fl)
-{
-    GPtrArray *a = found(tree, &hf_http_host);
-    for (guint i = 0; a && i < a->len; i++) {
-        const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
-        const char *name = fi_string(fi);
-        if (name && !has_nul(fi) && et_host_is_ip_literal(name, strlen(name)))
-            continue;                   /* "[FF02::C]", "239.255.255.250:1900": valid, but no name */
-        if (!name || has_nul(fi) || !et_flows_add_http_host(capture.flows, fl, name, strlen(name)))
-            add_name_problem(pinfo, tree, NAME_HTTP_HOST, fi);
-    }
-}
-
-/* The subject CN of a certificate: the string that follows an id-at-commonName (2.5.4.3) type
- * inside the subject's range. */
-static const char *subject_cn(proto_tree *tree, const field_info *subject)
-{
-    static const guint8 oid_cn[] = { 0x55, 0x04, 0x03 };
-    static const field_ids *const string_hfs[] = { &hf_utf8, &hf_printable, &hf_teletex, &hf_ia5, &hf_universal, &hf_bmp };
-    GPtrArray *oids = found(tree, &hf_rdn_oid);
-    for (guint i = 0; oids && i < oids->len; i++) {
-        const field_info *oid = (const field_info *)g_ptr_array_index(oids, i);
-        if (!fi_within(oid, subject) || oid->length != 3 ||
-            tvb_memeql(oid->ds_tvb, oid->start, oid_cn, sizeof(oid_cn)) != 0)
-            continue;
-        const field_info *best = NULL;
-        for (size_t h = 0; h < G_N_ELEMENTS(string_hfs); h++) {
-            GPtrArray *strs = found(tree, string_hfs[h]);
-            for (guint j = 0; strs && j < strs->len; j++) {
-                const field_info *s = (const field_info *)g_ptr_array_index(strs, j);
-                if (fi_within(s, subject) && s->start > oid->start && (!best || s->start < best->start))
-                    best = s;
-            }
-        }
-        return best ? fi_string(best) : NULL;
-    }
-    return NULL;
-}
-
-/* Interception: the server's first Certificate message (its issuer's CN) and the device's alerts. */
-static void gather_tls(packet_info *pinfo, proto_tree *tree, et_flow *fl, bool up)
-{
-    GPtrArray *certs = found(tree, &hf_cert);
-    if (!up && certs && certs->len && fl->cert_frame == 0) {
-        const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
-        const field_info *issuer = NULL;
-        GPtrArray *issuers = found(tree, &hf_issuer);
-        for (guint i = 0; issuers && i < issuers->len && !issuer; i++) {
-            const field_info *s = (const field_info *)g_ptr_array_index(issuers, i);
-            if (fi_within(s, leaf))
-                issuer = s;
-        }
-        et_flows_set_cert_seen(capture.flows, fl, issuer ? subject_cn(tree, issuer) : NULL, pinfo->num);
-    }
-    GPtrArray *levels = found(tree, &hf_alert_level), *descs = found(tree, &hf_alert_desc);
-    for (guint i = 0; levels && descs && i < levels->len && i < descs->len; i++) {
-        const field_info *l = (const field_info *)g_ptr_array_index(levels, i);
-        const field_info *d = (const field_info *)g_ptr_array_index(descs, i);
-        et_flows_tls_alert(capture.flows, fl, up, fvalue_get_uinteger(ET_FI_FVALUE((field_info *)l)),
-                           fvalue_get_uinteger(ET_FI_FVALUE((field_info *)d)), pinfo->num);
-    }
-}
-
-static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flow *fl)
-{
-    GPtrArray *certs = found(tree, &hf_cert);
-    if (!certs || certs->len == 0 || fl->cert_names)
-        return;
-    /* The first certificate of the message is the server's own. */
-    const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
-    const field_info *subject = NULL;
-    GPtrArray *subjects = found(tree, &hf_subject);
-    for (guint i = 0; subjects && i < subjects->len && !subject; i++) {
-        const field_info *s = (const field_info *)g_ptr_array_index(subjects, i);
-        if (fi_within(s, leaf))
-            subject = s;
-    }
-    const char *cn = subject ? subject_cn(tree, subject) : NULL;
-
-    GPtrArray *names = found(tree, &hf_dnsname);
-    GPtrArray *sans = g_ptr_array_new();
-    for (guint i = 0; names && i < names->len; i++) {
-        const field_info *fi = (const field_info *)g_ptr_array_index(names, i);
-        if (!fi_within(fi, leaf))
-            continue;
-        const char *name = fi_wire_name(fi);
-        if (name && valid_cert_name(name))
-            g_ptr_array_add(sans, (gpointer)name);
-        else
-            add_name_problem(pinfo, tree, NAME_CERT, fi);
-    }
-    et_flows_add_cert(capture.flows, fl, cn, (const char *const *)sans->pdata, sans->len);
-    g_ptr_array_free(sans, TRUE);
-}
-
-/* Is `owner` reached from `query` through the CNAME records of this response? */
-static bool cname_chain_reaches(GHashTable *cnames, const char *query, const char *owner)
-{
-    const char *name = query;
-    for (int hops = 0; name && hops < 16; hops++) {     /* bounded: CNAME loops exist */
-        if (g_ascii_strcasecmp(name, owner) == 0)
-            return true;
-        name = (const char *)g_hash_table_lookup(cnames, name);
-    }
-    return false;
-}
-
-static void gather_dns(packet_info *pinfo, proto_tree *tree)
-{
-    GPtrArray *as = found(tree, &hf_dns_a), *aaaas = found(tree, &hf_dns_aaaa);
-    if ((!as || as->len == 0) && (!aaaas || aaaas->len == 0))
-        return;
-    GPtrArray *qry = found(tree, &hf_dns_qry);
-    const char *query = (qry && qry->len) ? fi_string((const field_info *)g_ptr_array_index(qry, 0)) : NULL;
-
-    /* Answers in the order of the message: an owner name, then its data. */
-    GPtrArray *all = g_ptr_array_new();
-    static const field_ids *const hfs[] = { &hf_dns_name, &hf_dns_a, &hf_dns_aaaa, &hf_dns_cname };
-    for (size_t h = 0; h < G_N_ELEMENTS(hfs); h++) {
-        GPtrArray *a = found(tree, hfs[h]);
-        for (guint i = 0; a && i < a->len; i++)
-            g_ptr_array_add(all, g_ptr_array_index(a, i));
-    }
-    g_ptr_array_sort(all, by_position);
-
-    GHashTable *cnames = g_hash_table_new(g_str_hash, g_str_equal);
-    const char *owner = NULL;
-    for (guint i = 0; i < all->len; i++) {
-        const field_info *fi = (const field_info *)g_ptr_array_index(all, i);
-        if (is_field(fi, &hf_dns_name))
-            owner = fi_string(fi);
-        else if (is_field(fi, &hf_dns_cname) && owner)
-            g_hash_table_insert(cnames, (gpointer)owner, (gpointer)fi_string(fi));
-    }
-    et_addr client;
-    et_addr_set(&client, pinfo->dst.type == AT_IPv6 ? 6 : 4, pinfo->dst.data);
-    double t = nstime_to_sec(&pinfo->rel_ts);
-    owner = NULL;
-    for (guint i = 0; i < all->len; i++) {
-        const field_info *fi = (const field_info *)g_ptr_array_index(all, i);
-        if (is_field(fi, &hf_dns_name)) {
-            owner = fi_string(fi);
-            continue;
-        }
-        bool v4 = is_field(fi, &hf_dns_a);
-        if ((!v4 && !is_field(fi, &hf_dns_aaaa)) || owner == NULL)
-            continue;
-        int family = v4 ? 4 : 6;
-        guint8 bytes[16];
-        if (fi->length != (family == 4 ? 4 : 16))
-            continue;
-        tvb_memcpy(fi->ds_tvb, bytes, fi->start, fi->length);
-        et_addr addr;
-        et_addr_set(&addr, family, bytes);
-        const char *name = (query && cname_chain_reaches(cnames, query, owner)) ? query : owner;
-        if (!et_flows_add_dns(capture.flows, name, strlen(name), &addr, &client, t))
-            add_name_problem(pinfo, tree, NAME_DNS, fi);
-    }
-    g_hash_table_destroy(cnames);
-    g_ptr_array_free(all, TRUE);
-}
-
-static int tcp_flags_of(proto_tree *tree)
-{
-    GPtrArray *a = found(tree, &hf_tcp_flags);
-    if (!a || a->len == 0)
-        return -1;
-    const field_info *fi = (const field_info *)g_ptr_array_index(a, 0);
-    return tvb_get_ntohs(fi->ds_tvb, fi->start) & 0x0fff;
-}
-
-/* TCP payload length (0 for a pure acknowledgement): the phase detector looks at what carries
- * data. UDP packets count whole. */
-static guint32 payload_len(packet_info *pinfo, proto_tree *tree)
-{
-    if (pinfo->ptype != PT_TCP || tree == NULL)
-        return pinfo->fd->pkt_len;
-    GPtrArray *a = found(tree, &hf_tcp_len);
-    if (!a || a->len == 0)
-        return pinfo->fd->pkt_len;
-    const field_info *fi = (const field_info *)g_ptr_array_index(a, 0);
-    return fvalue_get_uinteger(ET_FI_FVALUE((field_info *)fi));
-}
-
 /* ---- the postdissector ---- */
 
 static bool ip_of(const address *a, et_addr *out)
@@ -611,7 +250,7 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
     if (id)
         fl = et_flows_get(capture.flows, id - 1);
     if (fl == NULL) {
-        int flags = pinfo->ptype == PT_TCP ? tcp_flags_of(tree) : -1;
+        int flags = pinfo->ptype == PT_TCP ? et_tcp_flags(tree) : -1;
         fl = et_flows_add(capture.flows, pinfo->ptype == PT_TCP ? 6 : 17, src, (guint16)pinfo->srcport,
                           dst, (guint16)pinfo->destport, flags, t);
         conversation_add_proto_data(conv, proto_echotap, GUINT_TO_POINTER(fl->id + 1));
@@ -621,18 +260,11 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
     if (up && !dev->oui_checked && pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6)
         et_flows_set_amazon_oui(capture.flows, dev,
                                 et_vendor_is_amazon(ET_MANUF_NAME_IF_KNOWN((const guint8 *)pinfo->dl_src.data, 6)));
-    if (tree) {
-        gather_sni(pinfo, tree, fl);
-        if (pref_use_cert)
-            gather_cert(pinfo, tree, fl);
-        gather_tls(pinfo, tree, fl, up);
-        gather_http_host(pinfo, tree, fl);
-        gather_dns(pinfo, tree);
-        free_merged_fields();
-    }
+    if (tree)
+        et_gather_evidence(pinfo, tree, capture.flows, fl, up, pref_use_cert);
     et_flows_packet(capture.flows, fl, up, pinfo->fd->pkt_len, t, pinfo->num,
                     (guint64)pref_big_download_mb * 1000 * 1000);
-    if (et_phases_packet(capture.phases, capture.flows, fl, up, payload_len(pinfo, tree), t, pinfo->num))
+    if (et_phases_packet(capture.phases, capture.flows, fl, up, et_payload_len(pinfo, tree), t, pinfo->num))
         et_flows_add_traffic(capture.flows, fl);
     return fl;
 }
@@ -665,7 +297,7 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
     proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
     proto_item *pi;
     if (PINFO_FD_VISITED(pinfo))
-        add_name_problems_again(pinfo, ti);
+        et_name_problems_again(pinfo, ti);
 
     if (fl->service) {
         pi = proto_tree_add_string(et, hf_service, tvb, 0, 0, fl->service);
@@ -882,6 +514,7 @@ void proto_register_echotap(void)
     proto_register_field_array(proto_echotap, hf, array_length(hf));
     proto_register_subtree_array(ett, array_length(ett));
     expert_register_field_array(expert_register_protocol(proto_echotap), ei, array_length(ei));
+    et_evidence_setup(proto_echotap, &ei_bad_name);
 
     module_t *module = prefs_register_protocol(proto_echotap, NULL);
     prefs_register_bool_preference(module, "use_cert", "Use server certificates",
@@ -925,24 +558,9 @@ void proto_register_echotap(void)
     echotap_register_export();
 }
 
-/* All registered fields with this abbreviation. */
-static void resolve_field(const char *name, field_ids *ids)
-{
-    ids->n = 0;
-    int id = proto_registrar_get_id_byname(name);
-    if (id < 0)
-        return;
-    header_field_info *hfi = proto_registrar_get_nth(id);
-    while (hfi->same_name_prev_id >= 0)
-        hfi = proto_registrar_get_nth(hfi->same_name_prev_id);
-    for (; hfi && ids->n < MAX_SAME_NAME; hfi = hfi->same_name_next)
-        ids->id[ids->n++] = hfi->id;
-}
-
 void proto_reg_handoff_echotap(void)
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(wanted_fields); i++)
-        resolve_field(wanted_fields[i].name, wanted_fields[i].ids);
+    et_extract_resolve();
     proto_ws_expert = proto_get_id_by_filter_name("_ws.expert");
 }
 

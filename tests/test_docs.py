@@ -181,3 +181,20 @@ def test_field_reference_is_current(plugin_so):
     if version.search(fresh).group(1) != version.search(committed).group(1):
         fresh, committed = (version.sub("Wireshark X.Y reports", t).lower() for t in (fresh, committed))
     assert fresh == committed, "doc/fields.md is stale: run tools/fields-doc doc/fields.md"
+
+
+def test_every_wanted_field_is_known(tshark):
+    """Every field echotap reads from other dissectors (plugin/extract.c) exists in this
+    Wireshark: a missing one would be reported at start, once."""
+    proc = tshark.run("-r", STUDY, "-q")
+    assert "echotap: unknown field" not in proc.stderr, proc.stderr
+
+
+def test_unknown_wanted_field_is_reported_once(tshark):
+    """The report's own code path, through the tests' extra wanted field: one line at start,
+    however many packets follow, and the run goes on."""
+    proc = subprocess.run(tshark.command(["-r", STUDY, "-q", "-z", "echotap,flows"]), capture_output=True,
+                          text=True, env=tshark.env(ECHOTAP_TEST_WANTED_FIELD="echotap.no_such_field"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("echotap: unknown field echotap.no_such_field") == 1, proc.stderr
+    assert "Echotap Flows" in proc.stdout

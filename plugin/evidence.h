@@ -1,0 +1,29 @@
+/* evidence.h - evidence per protocol: the names that TLS (SNI, certificate), HTTP (Host) and DNS
+ * answers give a flow, read from the other dissectors' fields on the first pass.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef ECHOTAP_EVIDENCE_H
+#define ECHOTAP_EVIDENCE_H
+
+#include "ws_compat.h"
+#include "flows.h"
+
+#include <epan/expert.h>
+
+/* The protocol whose per-packet data records refused names, and the expert info for them
+ * (echotap.evidence.bad_name); from proto_register_echotap. */
+void et_evidence_setup(int proto, expert_field *bad_name);
+
+/* First pass: hands every name that this packet's tree holds (SNI, the server certificate if
+ * use_cert, TLS alerts, HTTP Host, DNS answers) to the flow state. up: sent by the flow's device.
+ * A name that is not a valid host name gets the bad-name expert info and is recorded. */
+void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl, bool up,
+                        bool use_cert);
+
+/* Later passes: the bad-name expert infos again, on ti, from what the first pass recorded (their
+ * tree need not hold the names: only the first pass primes other dissectors' fields). */
+void et_name_problems_again(packet_info *pinfo, proto_item *ti);
+
+#endif
