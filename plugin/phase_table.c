@@ -15,6 +15,7 @@
 typedef struct row {
     et_ptable_row out;
     bool dirty;                /* counts changed since the row was written */
+    bool summed;               /* its counts were summed again from the bins with this packet */
     bool changed;              /* in pt->changed */
     int verdict_shown;
 } row;
@@ -32,10 +33,19 @@ typedef struct device_phases {
     size_t changes_seen;       /* length of the flows' change log at the last sync */
 } device_phases;
 
+/* What changed in one counting row (device, key) with this packet. */
+typedef struct delta {
+    uint32_t device;
+    int64_t key;
+    et_cells cells;
+} delta;
+
 struct et_ptable {
     et_acc *acc;               /* per (device, bin) when automatic, per (device, phase) with a schedule */
     GArray *rows;              /* row */
     GArray *dirty_rows;        /* uint32: rows whose counts changed with this packet */
+    GArray *deltas;            /* delta: what changed in the counts with this packet */
+    GArray *summed_rows;       /* uint32: rows summed again from the bins with this packet */
     GPtrArray *devices;        /* device_phases*, by device id */
     GArray *changed;           /* uint32: rows created or written since et_ptable_changed */
     GArray *changed_out;
@@ -55,6 +65,8 @@ et_ptable *et_ptable_new(void)
     pt->acc = et_acc_new();
     pt->rows = g_array_new(FALSE, TRUE, sizeof(row));
     pt->dirty_rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    pt->deltas = g_array_new(FALSE, FALSE, sizeof(delta));
+    pt->summed_rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     pt->devices = g_ptr_array_new_with_free_func(device_phases_free);
     pt->changed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     pt->changed_out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -68,6 +80,8 @@ void et_ptable_free(et_ptable *pt)
     et_acc_free(pt->acc);
     g_array_free(pt->rows, TRUE);
     g_array_free(pt->dirty_rows, TRUE);
+    g_array_free(pt->deltas, TRUE);
+    g_array_free(pt->summed_rows, TRUE);
     g_ptr_array_free(pt->devices, TRUE);
     g_array_free(pt->changed, TRUE);
     g_array_free(pt->changed_out, TRUE);
@@ -238,6 +252,9 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     for (uint32_t i = first_changed; i < n || i < dp->phases->len; i++) {
         uint32_t r = row_of_phase(pt, dp, device, i);     /* may move pt->rows */
         row *x = &g_array_index(pt->rows, row, r);
+        if (!x->summed)
+            g_array_append_val(pt->summed_rows, r);
+        x->summed = true;
         if (i >= n)
             memset(&x->out.cells, 0, sizeof(x->out.cells));
         else if (automatic)
@@ -257,11 +274,12 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     dp->listed = true;
 
     /* Write what changed: new or moved phases, changed counts, the growing last phase; every
-     * verdict when the idle baseline moved. */
+     * verdict when the idle baseline moved or a flow changed class (the device may have become a
+     * speaker, a flow may have joined or left its voice path, with no count moving). */
     et_phase_judgement j = { 0 };
     if (n)
         et_phases_judge(phases, flows, device, &list[n - 1], &j);
-    bool all = j.baseline_rate != dp->baseline;
+    bool all = j.baseline_rate != dp->baseline || dp->changes_seen != et_flows_changes(flows, NULL);
     dp->baseline = j.baseline_rate;
     dp->tail = j;
     dp->tail_follows = n > 0 && tail_can_follow(phases, flows, device, &list[n - 1], &j);
@@ -277,6 +295,20 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     for (uint32_t i = from; i < dp->rows->len; i++)
         write_phase_row(pt, phases, flows, g_array_index(dp->rows, uint32_t, i), i < n ? &list[i] : NULL,
                         i >= first_changed);
+}
+
+/* Writes the judgement of the device's phases before the last where it changed. */
+static void rejudge_earlier(et_ptable *pt, et_phases *phases, const et_flows *flows, uint32_t device)
+{
+    device_phases *dp = phases_of(pt, device);
+    for (guint i = 0; i + 1 < dp->phases->len; i++) {
+        uint32_t r = g_array_index(dp->rows, uint32_t, i);
+        row *x = &g_array_index(pt->rows, row, r);
+        et_phase_judgement j;
+        et_phases_judge(phases, flows, device, &g_array_index(dp->phases, et_phase, i), &j);
+        if (j.voice_up_bytes != x->out.voice_up_bytes || (int)j.verdict + 1 != x->verdict_shown)
+            write_verdict(touch(pt, r), &j);
+    }
 }
 
 /* Which phase of a device's last list holds this key. */
@@ -310,24 +342,14 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
     }
     et_acc_add(pt->acc, flows, fl, up, len, key);
 
-    /* Counts that changed (this packet, flows that changed class) go to their phase's row. */
+    /* What changed in the counts (this packet, flows that changed class). */
     size_t n;
     const uint32_t *dirty = et_acc_dirty(pt->acc, &n);
+    g_array_set_size(pt->deltas, n);
     for (size_t i = 0; i < n; i++) {
-        uint32_t device;
-        int64_t k;
-        et_acc_row(pt->acc, dirty[i], &device, &k);
-        et_cells delta;
-        et_acc_take_delta(pt->acc, dirty[i], &delta);
-        device_phases *dp = phases_of(pt, device);
-        if (dp->phases->len == 0)
-            continue;                   /* a new device: summed from the bins below */
-        uint32_t r = row_of_phase(pt, dp, device, phase_at_key(dp, k, phases));
-        row *x = &g_array_index(pt->rows, row, r);
-        et_cells_add(&x->out.cells, &delta, 1);
-        if (!x->dirty)
-            g_array_append_val(pt->dirty_rows, r);
-        x->dirty = true;
+        delta *dl = &g_array_index(pt->deltas, delta, i);
+        et_acc_row(pt->acc, dirty[i], &dl->device, &dl->key);
+        et_acc_take_delta(pt->acc, dirty[i], &dl->cells);
     }
     /* Phase lists change (an interaction found, a device became a speaker, the end moved). A
      * device that sent nothing, with no class change anywhere, needs its last phase's end only. */
@@ -339,6 +361,29 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
         else
             sync_device(pt, phases, flows, d);
     }
+    /* Speech found late (a run of upload takes the shape of speech only after a second or more)
+     * counts into the phases where it began, with no count of theirs changing: judge the sending
+     * device's earlier phases again. */
+    rejudge_earlier(pt, phases, flows, fl->device);
+    /* The changes go to the row of the phase that holds them in the lists just synced, unless
+     * that row was summed again from the bins (which hold them already). */
+    for (guint i = 0; i < pt->deltas->len; i++) {
+        const delta *dl = &g_array_index(pt->deltas, delta, i);
+        device_phases *dp = phases_of(pt, dl->device);
+        if (dp->phases->len == 0)
+            continue;
+        uint32_t r = row_of_phase(pt, dp, dl->device, phase_at_key(dp, dl->key, phases));
+        row *x = &g_array_index(pt->rows, row, r);
+        if (x->summed)
+            continue;
+        et_cells_add(&x->out.cells, &dl->cells, 1);
+        if (!x->dirty)
+            g_array_append_val(pt->dirty_rows, r);
+        x->dirty = true;
+    }
+    for (guint i = 0; i < pt->summed_rows->len; i++)
+        g_array_index(pt->rows, row, g_array_index(pt->summed_rows, uint32_t, i)).summed = false;
+    g_array_set_size(pt->summed_rows, 0);
     for (guint i = 0; i < pt->dirty_rows->len; i++) {
         uint32_t r = g_array_index(pt->dirty_rows, uint32_t, i);
         const row *x = &g_array_index(pt->rows, row, r);

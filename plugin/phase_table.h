@@ -15,6 +15,10 @@
  *   a table's rows cannot be removed while a dialog shows them.
  * - The last phase of a device that sent nothing ends with the capture: only its duration, rate
  *   and verdict change, from its last judgement (et_phases_rejudge), while that is exact.
+ * - A judgement can change with no count of its phase changing: a flow changes class (the device
+ *   becomes a speaker, a flow joins or leaves the voice path), or a run of upload takes the
+ *   shape of speech a second or more after it began, in an earlier phase. Then the device's
+ *   rows are judged again.
  *
  * Rows are numbered in the order they appear and never move. A row's values are those the table
  * shows: until a row has been placed (device, label, index, start written), those cells are empty.
