@@ -269,14 +269,17 @@ static void export_draw(void *tapdata)
             printf("%s\n  {\"device\": ", first ? "" : ",");
             first = false;
             json_string(buf);
-            printf(", \"index\": %u, \"label\": ", list[i].index);
+            /* The Phases table's order: what, when, the verdict and the speech it judged; then
+             * what the verdict was judged against. */
+            printf(", \"label\": ");
             json_string(list[i].label);
-            printf(", \"start\": %.6f, \"end\": %.6f, \"wake\": %s, \"voice_up_bytes\": %" G_GUINT64_FORMAT
-                   ", \"baseline_rate\": %.1f, \"max_speech_s\": %.2f, \"verdict\": ",
-                   list[i].start, list[i].end, list[i].wake ? "true" : "false", j.voice_up_bytes,
-                   j.baseline_rate, j.max_speech_s);
+            printf(", \"index\": %u, \"start\": %.6f, \"end\": %.6f, \"verdict\": ", list[i].index,
+                   list[i].start, list[i].end);
             json_string(et_verdict_name(j.verdict));
-            printf("}");
+            printf(", \"voice_up_bytes\": %" G_GUINT64_FORMAT ", \"voice_up_rate\": %.1f, \"max_speech_s\": %.2f"
+                   ", \"wake\": %s, \"baseline_rate\": %.1f}",
+                   j.voice_up_bytes, j.voice_up_rate, j.max_speech_s, list[i].wake ? "true" : "false",
+                   j.baseline_rate);
         }
     }
     printf("],\n\"stats\": [");

@@ -328,88 +328,127 @@ static void timeline_filter_check(const char *opt_arg, const char **filter, char
 
 /* ---- phases ---- */
 
-enum { PH_DEVICE, PH_LABEL, PH_INDEX, PH_START, PH_DURATION, PH_GROUPS,
-       PH_AVS_RATE = PH_GROUPS + 4 * ET_GROUP_COUNT, PH_SPEECH, PH_VERDICT, PH_COUNT };
+/* The story first: which phase, its verdict and the speech upload it judged; then the bytes per
+ * service group and direction. Packet counts are a table of their own (echotap,phase_packets),
+ * with the same rows. Column names are documented in doc/fields.md: keep them stable. */
+enum { PH_DEVICE, PH_LABEL, PH_INDEX, PH_START, PH_DURATION, PH_KEY_COUNT,
+       PH_VERDICT = PH_KEY_COUNT, PH_SPEECH_BYTES, PH_SPEECH_RATE, PH_SPEECH, PH_GROUPS,
+       PH_COUNT = PH_GROUPS + 2 * ET_GROUP_COUNT };
+enum { PP_GROUPS = PH_KEY_COUNT, PP_COUNT = PP_GROUPS + 2 * ET_GROUP_COUNT };
 
-#define GROUP_COLUMNS(name) \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " up bytes",   "%9u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " up pkts",    "%7u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " down bytes", "%9u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " down pkts",  "%7u" }
+#define PHASE_KEY_COLUMNS \
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Device",       "%-15s" }, \
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Phase",        "%-12s" }, \
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "#",            "%3u" }, \
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)",    "%9.3f" }, \
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Duration (s)", "%9.3f" }
+
+#define GROUP_COLUMNS(name, what, format) \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " up " what,   format }, \
+    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " down " what, format }
 
 static stat_tap_table_item phase_fields[PH_COUNT] = {
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Device",       "%-15s" },
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Phase",        "%-12s" },
-    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "#",            "%3u" },
-    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)",    "%9.3f" },
-    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Duration (s)", "%9.3f" },
-    GROUP_COLUMNS("AVS"), GROUP_COLUMNS("Metrics"), GROUP_COLUMNS("CDN"), GROUP_COLUMNS("Other"),
-    GROUP_COLUMNS("Untagged"),
-    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "AVS up B/s",    "%9.1f" },
-    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Speech max (s)", "%7.1f" },
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Verdict",       "%s" },
+    PHASE_KEY_COLUMNS,
+    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Verdict",           "%-24s" },
+    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Speech up (bytes)", "%9u" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Speech up B/s",     "%9.1f" },
+    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Speech (s)",        "%7.1f" },
+    GROUP_COLUMNS("AVS", "bytes", "%9u"), GROUP_COLUMNS("Metrics", "bytes", "%9u"),
+    GROUP_COLUMNS("CDN", "bytes", "%9u"), GROUP_COLUMNS("Other", "bytes", "%9u"),
+    GROUP_COLUMNS("Untagged", "bytes", "%9u"),
 };
 
-/* The rows live in phase_table.c; this copies the cells of the rows that changed. */
-typedef struct phases_state {
+static stat_tap_table_item phase_packet_fields[PP_COUNT] = {
+    PHASE_KEY_COLUMNS,
+    GROUP_COLUMNS("AVS", "pkts", "%7u"), GROUP_COLUMNS("Metrics", "pkts", "%7u"),
+    GROUP_COLUMNS("CDN", "pkts", "%7u"), GROUP_COLUMNS("Other", "pkts", "%7u"),
+    GROUP_COLUMNS("Untagged", "pkts", "%7u"),
+};
+
+/* The rows live in phase_table.c; a view copies the cells of the rows that changed. */
+typedef struct phases_view {
     et_ptable *table;
     const et_flows *flows;     /* the capture the rows belong to */
-} phases_state;
+} phases_view;
 
-static phases_state phases_st;
+static phases_view phases_st, phase_packets_st;
+static stat_tap_table_ui phases_ui, phase_packets_ui;
 
-static void phases_forget(stat_tap_table *t)
+static phases_view *view_of(const stat_tap_table_ui *ui)
 {
-    et_ptable_free(phases_st.table);
-    phases_st.table = NULL;
-    phases_st.flows = NULL;
+    return ui == &phase_packets_ui ? &phase_packets_st : &phases_st;
+}
+
+static void phases_forget(phases_view *v, stat_tap_table *t)
+{
+    et_ptable_free(v->table);
+    v->table = NULL;
+    v->flows = NULL;
     clear_rows(t);
 }
 
 static void phases_init(stat_tap_table_ui *ui)
 {
-    phases_forget(the_table(ui, "Phases"));
+    phases_forget(view_of(ui), the_table(ui, "Phases"));
 }
 
 static void phases_reset(stat_tap_table *t)
 {
-    phases_forget(t);
+    phases_forget(&phases_st, t);
 }
 
-static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_ptable_row *r)
+static void phase_packets_reset(stat_tap_table *t)
+{
+    phases_forget(&phase_packets_st, t);
+}
+
+static void write_phase_key(stat_tap_table *t, const echotap_capture *cap, guint row, const et_ptable_row *r)
 {
     set_string(t, row, PH_DEVICE, r->placed ? device_text(cap, r->device) : "");
     set_string(t, row, PH_LABEL, r->label);
     set_uint(t, row, PH_INDEX, r->placed ? r->index : 0);
     set_float(t, row, PH_START, r->start);
     set_float(t, row, PH_DURATION, r->duration);
-    set_group_counts(t, row, PH_GROUPS, &r->cells, true);
-    set_float(t, row, PH_AVS_RATE, r->avs_up_rate);
-    set_float(t, row, PH_SPEECH, r->max_speech_s);
+}
+
+static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_ptable_row *r,
+                            bool packets)
+{
+    write_phase_key(t, cap, row, r);
+    stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, packets ? PP_GROUPS : PH_GROUPS);
+    for (int g = 0; g < ET_GROUP_COUNT; g++)
+        for (int d = 0; d < 2; d++)
+            put_uint(it++, packets ? r->cells.packets[g][d] : r->cells.bytes[g][d]);
+    if (packets)
+        return;
     set_string(t, row, PH_VERDICT, r->verdict);
+    set_uint(t, row, PH_SPEECH_BYTES, r->voice_up_bytes);
+    set_float(t, row, PH_SPEECH_RATE, r->voice_up_rate);
+    set_float(t, row, PH_SPEECH, r->max_speech_s);
 }
 
 static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
                                        const void *data, tap_flags_t flags _U_)
 {
     stat_tap_table_ui *ui = ((stat_data_t *)tapdata)->stat_tap_data;
-    stat_tap_table *t = g_array_index(((stat_data_t *)tapdata)->stat_tap_data->tables, stat_tap_table *, 0);
+    stat_tap_table *t = g_array_index(ui->tables, stat_tap_table *, 0);
+    phases_view *v = view_of(ui);
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
     const echotap_capture *cap = echotap_current_capture();
     if (cap == NULL || cap->phases == NULL)
         return TAP_PACKET_DONT_REDRAW;
-    if (phases_st.table == NULL || phases_st.flows != cap->flows) {   /* a new file, or a redissection */
-        phases_forget(t);
-        phases_st.table = et_ptable_new();
-        phases_st.flows = cap->flows;
+    if (v->table == NULL || v->flows != cap->flows) {   /* a new file, or a redissection */
+        phases_forget(v, t);
+        v->table = et_ptable_new();
+        v->flows = cap->flows;
     }
-    et_ptable_packet(phases_st.table, cap->phases, cap->flows, rec->flow, rec->up, rec->len, rec->t);
+    et_ptable_packet(v->table, cap->phases, cap->flows, rec->flow, rec->up, rec->len, rec->t);
     size_t n;
-    const uint32_t *changed = et_ptable_changed(phases_st.table, &n);
+    const uint32_t *changed = et_ptable_changed(v->table, &n);
     if (n)
         ensure_row(ui, t, changed[n - 1]);      /* ascending: the last is the highest */
     for (size_t i = 0; i < n; i++)
-        write_phase_row(t, cap, changed[i], et_ptable_get(phases_st.table, changed[i]));
+        write_phase_row(t, cap, changed[i], et_ptable_get(v->table, changed[i]), v == &phase_packets_st);
     return TAP_PACKET_REDRAW;
 }
 
@@ -433,6 +472,13 @@ static stat_tap_table_ui phases_ui = {
     G_N_ELEMENTS(phase_fields), phase_fields, G_N_ELEMENTS(filter_param), filter_param, NULL, 0
 };
 
+/* Not "echotap,phases_packets": tshark matches -z names by prefix (doc/wireshark-api notes). */
+static stat_tap_table_ui phase_packets_ui = {
+    REGISTER_PACKET_STAT_GROUP_UNSORTED, "Echotap Phase Packets", "echotap", "echotap,phase_packets",
+    phases_init, phases_packet, phase_packets_reset, free_item, phases_filter_check,
+    G_N_ELEMENTS(phase_packet_fields), phase_packet_fields, G_N_ELEMENTS(filter_param), filter_param, NULL, 0
+};
+
 static stat_tap_table_ui flows_ui = {
     REGISTER_PACKET_STAT_GROUP_UNSORTED, "Echotap Flows", "echotap", "echotap,flows",
     flows_init, flows_packet, flows_reset, free_item, NULL,
@@ -451,6 +497,7 @@ void echotap_register_stats(int proto _U_, module_t *module)
         "Interval of the echotap timeline table (100 ms: the resolution of the original study)",
         10, &pref_interval_ms);
     register_stat_tap_table_ui(&phases_ui);
+    register_stat_tap_table_ui(&phase_packets_ui);
     register_stat_tap_table_ui(&flows_ui);
     register_stat_tap_table_ui(&timeline_ui);
 }

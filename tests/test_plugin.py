@@ -126,16 +126,19 @@ def test_phases_equal_truth(tshark, capture, passes):
     if not truth.get("schedule"):
         pytest.skip("no schedule in this capture's truth")
     out = tshark.run("-r", capture, "-q", *passes, *truth_schedule_args(truth),
-                     "-z", "echotap,phases").stdout
+                     "-z", "echotap,phases", "-z", "echotap,phase_packets").stdout
+    phases, packets = parse_table(out, "Echotap Phases"), parse_table(out, "Echotap Phase Packets")
+    # The two tables have the same rows, in the same order.
+    assert [(r["Device"], r["#"], r["Phase"]) for r in phases] == [(r["Device"], r["#"], r["Phase"]) for r in packets]
     got = collections.Counter()
-    for row in parse_table(out, "Echotap Phases"):
+    for row, prow in zip(phases, packets):
         for g in GROUPS:
             name = {"avs": "AVS", "metrics": "Metrics", "cdn": "CDN", "other": "Other",
                     "untagged": "Untagged"}[g]
             for d, word in (("up", "up"), ("down", "down")):
                 key = (int(row["#"]), row["Device"], g, d)
                 got[key + ("bytes",)] += int(row[f"{name} {word} bytes"])
-                got[key + ("packets",)] += int(row[f"{name} {word} pkts"])
+                got[key + ("packets",)] += int(prow[f"{name} {word} pkts"])
     expected = collections.Counter()
     for s in truth["stats"]:
         key = (s["phase_index"], s["device"], group_of(s["service"]), s["dir"])
@@ -222,6 +225,33 @@ def test_json_sums_agree_with_each_other(tshark, capture):
         flows[("down", "p")] += f["packets_down"]
     assert +total(data["stats"]) == +flows
     assert +total(data["timeline"]) == +flows
+
+
+# doc/fields.md "Statistics columns": the phases table tells the story first.
+PHASES_FIRST = ["Device", "Phase", "#", "Start (s)", "Duration (s)", "Verdict", "Speech up (bytes)",
+                "Speech up B/s", "Speech (s)"]
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)
+def test_phases_columns_are_the_judgement(tshark, capture):
+    """The first columns are the verdict and the speech upload it judged, as -z echotap,json says
+    (same key order there); then bytes per group and direction."""
+    truth = load_truth(capture)
+    out = tshark.run("-r", capture, "-q", "-2", *truth_schedule_args(truth), "-z", "echotap,phases").stdout
+    rows = parse_table(out, "Echotap Phases")
+    assert list(rows[0])[:len(PHASES_FIRST)] == PHASES_FIRST
+    assert list(rows[0])[len(PHASES_FIRST):] == [f"{n} {d} bytes" for n in ("AVS", "Metrics", "CDN", "Other", "Untagged")
+                                                 for d in ("up", "down")]
+    _, data = export(tshark, capture, "-2")
+    judged = {(p["device"], p["index"]): p for p in data["phases"]}
+    assert len(judged) == len(rows)
+    for row in rows:
+        p = judged[(row["Device"], int(row["#"]))]
+        assert (row["Phase"], row["Verdict"], int(row["Speech up (bytes)"])) == (p["label"], p["verdict"], p["voice_up_bytes"])
+        assert float(row["Speech up B/s"]) == pytest.approx(p["voice_up_rate"], abs=0.051)
+        assert float(row["Speech (s)"]) == pytest.approx(p["max_speech_s"], abs=0.051)
+    assert list(data["phases"][0])[:8] == ["device", "label", "index", "start", "end", "verdict", "voice_up_bytes",
+                                           "voice_up_rate"]
 
 
 STUDY = [p for p in CAPTURES if p.name == "echo-study.pcapng"]
