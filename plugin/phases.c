@@ -177,6 +177,10 @@ typedef struct flow_voice {
     bool voice_reported;       /* et_phases_packet said so once */
 } flow_voice;
 
+typedef struct interaction {
+    uint32_t first, last;      /* bins, inclusive */
+} interaction;
+
 /* The quietest speech upload rates among phases without a wake word: of those lasting at least
  * BASELINE_MIN_DURATION, and of shorter ones; -1 when there is none. */
 typedef struct idle_rates {
@@ -187,6 +191,10 @@ typedef struct dev_state {
     GArray *speech;                 /* bin_entry, sorted by bin: speech upload on any cloud flow */
     GArray *voice_flows;            /* uint32_t: ids of its flows that have speech segments */
     GArray *cloud_flows;            /* uint32_t: ids of all its flows to the cloud */
+    /* Interactions, kept up to date packet by packet while packets come in time order; built
+     * again from the flows' speech and activity when they do not, or a flow changes class. */
+    GArray *its;                    /* interaction */
+    bool its_rebuild;
     /* Bins where a packet can still move the end of the last interaction: [tail_from, tail_to). */
     uint32_t tail_from, tail_to;
     uint64_t version;
@@ -211,7 +219,6 @@ struct et_phases {
     GPtrArray *devices;        /* dev_state*, by device id */
     GPtrArray *flows;          /* flow_voice*, by flow id, NULL for flows to the LAN */
     size_t change_cursor;
-    GArray *scratch;           /* interactions while a list is built */
 };
 
 static void dev_state_free(gpointer p)
@@ -220,6 +227,7 @@ static void dev_state_free(gpointer p)
     g_array_free(d->speech, TRUE);
     g_array_free(d->voice_flows, TRUE);
     g_array_free(d->cloud_flows, TRUE);
+    g_array_free(d->its, TRUE);
     g_array_free(d->list, TRUE);
     g_array_free(d->list_before, TRUE);
     g_array_free(d->phase_voice, TRUE);
@@ -251,7 +259,6 @@ et_phases *et_phases_new(const et_schedule *sched, const et_detector_config *cfg
     p->epoch = epoch;
     p->devices = g_ptr_array_new_with_free_func(dev_state_free);
     p->flows = g_ptr_array_new_with_free_func(flow_voice_free);
-    p->scratch = g_array_new(FALSE, FALSE, sizeof(uint32_t) * 2);
     return p;
 }
 
@@ -261,7 +268,6 @@ void et_phases_free(et_phases *p)
         return;
     g_ptr_array_free(p->devices, TRUE);
     g_ptr_array_free(p->flows, TRUE);
-    g_array_free(p->scratch, TRUE);
     et_schedule_free(p->sched);
     g_free(p);
 }
@@ -290,6 +296,7 @@ static dev_state *dev_at(et_phases *p, uint32_t device)
         d->speech = g_array_new(FALSE, FALSE, sizeof(bin_entry));
         d->voice_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->cloud_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        d->its = g_array_new(FALSE, FALSE, sizeof(interaction));
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->phase_voice = g_array_new(FALSE, TRUE, sizeof(uint64_t));
@@ -361,11 +368,41 @@ static speech_segment *last_segment(flow_voice *fv)
                ? &g_array_index(fv->segments, speech_segment, fv->segments->len - 1) : NULL;
 }
 
-/* The interactions of a device change when a voice-path flow's speech or answer does. */
-static void segment_changed(et_phases *p, const flow_voice *fv)
+static uint32_t gap_bins(const et_phases *p)
 {
-    if (fv->voice_path)
-        dev_at(p, fv->device)->version++;
+    return (uint32_t)llround(p->cfg.gap / p->cfg.bin);
+}
+
+static void set_tail(const et_phases *p, dev_state *d)
+{
+    guint n = d->its->len;
+    d->tail_from = n ? g_array_index(d->its, interaction, n - 1).last + 1 : UINT32_MAX;
+    d->tail_to = n ? d->tail_from + gap_bins(p) : 0;
+}
+
+/* Speech of a voice-path flow, or its answer, now spans [first, last]: the last interaction grows,
+ * or a new one begins. Anything earlier than the last interaction needs the interactions built
+ * again. */
+static void segment_changed(et_phases *p, const flow_voice *fv, uint32_t first, uint32_t last)
+{
+    if (!fv->voice_path)
+        return;
+    dev_state *d = dev_at(p, fv->device);
+    d->version++;
+    if (d->its_rebuild)
+        return;
+    guint n = d->its->len;
+    interaction *tail = n ? &g_array_index(d->its, interaction, n - 1) : NULL;
+    if (tail == NULL || first > tail->last + gap_bins(p)) {
+        interaction it = { first, last };
+        g_array_append_val(d->its, it);
+    } else if (first >= tail->first) {
+        tail->last = MAX(tail->last, last);
+    } else {
+        d->its_rebuild = true;
+        return;
+    }
+    set_tail(p, d);
 }
 
 static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, uint32_t bytes, uint32_t frame)
@@ -396,7 +433,7 @@ static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, ui
             if (sg->answer_last < bin)
                 sg->answer_last = bin;
             sg->answer_until = MAX(sg->answer_until, (bin + 1) * p->cfg.bin + ANSWER_WAIT_S);
-            segment_changed(p, fv);
+            segment_changed(p, fv, sg->first, bin);
         }
         speech_add(p, d, bin, bytes);
         return;
@@ -424,7 +461,7 @@ static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, ui
         speech_add(p, d, b->bin, b->up);
     }
     g_array_set_size(fv->pending, 0);
-    segment_changed(p, fv);
+    segment_changed(p, fv, sg.first, sg.last);
 }
 
 static void download(et_phases *p, flow_voice *fv, uint32_t payload, double t)
@@ -439,7 +476,7 @@ static void download(et_phases *p, flow_voice *fv, uint32_t payload, double t)
     sg->answer_until = MAX(sg->answer_until, t + ANSWER_GAP_S);
     if (bin > sg->answer_last) {
         sg->answer_last = bin;
-        segment_changed(p, fv);
+        segment_changed(p, fv, sg->first, bin);
     }
 }
 
@@ -484,8 +521,11 @@ static void apply_changes(et_phases *p, const et_flows *flows)
         bool now = et_phases_voice_path(flows, fl);
         bool tail = in_tail(flows, fl);
         if (now != fv->voice_path || tail != fv->in_tail) {
-            if ((now != fv->voice_path && fv->segments && fv->segments->len) || tail != fv->in_tail)
-                dev_at(p, fv->device)->version++;
+            if ((now != fv->voice_path && fv->segments && fv->segments->len) || tail != fv->in_tail) {
+                dev_state *d = dev_at(p, fv->device);
+                d->version++;
+                d->its_rebuild = true;
+            }
             fv->voice_path = now;
             fv->in_tail = tail;
         }
@@ -515,8 +555,15 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
     }
     uint32_t bin = et_phases_bin(p, t);
     mark_active(fv, bin);
-    if (fv->in_tail && bin >= d->tail_from && bin < d->tail_to)
-        d->version++;                   /* the last interaction may end later */
+    if (fv->in_tail && bin >= d->tail_from && bin < d->tail_to) {
+        g_array_index(d->its, interaction, d->its->len - 1).last = bin;    /* it ends later */
+        set_tail(p, d);
+        d->version++;
+    } else if (fv->in_tail && d->its->len && bin + 1 < d->tail_from &&
+               bin < g_array_index(d->its, interaction, d->its->len - 1).first) {
+        d->its_rebuild = true;          /* out of order: it may end an earlier interaction later */
+        d->version++;
+    }
     if (payload == 0)
         return false;
     if (up)
@@ -554,10 +601,6 @@ static void build_schedule_list(const et_phases *p, GArray *list)
     }
 }
 
-typedef struct interaction {
-    uint32_t first, last;      /* bins, inclusive */
-} interaction;
-
 static gint by_first(gconstpointer a, gconstpointer b)
 {
     const interaction *x = a, *y = b;
@@ -594,9 +637,10 @@ static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t las
     }
 }
 
-static void build_auto_list(const et_phases *p, dev_state *d, GArray *list)
+/* The interactions from the flows' speech, answers and activity. */
+static void build_interactions(const et_phases *p, dev_state *d)
 {
-    GArray *its = p->scratch;
+    GArray *its = d->its;
     g_array_set_size(its, 0);
     for (guint i = 0; i < d->voice_flows->len; i++) {
         uint32_t id = g_array_index(d->voice_flows, uint32_t, i);
@@ -610,33 +654,34 @@ static void build_auto_list(const et_phases *p, dev_state *d, GArray *list)
         }
     }
     g_array_sort(its, by_first);
-    uint32_t gap = (uint32_t)llround(p->cfg.gap / p->cfg.bin);
-    guint n = 0;
-    for (guint i = 0; i < its->len; i++) {
-        interaction it = g_array_index(its, interaction, i);
-        interaction *prev = n ? &g_array_index(its, interaction, n - 1) : NULL;
-        if (prev && it.first <= prev->last + gap)
-            prev->last = MAX(prev->last, it.last);
-        else
-            g_array_index(its, interaction, n++) = it;
+    uint32_t gap = gap_bins(p);
+    /* Interactions closer than the gap are one; each ends when its voice path and telemetry fall
+     * quiet for the gap (which may bring it within the gap of the next). */
+    for (int pass = 0; pass < 2; pass++) {
+        guint n = 0;
+        for (guint i = 0; i < its->len; i++) {
+            interaction it = g_array_index(its, interaction, i);
+            if (pass)
+                it.last = quiet_after(p, d, it.last, gap);
+            interaction *prev = n ? &g_array_index(its, interaction, n - 1) : NULL;
+            if (prev && it.first <= prev->last + gap)
+                prev->last = MAX(prev->last, it.last);
+            else
+                g_array_index(its, interaction, n++) = it;
+        }
+        g_array_set_size(its, n);
     }
-    /* Each interaction ends when its voice path and telemetry fall quiet for the gap. */
-    guint m = 0;
-    for (guint i = 0; i < n; i++) {
-        interaction it = g_array_index(its, interaction, i);
-        it.last = quiet_after(p, d, it.last, gap);
-        interaction *prev = m ? &g_array_index(its, interaction, m - 1) : NULL;
-        if (prev && it.first <= prev->last + gap)
-            prev->last = MAX(prev->last, it.last);
-        else
-            g_array_index(its, interaction, m++) = it;
-    }
-    n = m;
-    d->tail_from = n ? g_array_index(its, interaction, n - 1).last + 1 : UINT32_MAX;
-    d->tail_to = n ? d->tail_from + gap : 0;
+    d->its_rebuild = false;
+    set_tail(p, d);
+}
+
+static void build_auto_list(const et_phases *p, dev_state *d, GArray *list)
+{
+    if (d->its_rebuild)
+        build_interactions(p, d);
     double pos = 0;
-    for (guint i = 0; i < n; i++) {
-        interaction it = g_array_index(its, interaction, i);
+    for (guint i = 0; i < d->its->len; i++) {
+        interaction it = g_array_index(d->its, interaction, i);
         double start = it.first * p->cfg.bin, end = (it.last + 1) * p->cfg.bin;
         if (start > pos)
             append_phase(list, "idle", pos, start, false);
@@ -645,6 +690,15 @@ static void build_auto_list(const et_phases *p, dev_state *d, GArray *list)
     }
     if (list->len == 0 || pos < p->end)
         append_phase(list, "idle", pos, p->end > pos ? p->end : pos, false);
+}
+
+void et_phases_recount(et_phases *p)
+{
+    for (guint i = 0; i < p->devices->len; i++) {
+        dev_state *d = g_ptr_array_index(p->devices, i);
+        d->its_rebuild = true;
+        d->version++;
+    }
 }
 
 /* Speech upload in [start, end), counted on whole bins. */

@@ -78,6 +78,10 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
 /* Does this frame begin a run of speech on the flow? */
 bool et_phases_speech_start(const et_phases *p, uint32_t flow, uint32_t frame);
 
+/* Builds every device's interactions again from the recorded speech, answers and activity,
+ * instead of from what was kept packet by packet (equal while packets come in time order). */
+void et_phases_recount(et_phases *p);
+
 /* The phase of device at time t (automatic mode, not a speaker: the single phase "all"). */
 void et_phases_lookup(et_phases *p, const et_flows *flows, uint32_t device, double t, et_phase *out);
 

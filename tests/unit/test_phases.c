@@ -941,7 +941,8 @@ static uint32_t rnd(uint32_t n)
     return (rng_state >> 8) % n;
 }
 
-/* The same packet to two worlds: `a` looks the phase up after every packet, `b` never does. */
+/* The same packet to two worlds: `a` looks the phase up after every packet (its lists kept up
+ * to date packet by packet), `b` never does and builds its interactions from scratch at the end. */
 static void pkt2(world *a, world *b, uint32_t flow, bool up, uint32_t len, double t)
 {
     world *ws[2] = { a, b };
@@ -957,6 +958,8 @@ static void pkt2(world *a, world *b, uint32_t flow, bool up, uint32_t len, doubl
         }
     }
 }
+
+static uint32_t random_interactions;     /* over all random captures: the test saw some */
 
 static void run_random_capture(const char *schedule, uint32_t seed)
 {
@@ -975,7 +978,7 @@ static void run_random_capture(const char *schedule, uint32_t seed)
     double t = 0, talk_until = -1, answer_until = -1, dns_at = 5 + rnd(50);
     bool dns_done = false;
     while (t < 60) {
-        t += 0.01 + rnd(40) / 100.0;
+        t += 0.01 + (t < talk_until ? rnd(8) : rnd(40)) / 100.0;   /* speech: a record every 10-80 ms */
         if (talk_until < t && answer_until < t && rnd(60) == 0) {
             talk_until = t + 0.5 + rnd(30) / 10.0;
             answer_until = talk_until + rnd(20) / 10.0;
@@ -990,7 +993,7 @@ static void run_random_capture(const char *schedule, uint32_t seed)
         bool up = rnd(2);
         uint32_t len = 60 + rnd(200);
         if (t < talk_until)
-            up = true, len = 1000 + rnd(3000);
+            up = true, len = 200 + rnd(600);          /* audio records */
         else if (t < answer_until)
             up = false, len = 1500;
         double when = t;
@@ -1000,6 +1003,7 @@ static void run_random_capture(const char *schedule, uint32_t seed)
     }
     ping(w[0], et_flows_get(w[0]->flows, f_avs), 61);
     ping(w[1], et_flows_get(w[1]->flows, f_avs), 61);
+    et_phases_recount(w[1]->phases);          /* w[1]: interactions built from scratch */
 
     for (uint32_t device = 0; device < et_flows_device_count(w[0]->flows); device++) {
         uint32_t n[2];
@@ -1011,6 +1015,8 @@ static void run_random_capture(const char *schedule, uint32_t seed)
         }
         if (n[0] != n[1])
             fail_msg("seed %u device %u: %u phases with lookups, %u without", seed, device, n[0], n[1]);
+        for (uint32_t k = 0; k < n[0]; k++)
+            random_interactions += strcmp(list[0][k].label, "interaction") == 0;
         for (uint32_t k = 0; k < n[0]; k++) {
             const et_phase *x = &list[0][k], *y = &list[1][k];
             if (strcmp(x->label, y->label) != 0 || fabs(x->start - y->start) > 1e-9 ||
@@ -1037,8 +1043,10 @@ static void run_random_capture(const char *schedule, uint32_t seed)
 static void test_incremental_equals_recount_auto(void **state)
 {
     (void)state;
+    random_interactions = 0;
     for (uint32_t seed = 1; seed <= 40; seed++)
         run_random_capture(NULL, seed);
+    assert_true(random_interactions >= 40);
 }
 
 static void test_incremental_equals_recount_schedule(void **state)
