@@ -239,25 +239,25 @@ static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epa
 
 /* ---- timeline ---- */
 
-#define GROUP_DIR_COLUMNS \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "AVS up",        "%9u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "AVS down",      "%9u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Metrics up",    "%10u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Metrics down",  "%12u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "CDN up",        "%9u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "CDN down",      "%9u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Other up",      "%9u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Other down",    "%10u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Untagged up",   "%11u" }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, "Untagged down", "%13u" }
-
 enum { TL_DEVICE, TL_START, TL_GROUPS, TL_COUNT = TL_GROUPS + 2 * ET_GROUP_COUNT };
 
 static stat_tap_table_item timeline_fields[TL_COUNT] = {
     { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Device",    "%-15s" },
     { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)", "%9.3f" },
-    GROUP_DIR_COLUMNS,
+    /* then bytes up and down per group: timeline_group_columns() */
 };
+
+/* "AVS up", "AVS down", ... "Untagged down", from the groups' labels; at least 9 wide. */
+static void timeline_group_columns(void)
+{
+    for (int g = 0; g < ET_GROUP_COUNT; g++) {
+        for (int d = 0; d < 2; d++) {
+            char *title = g_strdup_printf("%s %s", et_group_label((et_group)g), d ? "down" : "up");
+            char *format = g_strdup_printf("%%%du", MAX(9, (int)strlen(title)));
+            timeline_fields[TL_GROUPS + 2 * g + d] = (stat_tap_table_item){ TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, title, format };
+        }
+    }
+}
 
 static table_state timeline_state;
 static double timeline_interval;
@@ -499,5 +499,6 @@ void echotap_register_stats(int proto _U_, module_t *module)
     register_stat_tap_table_ui(&phases_ui);
     register_stat_tap_table_ui(&phase_packets_ui);
     register_stat_tap_table_ui(&flows_ui);
+    timeline_group_columns();
     register_stat_tap_table_ui(&timeline_ui);
 }

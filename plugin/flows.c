@@ -46,28 +46,6 @@ const char *et_evidence_name(et_evidence ev)
     return (unsigned)ev < ET_EV_COUNT ? evidence_names[ev] : "none";
 }
 
-static const char *const group_names[ET_GROUP_COUNT] = {
-    "avs", "metrics", "cdn", "other", "untagged",
-};
-
-const char *et_group_name(et_group g)
-{
-    return (unsigned)g < ET_GROUP_COUNT ? group_names[g] : "untagged";
-}
-
-et_group et_flow_group(const et_flow *fl)
-{
-    if (fl->service == NULL)
-        return ET_GROUP_UNTAGGED;
-    if (strcmp(fl->service, "avs") == 0)
-        return ET_GROUP_AVS;
-    if (strcmp(fl->service, "metrics") == 0)
-        return ET_GROUP_METRICS;
-    if (strcmp(fl->service, "cdn") == 0)
-        return ET_GROUP_CDN;
-    return ET_GROUP_OTHER;
-}
-
 /* ---- addresses ---- */
 
 void et_addr_set(et_addr *a, int family, const void *bytes)
@@ -291,11 +269,13 @@ static const char *dns_name_for(const et_flows *f, const et_flow *fl, const et_a
     return NULL;
 }
 
-static const char *raw_service(const et_flows *f, const char *host, const char **rule)
+static const char *raw_service(const et_flows *f, const char *host, const char **rule, et_group *group)
 {
     const et_rule *r = host ? et_ruleset_match(f->rules, host) : NULL;
     if (rule)
         *rule = r ? r->pattern : NULL;
+    if (group)
+        *group = r ? r->group : ET_GROUP_UNTAGGED;
     return r ? r->service : NULL;
 }
 
@@ -346,10 +326,12 @@ static void classify(et_flows *f, et_flow *fl)
     }
     const char *host = ev ? fl->ev_host[ev] : NULL;
     const char *rule = NULL;
-    const char *raw = raw_service(f, host, &rule);
+    et_group group;
+    const char *raw = raw_service(f, host, &rule, &group);
     if (ev == ET_EV_NONE && fl->voice_shaped && et_device_is_speaker(d)) {
         ev = ET_EV_TRAFFIC;
         raw = "avs";
+        group = ET_GROUP_AVS;
     }
 
     /* doc/classification.md, "Mismatch": a certificate that covers the SNI (or stands alone)
@@ -360,11 +342,11 @@ static void classify(et_flows *f, et_flow *fl)
     for (int e = ev - 1; e > ET_EV_NONE && !mismatch; e--) {
         const char *other = fl->ev_host[e];
         if (other && other != host && e != ET_EV_SAME_IP && (e != ET_EV_CERT || f->cfg.use_cert) &&
-            g_strcmp0(raw_service(f, other, NULL), raw) != 0 && !(cert_vouches && cert_covers(fl, other)))
+            g_strcmp0(raw_service(f, other, NULL, NULL), raw) != 0 && !(cert_vouches && cert_covers(fl, other)))
             mismatch = true;
     }
 
-    if (raw && strcmp(raw, "avs") == 0 && ev != ET_EV_TRAFFIC && !d->has_avs) {
+    if (group == ET_GROUP_AVS && ev != ET_EV_TRAFFIC && !d->has_avs) {
         bool was_speaker = et_device_is_speaker(d);
         d->has_avs = true;
         if (!was_speaker) {            /* its flows' services change, this one's included */
@@ -373,15 +355,18 @@ static void classify(et_flows *f, et_flow *fl)
         }
     }
     const char *service = raw;
-    if (raw && et_is_speaker_service(raw) && !et_device_is_speaker(d))
+    if (raw && et_is_speaker_service(raw) && !et_device_is_speaker(d)) {
         service = "amazon";
+        group = ET_GROUP_OTHER;
+    }
 
     if (ev != fl->evidence || host != fl->host || rule != fl->rule ||
-        g_strcmp0(service, fl->service) != 0 || mismatch != fl->mismatch) {
+        g_strcmp0(service, fl->service) != 0 || group != fl->group || mismatch != fl->mismatch) {
         fl->evidence = ev;
         fl->host = host;
         fl->rule = rule;
         fl->service = service;
+        fl->group = group;
         fl->mismatch = mismatch;
         g_array_append_val(f->changes, fl->id);
     }
@@ -447,6 +432,7 @@ et_flow *et_flows_add(et_flows *f, uint8_t proto, const et_addr *src, uint16_t s
         fl->server = *src; fl->server_port = sport;
     }
     fl->first = fl->last = t;
+    fl->group = ET_GROUP_UNTAGGED;
     et_device *d = device_for(f, &fl->client);
     fl->device = d->id;
     g_ptr_array_add(f->flows, fl);
@@ -558,7 +544,7 @@ size_t et_flows_add_cert(et_flows *f, et_flow *fl, const char *cn, const char *c
             continue;
         /* A wildcard name matches a rule as it is: "*.cloudfront.net" matches "*.cloudfront.net"
          * (every name it covers does), not "avs-alexa-*.amazon.com". */
-        const char *svc = raw_service(f, norm, NULL);
+        const char *svc = raw_service(f, norm, NULL, NULL);
         if (svc && strcmp(svc, "amazon") != 0)
             chosen = intern(f, norm);
         else if (svc && first_any == NULL)

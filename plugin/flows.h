@@ -55,11 +55,6 @@ typedef struct et_device {
 
 static inline bool et_device_is_speaker(const et_device *d) { return d->amazon_oui || d->has_avs; }
 
-/* Group used by statistics columns. */
-typedef enum { ET_GROUP_AVS, ET_GROUP_METRICS, ET_GROUP_CDN, ET_GROUP_OTHER, ET_GROUP_UNTAGGED,
-               ET_GROUP_COUNT } et_group;
-const char *et_group_name(et_group g);
-
 typedef struct et_flow {
     uint32_t id;
     uint8_t proto;             /* 6 TCP, 17 UDP */
@@ -78,6 +73,8 @@ typedef struct et_flow {
     const char *host;          /* interned or NULL */
     const char *rule;          /* pattern of the matching rule or NULL */
     const char *service;       /* service after the speaker decision, NULL if untagged */
+    et_group group;            /* its statistics group: the rule's, other for a speaker service on
+                                * a device that is not a speaker, untagged without a service */
     bool mismatch;             /* some weaker evidence points at another service */
     bool voice_shaped;         /* carried speech followed by the server's answer */
 
@@ -95,8 +92,8 @@ typedef struct et_flow {
     uint32_t rejected_frame;         /* frame of that alert, or 0 */
 } et_flow;
 
-/* The statistics group of a flow's current service. */
-et_group et_flow_group(const et_flow *fl);
+/* The statistics group of a flow's current service (set by classification). */
+static inline et_group et_flow_group(const et_flow *fl) { return fl->group; }
 
 typedef const char *(*et_resolve_fn)(void *user, const et_addr *addr);
 

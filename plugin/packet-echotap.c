@@ -43,6 +43,7 @@ static int echotap_tap = -1;
 static dissector_handle_t echotap_handle;
 
 static int hf_service = -1;
+static int hf_group = -1;
 static int hf_host = -1;
 static int hf_evidence = -1;
 static int hf_rule = -1;
@@ -303,6 +304,8 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
         pi = proto_tree_add_string(et, hf_service, tvb, 0, 0, fl->service);
         proto_item_set_generated(pi);
     }
+    pi = proto_tree_add_string(et, hf_group, tvb, 0, 0, et_group_name(fl->group));
+    proto_item_set_generated(pi);
     if (fl->host) {
         pi = proto_tree_add_string(et, hf_host, tvb, 0, 0, fl->host);
         proto_item_set_generated(pi);
@@ -454,6 +457,8 @@ void proto_register_echotap(void)
     static hf_register_info hf[] = {
         { &hf_service, { "Service", "echotap.service", FT_STRING, BASE_NONE, NULL, 0x0,
             "Service class of the flow (avs, metrics, cdn, api, connectivity, time, amazon or a user rule's)", HFILL } },
+        { &hf_group, { "Group", "echotap.group", FT_STRING, BASE_NONE, NULL, 0x0,
+            "Statistics group of the flow's service: avs, metrics, cdn, other (any other service) or untagged", HFILL } },
         { &hf_host, { "Host", "echotap.host", FT_STRING, BASE_NONE, NULL, 0x0,
             "Host name that identified the flow", HFILL } },
         { &hf_evidence, { "Evidence", "echotap.evidence", FT_STRING, BASE_NONE, NULL, 0x0,

@@ -15,36 +15,63 @@
 #define SRC_PRIV "Princeton IoT Inspector / YourThings Echo captures (host lists)"
 #define SRC_VCF "VCFingerprinting Echo captures (Kennedy et al., CNS 2019)"
 static const et_rule builtin_rules[] = {
-    { "avs-alexa-*.amazon.com",          "avs",          SRC_AVS },
-    { "bob-dispatch-prod-*.amazon.com",  "avs",          SRC_MON " (certificate CN of the AVS endpoint)" },
-    { "alexa.*.gateway.devices.a2z.com", "avs",          SRC_AVS " (newer regional endpoints)" },
-    { "pindorama.amazon.com",            "avs",          "2017 Echo Dot captures (shared notes): its only long-lived connection carries all the voice" },
-    { "device-metrics-*.amazon.com",     "metrics",      SRC_MON },
-    { "unagi-*.amazon.com",              "metrics",      SRC_MON " (frequent resumed TLS sessions)" },
-    { "d3p8zr0ffa9t17.cloudfront.net",   "connectivity", SRC_VCF " (answers the Echo's reachability probe GET /HTTPConnTest.txt)" },
-    { "d3h5bk8iotgjvw.cloudfront.net",   "amazon",       SRC_VCF " (serves the same /1/meta.json as prod.amazoncrl.com)" },
-    { "fireoscaptiveportal.com",         "connectivity", "Fire OS captive-portal probe (Amazon devices' connectivity check)" },
-    { "*.cloudfront.net",                "cdn",          SRC_PRIV " (firmware and content downloads)" },
-    { "softwareupdates.amazon.com",      "cdn",          SRC_PRIV },
-    { "spectrum.s3.amazonaws.com",       "connectivity", SRC_MON " (cleartext /kindle-wifi/wifistub.html check)" },
-    { "kindle-time.amazon.com",          "time",         SRC_MON },
-    { "ntp-g7g.amazon.com",              "time",         SRC_MON " (NTP)" },
-    { "*.pool.ntp.org",                  "time",         "NTP Pool project (vendor zones)" },
-    { "api.amazonalexa.com",             "api",          SRC_AVS " (Alexa APIs)" },
-    { "api.amazon.com",                  "api",          "Login with Amazon docs (token endpoint)" },
-    { "arcus-uswest.amazon.com",         "api",          SRC_MON },
-    { "dcape-na.amazon.com",             "api",          SRC_MON },
-    { "dp-gw-na.amazon.com",             "api",          SRC_MON },
-    { "prod.amazoncrl.com",              "amazon",       SRC_MON " (certificate revocation lists)" },
-    { "*.amazon.com",                    "amazon",       "Amazon's own domain" },
-    { "*.amazonalexa.com",               "amazon",       "Amazon's own domain" },
-    { "*.amazonaws.com",                 "amazon",       "Amazon Web Services' domain" },
-    { "*.a2z.com",                       "amazon",       "Amazon's own domain" },
-    { "*.amazon.dev",                    "amazon",       "Amazon's own domain" },
-    { "*.media-amazon.com",              "amazon",       "Amazon's own domain" },
-    { "*.ssl-images-amazon.com",         "amazon",       "Amazon's own domain" },
-    { "*.amazontrust.com",               "amazon",       "Amazon Trust Services (OCSP, CRL)" },
+    { "avs-alexa-*.amazon.com",          "avs",          ET_GROUP_AVS,     SRC_AVS },
+    { "bob-dispatch-prod-*.amazon.com",  "avs",          ET_GROUP_AVS,     SRC_MON " (certificate CN of the AVS endpoint)" },
+    { "alexa.*.gateway.devices.a2z.com", "avs",          ET_GROUP_AVS,     SRC_AVS " (newer regional endpoints)" },
+    { "pindorama.amazon.com",            "avs",          ET_GROUP_AVS,     "2017 Echo Dot captures (shared notes): its only long-lived connection carries all the voice" },
+    { "device-metrics-*.amazon.com",     "metrics",      ET_GROUP_METRICS, SRC_MON },
+    { "unagi-*.amazon.com",              "metrics",      ET_GROUP_METRICS, SRC_MON " (frequent resumed TLS sessions)" },
+    { "d3p8zr0ffa9t17.cloudfront.net",   "connectivity", ET_GROUP_OTHER,   SRC_VCF " (answers the Echo's reachability probe GET /HTTPConnTest.txt)" },
+    { "d3h5bk8iotgjvw.cloudfront.net",   "amazon",       ET_GROUP_OTHER,   SRC_VCF " (serves the same /1/meta.json as prod.amazoncrl.com)" },
+    { "fireoscaptiveportal.com",         "connectivity", ET_GROUP_OTHER,   "Fire OS captive-portal probe (Amazon devices' connectivity check)" },
+    { "*.cloudfront.net",                "cdn",          ET_GROUP_CDN,     SRC_PRIV " (firmware and content downloads)" },
+    { "softwareupdates.amazon.com",      "cdn",          ET_GROUP_CDN,     SRC_PRIV },
+    { "spectrum.s3.amazonaws.com",       "connectivity", ET_GROUP_OTHER,   SRC_MON " (cleartext /kindle-wifi/wifistub.html check)" },
+    { "kindle-time.amazon.com",          "time",         ET_GROUP_OTHER,   SRC_MON },
+    { "ntp-g7g.amazon.com",              "time",         ET_GROUP_OTHER,   SRC_MON " (NTP)" },
+    { "*.pool.ntp.org",                  "time",         ET_GROUP_OTHER,   "NTP Pool project (vendor zones)" },
+    { "api.amazonalexa.com",             "api",          ET_GROUP_OTHER,   SRC_AVS " (Alexa APIs)" },
+    { "api.amazon.com",                  "api",          ET_GROUP_OTHER,   "Login with Amazon docs (token endpoint)" },
+    { "arcus-uswest.amazon.com",         "api",          ET_GROUP_OTHER,   SRC_MON },
+    { "dcape-na.amazon.com",             "api",          ET_GROUP_OTHER,   SRC_MON },
+    { "dp-gw-na.amazon.com",             "api",          ET_GROUP_OTHER,   SRC_MON },
+    { "prod.amazoncrl.com",              "amazon",       ET_GROUP_OTHER,   SRC_MON " (certificate revocation lists)" },
+    { "*.amazon.com",                    "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
+    { "*.amazonalexa.com",               "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
+    { "*.amazonaws.com",                 "amazon",       ET_GROUP_OTHER,   "Amazon Web Services' domain" },
+    { "*.a2z.com",                       "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
+    { "*.amazon.dev",                    "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
+    { "*.media-amazon.com",              "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
+    { "*.ssl-images-amazon.com",         "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
+    { "*.amazontrust.com",               "amazon",       ET_GROUP_OTHER,   "Amazon Trust Services (OCSP, CRL)" },
 };
+
+static const struct { const char *name, *label; } groups[ET_GROUP_COUNT] = {
+    [ET_GROUP_AVS] = { "avs", "AVS" },
+    [ET_GROUP_METRICS] = { "metrics", "Metrics" },
+    [ET_GROUP_CDN] = { "cdn", "CDN" },
+    [ET_GROUP_OTHER] = { "other", "Other" },
+    [ET_GROUP_UNTAGGED] = { "untagged", "Untagged" },
+};
+
+const char *et_group_name(et_group g)
+{
+    return groups[(unsigned)g < ET_GROUP_COUNT ? g : ET_GROUP_UNTAGGED].name;
+}
+
+const char *et_group_label(et_group g)
+{
+    return groups[(unsigned)g < ET_GROUP_COUNT ? g : ET_GROUP_UNTAGGED].label;
+}
+
+et_group et_group_of_service(const char *service)
+{
+    for (int g = 0; service && g < ET_GROUP_COUNT; g++) {
+        if (strcmp(service, groups[g].name) == 0)
+            return (et_group)g;
+    }
+    return ET_GROUP_OTHER;
+}
 
 static const char *const speaker_services[] = {
     "avs", "metrics", "cdn", "api", "connectivity", "time",
@@ -282,21 +309,24 @@ void et_ruleset_free(et_ruleset *rs)
     g_free(rs);
 }
 
-static void add_rule(et_ruleset *rs, const char *pattern, const char *service, const char *source)
+static void add_rule(et_ruleset *rs, const char *pattern, const char *service, et_group group, const char *source)
 {
-    et_rule r = { g_strdup(pattern), g_ascii_strdown(service, -1), g_strdup(source) };
+    et_rule r = { g_strdup(pattern), g_ascii_strdown(service, -1), group, g_strdup(source) };
     g_array_append_val(rs->rules, r);
 }
 
 void et_ruleset_add(et_ruleset *rs, const char *pattern, const char *service)
 {
-    add_rule(rs, pattern, service, "user rule");
+    char *lower = g_ascii_strdown(service, -1);
+    add_rule(rs, pattern, lower, et_group_of_service(lower), "user rule");
+    g_free(lower);
 }
 
 void et_ruleset_add_builtin(et_ruleset *rs)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(builtin_rules); i++)
-        add_rule(rs, builtin_rules[i].pattern, builtin_rules[i].service, builtin_rules[i].source);
+        add_rule(rs, builtin_rules[i].pattern, builtin_rules[i].service, builtin_rules[i].group,
+                 builtin_rules[i].source);
 }
 
 const et_rule *et_ruleset_match(const et_ruleset *rs, const char *host)

@@ -14,9 +14,21 @@
 /* Longest host name we look at (RFC 1035: 253 characters plus a trailing dot). */
 #define ET_MAX_HOST_LEN 254
 
+/* Statistics groups: the column groups of the phase and timeline tables and the field
+ * echotap.group, in column order. A rule row carries its group (nDPI's category in the row). */
+typedef enum { ET_GROUP_AVS, ET_GROUP_METRICS, ET_GROUP_CDN, ET_GROUP_OTHER, ET_GROUP_UNTAGGED,
+               ET_GROUP_COUNT } et_group;
+/* "avs", "metrics", "cdn", "other", "untagged": echotap.group's values and the JSON's names. */
+const char *et_group_name(et_group g);
+/* "AVS", "Metrics", "CDN", "Other", "Untagged": the tables' column titles. */
+const char *et_group_label(et_group g);
+/* The group of a user rule's service: the group of that name, else other. */
+et_group et_group_of_service(const char *service);
+
 typedef struct et_rule {
     const char *pattern;
     const char *service;
+    et_group group;           /* the service's statistics group */
     const char *source;       /* where the entry comes from (built-in table: public source) */
 } et_rule;
 

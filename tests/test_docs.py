@@ -12,13 +12,13 @@ import subprocess
 
 import pytest
 
-from conftest import CAPTURES, ROOT, load_truth
+from conftest import CAPTURES, ROOT, group_of, load_truth
+from echotap_tshark import GROUPS
 
 PLOT = ROOT / "tools" / "plot"
 STUDY = CAPTURES / "echo-study.pcapng"
 STUDY_SCHEDULE = "0 silence; 8 query; 14 silence; 22 command; 27 conversation"
 STUDY_PNG = ROOT / "doc" / "images" / "study.png"
-GROUPS = ["avs", "metrics", "cdn", "other", "untagged"]
 DEVICE, SERVER = (192, 168, 1, 20), (10, 0, 0, 1)
 # (seconds from the first packet, up?, UDP payload bytes): away from 100 ms bin edges.
 PACKETS = [(0.0, True, 120), (0.05, False, 900), (0.15, True, 40), (0.55, False, 1400),
@@ -137,8 +137,7 @@ def test_study_plot_counts_every_byte(plugin_so, tshark_plain, _tmp_root):
     truth = load_truth(STUDY)
     expected = collections.Counter()
     for s in truth["stats"]:
-        group = s["service"] if s["service"] in GROUPS else "other"
-        expected[f"{group}_{s['dir']}"] += s["bytes"]
+        expected[f"{group_of(s['service'])}_{s['dir']}"] += s["bytes"]
     assert +sums == +expected
     script = (keep / "plot.gp").read_text()
     for label in ("silence", "query", "command", "conversation"):
@@ -160,8 +159,7 @@ def test_study_plot_shows_the_speaker_only_by_default(plugin_so, _tmp_root):
     expected = collections.Counter()
     for s in load_truth(STUDY)["stats"]:
         if s["device"] == speaker:
-            group = s["service"] if s["service"] in GROUPS else "other"
-            expected[f"{group}_{s['dir']}"] += s["bytes"]
+            expected[f"{group_of(s['service'])}_{s['dir']}"] += s["bytes"]
     assert +sums == +expected
 
 
@@ -198,3 +196,28 @@ def test_unknown_wanted_field_is_reported_once(tshark):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("echotap: unknown field echotap.no_such_field") == 1, proc.stderr
     assert "Echotap Flows" in proc.stdout
+
+
+@pytest.mark.parametrize("passes", [(), ("-2",)])
+def test_group_field_is_on_every_flow_packet(tshark, passes):
+    """echotap.group, which the profile's colouring rules and I/O graphs filter on, is on every
+    TCP/UDP packet, and it is the group that tools/lib/echotap_tshark.py's group_of gives the
+    packet's service (the one list of groups on the Python side)."""
+    seen = set()
+    for capture in sorted(CAPTURES.glob("*.pcapng")):
+        rows = tshark.fields(capture, ["echotap.service", "echotap.group", "echotap.flow"], *passes,
+                             "-Y", "(tcp or udp) and not icmp and not icmpv6")
+        for service, group, flow in rows:
+            assert flow != "", f"{capture.name}: a TCP/UDP packet without echotap"
+            assert group == group_of(service or None), f"{capture.name}: flow {flow}: {service!r} in {group!r}"
+            seen.add(group)
+    assert seen == set(GROUPS)
+
+
+def test_profile_filters_on_groups():
+    """The profile spells groups as echotap.group, never as lists of services."""
+    for name in ("colorfilters", "io_graphs"):
+        text = (ROOT / "plugin" / "profile" / name).read_text()
+        assert "echotap.service" not in text, name
+        for group in re.findall(r'echotap\.group == (?:"|\\x22)(\w+)', text):
+            assert group in GROUPS, (name, group)

@@ -8,11 +8,11 @@ import collections
 import pytest
 
 from conftest import group_of, load_truth, truth_captures
+from echotap_tshark import GROUPS
 
 FIELDS = ["echotap.service", "echotap.host", "echotap.evidence", "echotap.device", "echotap.dir",
           "ip.src", "ipv6.src", "tcp.srcport", "udp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
           "udp.dstport", "frame.len", "frame.number"]
-GROUPS = ["avs", "metrics", "cdn", "other", "untagged"]
 CAPTURES = truth_captures()
 
 

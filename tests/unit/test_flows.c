@@ -1061,6 +1061,9 @@ static void test_big_download(void **state)
     assert_false(et_flows_packet(fx->flows, ph, false, 4000000, 1, 50, big));
 }
 
+/* The group is stored by classification, from the rule's row: user rules fall in the group
+ * their service names (one of the group names), else other; a speaker service on a device that
+ * is not a speaker is "amazon", other; a voice-shaped unnamed flow is avs. */
 static void test_groups(void **state)
 {
     (void)state;
@@ -1069,19 +1072,52 @@ static void test_groups(void **state)
     assert_string_equal(et_group_name(ET_GROUP_CDN), "cdn");
     assert_string_equal(et_group_name(ET_GROUP_OTHER), "other");
     assert_string_equal(et_group_name(ET_GROUP_UNTAGGED), "untagged");
-    et_flow fl;
-    memset(&fl, 0, sizeof(fl));
-    assert_int_equal(et_flow_group(&fl), ET_GROUP_UNTAGGED);
-    fl.service = "avs";
-    assert_int_equal(et_flow_group(&fl), ET_GROUP_AVS);
-    fl.service = "metrics";
-    assert_int_equal(et_flow_group(&fl), ET_GROUP_METRICS);
-    fl.service = "cdn";
-    assert_int_equal(et_flow_group(&fl), ET_GROUP_CDN);
-    fl.service = "time";
-    assert_int_equal(et_flow_group(&fl), ET_GROUP_OTHER);
-    fl.service = "amazon";
-    assert_int_equal(et_flow_group(&fl), ET_GROUP_OTHER);
+
+    et_ruleset *rs = et_ruleset_new();
+    et_ruleset_add(rs, "voice.example.org", "avs");
+    et_ruleset_add(rs, "cdn.example.org", "CDN");
+    et_ruleset_add(rs, "mine.example.org", "mine");
+    et_ruleset_add_builtin(rs);
+    et_flow_config cfg = { true, true, true, NULL, NULL };
+    et_flows *f = et_flows_new(rs, &cfg);
+    et_addr spk = SPEAKER, phone = PHONE, s = SERVER2, a = AVS_SERVER;
+    static const struct { const char *sni; const char *service; et_group group; } cases[] = {
+        { "avs-alexa-4-na.amazon.com", "avs", ET_GROUP_AVS },       /* makes SPEAKER a speaker */
+        { "unagi-na.amazon.com", "metrics", ET_GROUP_METRICS },
+        { "dvi8md6049w6b.cloudfront.net", "cdn", ET_GROUP_CDN },
+        { "kindle-time.amazon.com", "time", ET_GROUP_OTHER },
+        { "www.amazon.com", "amazon", ET_GROUP_OTHER },
+        { "voice.example.org", "avs", ET_GROUP_AVS },
+        { "cdn.example.org", "cdn", ET_GROUP_CDN },
+        { "mine.example.org", "mine", ET_GROUP_OTHER },
+        { "www.example.net", NULL, ET_GROUP_UNTAGGED },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        et_addr server = ip4(52, 94, 30, (uint8_t)(1 + i));    /* no same-ip evidence */
+        et_flow *fl = et_flows_add(f, TCP, &spk, (uint16_t)(40000 + i), &server, 443, SYN, (double)i);
+        assert_int_equal(et_flow_group(fl), ET_GROUP_UNTAGGED);
+        assert_true(et_flows_add_sni(f, fl, cases[i].sni, strlen(cases[i].sni)));
+        if (cases[i].service)
+            assert_string_equal(fl->service, cases[i].service);
+        else
+            assert_null(fl->service);
+        assert_int_equal(fl->group, cases[i].group);
+        assert_int_equal(et_flow_group(fl), cases[i].group);
+    }
+    /* Not a speaker: metrics becomes amazon, in other. */
+    et_flow *pm = et_flows_add(f, TCP, &phone, 50000, &s, 443, SYN, 20);
+    assert_true(et_flows_add_sni(f, pm, "unagi-na.amazon.com", 19));
+    assert_string_equal(pm->service, "amazon");
+    assert_int_equal(et_flow_group(pm), ET_GROUP_OTHER);
+    /* Evidence traffic: no host, service avs, group avs. */
+    et_flow *v = et_flows_add(f, TCP, &spk, 50001, &a, 443, SYN, 21);
+    et_flows_add_traffic(f, v);
+    assert_int_equal(v->evidence, ET_EV_TRAFFIC);
+    assert_null(v->host);
+    assert_string_equal(v->service, "avs");
+    assert_int_equal(et_flow_group(v), ET_GROUP_AVS);
+    et_flows_free(f);
+    et_ruleset_free(rs);
 }
 
 /* ---- addresses ---- */
