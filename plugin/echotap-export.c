@@ -9,6 +9,7 @@
  * groups that fit in fixed columns.
  */
 #include "echotap.h"
+#include "flow_record.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -17,9 +18,7 @@
 #include <epan/tap.h>
 #include <wsutil/report_message.h>
 
-typedef struct counts {
-    uint64_t bytes[2], packets[2];
-} counts;
+typedef et_flow_totals counts;
 
 typedef struct export_key {
     uint32_t flow;
@@ -240,22 +239,20 @@ static void export_draw(void *tapdata)
         if (c == NULL)
             continue;
         const et_flow *fl = et_flows_get(cap->flows, id);
-        printf("%s\n  {\"flow\": %u, \"proto\": \"%s\", \"device\": ", first ? "" : ",", id, fl->proto == 6 ? "tcp" : "udp");
+        printf("%s\n  {", first ? "" : ",");
         first = false;
-        json_string(et_addr_to_str(&fl->client, buf, sizeof(buf)));
-        printf(", \"client_port\": %u, \"server\": ", fl->client_port);
-        json_string(et_addr_to_str(&fl->server, buf, sizeof(buf)));
-        printf(", \"server_port\": %u, \"service\": ", fl->server_port);
-        json_string_or_null(fl->service);
-        printf(", \"host\": ");
-        json_string_or_null(fl->host);
-        printf(", \"evidence\": ");
-        json_string_or_null(fl->evidence ? et_evidence_name(fl->evidence) : NULL);
-        printf(", \"rule\": ");
-        json_string_or_null(fl->rule);
-        printf(", \"bytes_up\": %" G_GUINT64_FORMAT ", \"packets_up\": %" G_GUINT64_FORMAT
-               ", \"bytes_down\": %" G_GUINT64_FORMAT ", \"packets_down\": %" G_GUINT64_FORMAT "}",
-               c->bytes[0], c->packets[0], c->bytes[1], c->packets[1]);
+        size_t n;
+        const et_flow_column *cols = et_flow_columns(&n);
+        for (size_t i = 0; i < n; i++) {
+            et_rec_value v = { NULL, 0 };
+            cols[i].get(cap->flows, fl, c, buf, sizeof(buf), &v);
+            printf("%s\"%s\": ", i ? ", " : "", cols[i].key);
+            if (cols[i].type == ET_REC_STRING)
+                json_string_or_null(v.s);
+            else
+                printf("%" G_GUINT64_FORMAT, v.u);
+        }
+        printf("}");
     }
     printf("],\n\"phases\": [");
     first = true;

@@ -11,6 +11,7 @@
  */
 #include "echotap.h"
 #include "phase_table.h"
+#include "flow_record.h"
 #include "stats.h"
 
 #include <string.h>
@@ -156,24 +157,30 @@ static void state_reset(table_state *st, stat_tap_table *t)
 
 /* ---- flows ---- */
 
-enum { FL_DEVICE, FL_PROTO, FL_SERVER, FL_PORT, FL_SERVICE, FL_HOST, FL_EVIDENCE, FL_UP_BYTES,
-       FL_UP_PKTS, FL_DOWN_BYTES, FL_DOWN_PKTS, FL_FIRST, FL_LAST, FL_COUNT };
+/* The record's columns (flow_record.c, shared with the JSON export), then the first and last
+ * packet that the table counted for the flow. */
+enum { FL_FIRST = ET_FLOW_TABLE_COLUMNS, FL_LAST, FL_COUNT };
 
 static stat_tap_table_item flow_fields[FL_COUNT] = {
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Device",     "%-15s" },
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Proto",      "%-5s" },
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Server",     "%-15s" },
-    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Port",       "%5u" },
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Service",    "%-12s" },
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Host",       "%-32s" },
-    { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Evidence",   "%-9s" },
-    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Up bytes",   "%10u" },
-    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Up pkts",    "%8u" },
-    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Down bytes", "%10u" },
-    { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Down pkts",  "%8u" },
-    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "First (s)",  "%10.3f" },
-    { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Last (s)",   "%10.3f" },
+    [FL_FIRST] = { TABLE_ITEM_FLOAT, TAP_ALIGN_RIGHT, "First (s)", "%10.3f" },
+    [FL_LAST] = { TABLE_ITEM_FLOAT, TAP_ALIGN_RIGHT, "Last (s)", "%10.3f" },
 };
+
+/* The record columns' titles and formats into flow_fields. */
+static void flow_record_columns(void)
+{
+    size_t n, placed = 0;
+    const et_flow_column *cols = et_flow_columns(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (cols[i].table_col < 0)
+            continue;
+        bool text = cols[i].type == ET_REC_STRING;
+        flow_fields[cols[i].table_col] = (stat_tap_table_item){ text ? TABLE_ITEM_STRING : TABLE_ITEM_UINT,
+            text ? TAP_ALIGN_LEFT : TAP_ALIGN_RIGHT, cols[i].title, cols[i].format };
+        placed++;
+    }
+    g_assert(placed == ET_FLOW_TABLE_COLUMNS);
+}
 
 static table_state flows_state;
 static stat_tap_table_ui flows_ui;
@@ -188,24 +195,25 @@ static void flows_reset(stat_tap_table *t)
     state_reset(&flows_state, t);
 }
 
-/* fresh: a new row, whose flow's addresses are written once (they never change). */
+/* fresh: a new row, whose fixed columns (addresses, ports) are written once. */
 static void write_flow_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_flow *fl,
                            const et_cells *c, bool fresh)
 {
-    if (fresh) {
+    et_flow_totals totals = { { et_cells_bytes(c, 0), et_cells_bytes(c, 1) },
+                              { et_cells_packets(c, 0), et_cells_packets(c, 1) } };
+    size_t n;
+    const et_flow_column *cols = et_flow_columns(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (cols[i].table_col < 0 || (cols[i].fixed && !fresh))
+            continue;
         char buf[64];
-        set_string(t, row, FL_DEVICE, device_text(cap, fl->device));
-        set_string(t, row, FL_PROTO, fl->proto == 6 ? "tcp" : "udp");
-        set_string(t, row, FL_SERVER, et_addr_to_str(&fl->server, buf, sizeof(buf)));
-        set_uint(t, row, FL_PORT, fl->server_port);
+        et_rec_value v = { NULL, 0 };
+        cols[i].get(cap->flows, fl, &totals, buf, sizeof(buf), &v);
+        if (cols[i].type == ET_REC_STRING)
+            set_string(t, row, (guint)cols[i].table_col, v.s ? v.s : cols[i].none);
+        else
+            set_uint(t, row, (guint)cols[i].table_col, v.u);
     }
-    set_string(t, row, FL_SERVICE, fl->service ? fl->service : "untagged");
-    set_string(t, row, FL_HOST, fl->host ? fl->host : "");
-    set_string(t, row, FL_EVIDENCE, fl->evidence ? et_evidence_name(fl->evidence) : "");
-    set_uint(t, row, FL_UP_BYTES, et_cells_bytes(c, 0));
-    set_uint(t, row, FL_UP_PKTS, et_cells_packets(c, 0));
-    set_uint(t, row, FL_DOWN_BYTES, et_cells_bytes(c, 1));
-    set_uint(t, row, FL_DOWN_PKTS, et_cells_packets(c, 1));
 }
 
 static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
@@ -498,6 +506,7 @@ void echotap_register_stats(int proto _U_, module_t *module)
         10, &pref_interval_ms);
     register_stat_tap_table_ui(&phases_ui);
     register_stat_tap_table_ui(&phase_packets_ui);
+    flow_record_columns();
     register_stat_tap_table_ui(&flows_ui);
     timeline_group_columns();
     register_stat_tap_table_ui(&timeline_ui);

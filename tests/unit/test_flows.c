@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow_record.h"
 #include "flows.h"
 
 #define TCP 6
@@ -1120,6 +1121,78 @@ static void test_groups(void **state)
     et_ruleset_free(rs);
 }
 
+/* ---- the flow record (flow_record.c): one description for the Flows table and the JSON ---- */
+
+static const char *record_string(const et_flows *f, const et_flow *fl, const char *key, char *buf, size_t size)
+{
+    size_t n;
+    const et_flow_column *cols = et_flow_columns(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(cols[i].key, key) == 0) {
+            assert_int_equal(cols[i].type, ET_REC_STRING);
+            et_rec_value v = { NULL, 0 };
+            et_flow_totals t = { { 0, 0 }, { 0, 0 } };
+            cols[i].get(f, fl, &t, buf, size, &v);
+            return v.s;
+        }
+    }
+    fail_msg("no record column %s", key);
+    return NULL;
+}
+
+static void test_flow_record(void **state)
+{
+    fixture *fx = *state;
+    size_t n;
+    const et_flow_column *cols = et_flow_columns(&n);
+    /* Keys are unique; the table columns are 0..ET_FLOW_TABLE_COLUMNS-1, each once, titled. */
+    int placed[ET_FLOW_TABLE_COLUMNS] = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(cols[i].key, cols[j].key);
+        if (cols[i].table_col < 0) {
+            assert_null(cols[i].title);
+            continue;
+        }
+        assert_true(cols[i].table_col < ET_FLOW_TABLE_COLUMNS);
+        placed[cols[i].table_col]++;
+        assert_non_null(cols[i].title);
+        assert_non_null(cols[i].format);
+        assert_true(cols[i].type == ET_REC_UINT || cols[i].none != NULL);
+    }
+    for (int c = 0; c < ET_FLOW_TABLE_COLUMNS; c++)
+        assert_int_equal(placed[c], 1);
+    assert_string_equal(cols[0].key, "flow");
+
+    et_addr spk = SPEAKER, srv = ip4(52, 94, 40, 1);
+    et_flow *fl = tcp_flow(fx, spk, 41000, srv, 443, 0);
+    char buf[64];
+    assert_string_equal(record_string(fx->flows, fl, "device", buf, sizeof(buf)), "192.168.1.10");
+    assert_string_equal(record_string(fx->flows, fl, "server", buf, sizeof(buf)), "52.94.40.1");
+    assert_string_equal(record_string(fx->flows, fl, "proto", buf, sizeof(buf)), "tcp");
+    assert_null(record_string(fx->flows, fl, "service", buf, sizeof(buf)));    /* JSON null, table "untagged" */
+    assert_null(record_string(fx->flows, fl, "evidence", buf, sizeof(buf)));
+    sni(fx, fl, "avs-alexa-4-na.amazon.com");
+    assert_string_equal(record_string(fx->flows, fl, "service", buf, sizeof(buf)), "avs");
+    assert_string_equal(record_string(fx->flows, fl, "host", buf, sizeof(buf)), "avs-alexa-4-na.amazon.com");
+    assert_string_equal(record_string(fx->flows, fl, "evidence", buf, sizeof(buf)), "sni");
+    assert_string_equal(record_string(fx->flows, fl, "rule", buf, sizeof(buf)), "avs-alexa-*.amazon.com");
+    /* Counts come from the output's own totals. */
+    et_flow_totals t = { { 100, 2000 }, { 3, 4 } };
+    uint64_t want[4] = { 100, 3, 2000, 4 }, got[4];
+    static const char *const keys[4] = { "bytes_up", "packets_up", "bytes_down", "packets_down" };
+    for (int k = 0; k < 4; k++) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(cols[i].key, keys[k]) == 0) {
+                et_rec_value v = { NULL, 0 };
+                cols[i].get(fx->flows, fl, &t, buf, sizeof(buf), &v);
+                got[k] = v.u;
+            }
+        }
+        assert_int_equal(got[k], want[k]);
+    }
+}
+
 /* ---- addresses ---- */
 
 static void assert_v6_text(const char *in, const char *expected)
@@ -1260,6 +1333,7 @@ int main(void)
         T(test_packet_totals),
         T(test_big_download),
         cmocka_unit_test(test_groups),
+        cmocka_unit_test_setup_teardown(test_flow_record, setup_all, teardown),
         cmocka_unit_test(test_addr_text),
         cmocka_unit_test(test_addr_equal),
         cmocka_unit_test(test_addr_local),
