@@ -8,8 +8,10 @@
 #include <string.h>
 #include <glib.h>
 
-/* The built-in table is data: one row per host pattern, most specific first, with the public
- * source that ties the host to its role. doc/classification.md documents the same table. */
+/* The built-in table is data: one row per host pattern, most specific first, with its service's
+ * statistics group and the public source that ties the host to its role. doc/classification.md's
+ * table is generated from this one (build/tests/unit/test_rules --write-doc; the unit test fails
+ * when the doc differs). */
 #define SRC_MON "Mon(IoT)r / IMC'19 'Information Exposure from Consumer IoT Devices' Echo captures"
 #define SRC_AVS "Alexa Voice Service docs: 'Manage an HTTP/2 connection with AVS' (endpoints)"
 #define SRC_PRIV "Princeton IoT Inspector / YourThings Echo captures (host lists)"

@@ -3,8 +3,10 @@
  * Copyright 2026 The echotap developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Expected values come from doc/classification.md ("Rules: host name -> service" and the
- * built-in rule table) and from DNS limits (RFC 1035: 63-byte labels, 253-byte names).
+ * Expected values come from doc/classification.md ("Rules: host name -> service") and from DNS
+ * limits (RFC 1035: 63-byte labels, 253-byte names). The doc's built-in rule table is generated
+ * from plugin/rules.c by this program (`test_rules --write-doc`; `--markdown` prints the table),
+ * and test_doc_rule_table_is_the_code fails when the doc differs.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +15,10 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <glib.h>
 
 #include "rules.h"
 
@@ -435,52 +440,137 @@ static void test_normalize_lengths(void **state)
 
 /* ---- rule sets ---- */
 
-/* doc/classification.md, "Built-in rule table (order matters)". */
-static const struct { const char *pattern, *service; } contract_table[] = {
-    { "avs-alexa-*.amazon.com", "avs" },
-    { "bob-dispatch-prod-*.amazon.com", "avs" },
-    { "alexa.*.gateway.devices.a2z.com", "avs" },
-    { "pindorama.amazon.com", "avs" },
-    { "device-metrics-*.amazon.com", "metrics" },
-    { "unagi-*.amazon.com", "metrics" },
-    { "d3p8zr0ffa9t17.cloudfront.net", "connectivity" },
-    { "d3h5bk8iotgjvw.cloudfront.net", "amazon" },
-    { "fireoscaptiveportal.com", "connectivity" },
-    { "*.cloudfront.net", "cdn" },
-    { "softwareupdates.amazon.com", "cdn" },
-    { "spectrum.s3.amazonaws.com", "connectivity" },
-    { "kindle-time.amazon.com", "time" },
-    { "ntp-g7g.amazon.com", "time" },
-    { "*.pool.ntp.org", "time" },
-    { "api.amazonalexa.com", "api" },
-    { "api.amazon.com", "api" },
-    { "arcus-uswest.amazon.com", "api" },
-    { "dcape-na.amazon.com", "api" },
-    { "dp-gw-na.amazon.com", "api" },
-    { "prod.amazoncrl.com", "amazon" },
-    { "*.amazon.com", "amazon" },
-    { "*.amazonalexa.com", "amazon" },
-    { "*.amazonaws.com", "amazon" },
-    { "*.a2z.com", "amazon" },
-    { "*.amazon.dev", "amazon" },
-    { "*.media-amazon.com", "amazon" },
-    { "*.ssl-images-amazon.com", "amazon" },
-    { "*.amazontrust.com", "amazon" },
-};
-
-static void test_builtin_table_is_the_contract(void **state)
+/* Every built-in row has a valid pattern and service, a source, and the group its service names
+ * (avs, metrics, cdn; other for the rest), which user rules get from et_group_of_service. */
+static void test_builtin_rows_are_complete(void **state)
 {
     (void)state;
     size_t n;
     const et_rule *b = et_builtin_rules(&n);
-    assert_int_equal(n, sizeof(contract_table) / sizeof(contract_table[0]));
+    assert_true(n > 0);
     for (size_t i = 0; i < n; i++) {
-        assert_string_equal(b[i].pattern, contract_table[i].pattern);
-        assert_string_equal(b[i].service, contract_table[i].service);
+        assert_null(et_pattern_error(b[i].pattern));
+        assert_null(et_service_error(b[i].service));
         assert_non_null(b[i].source);
         assert_true(strlen(b[i].source) > 0);
-        assert_null(et_service_error(b[i].service));
+        if (b[i].group != et_group_of_service(b[i].service))
+            fail_msg("%s -> %s: group %s", b[i].pattern, b[i].service, et_group_name(b[i].group));
     }
+}
+
+static void test_groups(void **state)
+{
+    (void)state;
+    static const char *const names[ET_GROUP_COUNT] = { "avs", "metrics", "cdn", "other", "untagged" };
+    static const char *const labels[ET_GROUP_COUNT] = { "AVS", "Metrics", "CDN", "Other", "Untagged" };
+    for (int g = 0; g < ET_GROUP_COUNT; g++) {
+        assert_string_equal(et_group_name((et_group)g), names[g]);
+        assert_string_equal(et_group_label((et_group)g), labels[g]);
+        assert_int_equal(et_group_of_service(names[g]), g);
+    }
+    assert_int_equal(et_group_of_service("time"), ET_GROUP_OTHER);
+    assert_int_equal(et_group_of_service("amazon"), ET_GROUP_OTHER);
+    assert_int_equal(et_group_of_service("mine"), ET_GROUP_OTHER);
+    assert_int_equal(et_group_of_service("AVS"), ET_GROUP_OTHER);   /* rule sets lower-case first */
+
+    et_ruleset *rs = et_ruleset_new();
+    et_ruleset_add(rs, "a.example", "AVS");
+    et_ruleset_add(rs, "m.example", "metrics");
+    et_ruleset_add(rs, "t.example", "time");
+    et_ruleset_add(rs, "x.example", "mine");
+    et_ruleset_add_builtin(rs);
+    assert_int_equal(et_ruleset_match(rs, "a.example")->group, ET_GROUP_AVS);
+    assert_int_equal(et_ruleset_match(rs, "m.example")->group, ET_GROUP_METRICS);
+    assert_int_equal(et_ruleset_match(rs, "t.example")->group, ET_GROUP_OTHER);
+    assert_int_equal(et_ruleset_match(rs, "x.example")->group, ET_GROUP_OTHER);
+    assert_int_equal(et_ruleset_match(rs, "dvi8md6049w6b.cloudfront.net")->group, ET_GROUP_CDN);
+    assert_int_equal(et_ruleset_match(rs, "www.amazon.com")->group, ET_GROUP_OTHER);
+    et_ruleset_free(rs);
+}
+
+/* ---- doc/classification.md's built-in rule table, generated from et_builtin_rules() ---- */
+
+#define DOC_BEGIN "<!-- built-in rules: generated from plugin/rules.c by `build/tests/unit/test_rules --write-doc`; do not edit -->\n"
+#define DOC_END "<!-- end of the built-in rules -->\n"
+
+static char *rules_markdown(void)
+{
+    GString *md = g_string_new("| pattern | service | group | source / evidence |\n|---|---|---|---|\n");
+    size_t n;
+    const et_rule *b = et_builtin_rules(&n);
+    for (size_t i = 0; i < n; i++)
+        g_string_append_printf(md, "| `%s` | %s | %s | %s |\n", b[i].pattern, b[i].service,
+                               et_group_name(b[i].group), b[i].source);
+    return g_string_free(md, FALSE);
+}
+
+/* doc/classification.md of the source tree: $ECHOTAP_SOURCE_DIR, else from this file's path. */
+static char *doc_path(void)
+{
+    const char *root = getenv("ECHOTAP_SOURCE_DIR");
+    if (root && *root)
+        return g_build_filename(root, "doc", "classification.md", NULL);
+    char *dir = g_path_get_dirname(__FILE__);                          /* .../tests/unit */
+    char *path = g_build_filename(dir, "..", "..", "doc", "classification.md", NULL);
+    g_free(dir);
+    return path;
+}
+
+/* The doc with the text between the markers replaced by the generated table; NULL without them. */
+static char *doc_with_table(const char *doc)
+{
+    const char *begin = strstr(doc, DOC_BEGIN);
+    const char *end = begin ? strstr(begin, DOC_END) : NULL;
+    if (end == NULL)
+        return NULL;
+    char *table = rules_markdown();
+    char *out = g_strdup_printf("%.*s%s%s", (int)(begin - doc + strlen(DOC_BEGIN)), doc, table, end);
+    g_free(table);
+    return out;
+}
+
+static void test_doc_rule_table_is_the_code(void **state)
+{
+    (void)state;
+    char *path = doc_path(), *doc = NULL;
+    if (!g_file_get_contents(path, &doc, NULL, NULL))
+        fail_msg("cannot read %s (set ECHOTAP_SOURCE_DIR to the source tree)", path);
+    char *fresh = doc_with_table(doc);
+    if (fresh == NULL)
+        fail_msg("%s: no generated rule table (markers %s ... %s)", path, DOC_BEGIN, DOC_END);
+    if (strcmp(fresh, doc) != 0)
+        fail_msg("doc/classification.md's built-in rule table differs from plugin/rules.c: run "
+                 "build/tests/unit/test_rules --write-doc");
+    g_free(fresh);
+    g_free(doc);
+    g_free(path);
+}
+
+/* --write-doc: the table into the doc; --markdown: the table on standard output. */
+static int generate(const char *what)
+{
+    if (strcmp(what, "--markdown") == 0) {
+        char *table = rules_markdown();
+        fputs(table, stdout);
+        g_free(table);
+        return 0;
+    }
+    if (strcmp(what, "--write-doc") != 0) {
+        fprintf(stderr, "usage: test_rules [--markdown | --write-doc]\n");
+        return 2;
+    }
+    char *path = doc_path(), *doc = NULL, *fresh;
+    GError *err = NULL;
+    if (!g_file_get_contents(path, &doc, NULL, &err) || (fresh = doc_with_table(doc)) == NULL) {
+        fprintf(stderr, "test_rules: %s: %s\n", path, err ? err->message : "no markers for the rule table");
+        return 1;
+    }
+    if (!g_file_set_contents(path, fresh, -1, &err)) {
+        fprintf(stderr, "test_rules: %s\n", err->message);
+        return 1;
+    }
+    printf("%s: %s\n", path, strcmp(fresh, doc) ? "rule table written" : "rule table unchanged");
+    return 0;
 }
 
 static void test_builtin_first_match_wins(void **state)
@@ -488,7 +578,9 @@ static void test_builtin_first_match_wins(void **state)
     (void)state;
     et_ruleset *rs = et_ruleset_new();
     et_ruleset_add_builtin(rs);
-    assert_int_equal(et_ruleset_count(rs), sizeof(contract_table) / sizeof(contract_table[0]));
+    size_t builtin;
+    et_builtin_rules(&builtin);
+    assert_int_equal(et_ruleset_count(rs), builtin);
 
     /* avs rule before *.amazon.com */
     assert_string_equal(service_of(rs, "avs-alexa-4-na.amazon.com"), "avs");
@@ -551,7 +643,9 @@ static void test_user_rules_first(void **state)
     et_ruleset_add(rs, "*.example.org", "Example");          /* service is lower-cased */
     et_ruleset_add(rs, "www.example.org", "never");          /* shadowed by the rule above */
     et_ruleset_add_builtin(rs);
-    assert_int_equal(et_ruleset_count(rs), 3 + sizeof(contract_table) / sizeof(contract_table[0]));
+    size_t builtin;
+    et_builtin_rules(&builtin);
+    assert_int_equal(et_ruleset_count(rs), 3 + builtin);
 
     const et_rule *r = et_ruleset_match(rs, "avs-alexa-4-na.amazon.com");
     assert_non_null(r);
@@ -586,8 +680,10 @@ static void test_ruleset_copies_strings(void **state)
     et_ruleset_free(rs);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1)
+        return generate(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_match_exact),
         cmocka_unit_test(test_match_case_insensitive),
@@ -606,7 +702,9 @@ int main(void)
         cmocka_unit_test(test_normalize_rejects),
         cmocka_unit_test(test_normalize_lengths),
         cmocka_unit_test(test_ip_literal),
-        cmocka_unit_test(test_builtin_table_is_the_contract),
+        cmocka_unit_test(test_builtin_rows_are_complete),
+        cmocka_unit_test(test_groups),
+        cmocka_unit_test(test_doc_rule_table_is_the_code),
         cmocka_unit_test(test_builtin_first_match_wins),
         cmocka_unit_test(test_user_rules_first),
         cmocka_unit_test(test_ruleset_copies_strings),
