@@ -317,12 +317,12 @@ def test_real_captures(work, plugin_so, tshark):
     expected = sorted(REAL.rglob("*.pcap"))
     assert this_run(proc.stdout) == {"read": len(expected), "failed": 0, "skipped": 0}
     db = out / "corpus.sqlite"
-    captures = {r["path"]: r for r in rows(db, "captures")}
+    captures = {str(pathlib.Path(r["path"]).resolve()): r for r in rows(db, "captures")}
     assert len(captures) == len(expected) and all(c["status"] == "ok" for c in captures.values())
     assert rows(db, "timeline") == []  # only with --timeline
     # A sample, spread over both speakers' folders, against the capture's own json run.
     for cap in expected[::15]:
-        assert_matches(db, captures[str(cap)]["sha256"], reference(tshark, cap))
+        assert_matches(db, captures[str(cap.resolve())]["sha256"], reference(tshark, cap))
     # Every capture's flow bytes add up to its per-phase statistics.
     for c in captures.values():
         flows = rows(db, "flows", "WHERE sha256 = ?", (c["sha256"],))
