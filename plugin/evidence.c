@@ -122,13 +122,7 @@ static void gather_tls(packet_info *pinfo, proto_tree *tree, et_flows *flows, et
     GPtrArray *certs = found(tree, &wf_cert);
     if (!up && certs && certs->len && fl->cert_frame == 0) {
         const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
-        const field_info *issuer = NULL;
-        GPtrArray *issuers = found(tree, &wf_issuer);
-        for (guint i = 0; issuers && i < issuers->len && !issuer; i++) {
-            const field_info *s = (const field_info *)g_ptr_array_index(issuers, i);
-            if (fi_within(s, leaf))
-                issuer = s;
-        }
+        const field_info *issuer = found_within(tree, &wf_issuer, leaf);
         et_flows_set_cert_seen(flows, fl, issuer ? subject_cn(tree, issuer) : NULL, pinfo->num);
     }
     GPtrArray *levels = found(tree, &wf_alert_level), *descs = found(tree, &wf_alert_desc);
@@ -147,13 +141,7 @@ static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flows *flows, e
         return;
     /* The first certificate of the message is the server's own. */
     const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
-    const field_info *subject = NULL;
-    GPtrArray *subjects = found(tree, &wf_subject);
-    for (guint i = 0; subjects && i < subjects->len && !subject; i++) {
-        const field_info *s = (const field_info *)g_ptr_array_index(subjects, i);
-        if (fi_within(s, leaf))
-            subject = s;
-    }
+    const field_info *subject = found_within(tree, &wf_subject, leaf);
     const char *cn = subject ? subject_cn(tree, subject) : NULL;
 
     GPtrArray *names = found(tree, &wf_dnsname);

@@ -160,6 +160,17 @@ bool fi_within(const field_info *fi, const field_info *outer)
            fi->start + fi->length <= outer->start + outer->length;
 }
 
+const field_info *found_within(proto_tree *tree, const field_ids *ids, const field_info *outer)
+{
+    GPtrArray *a = found(tree, ids);
+    for (guint i = 0; a && i < a->len; i++) {
+        const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
+        if (fi_within(fi, outer))
+            return fi;
+    }
+    return NULL;
+}
+
 int et_tcp_flags(proto_tree *tree)
 {
     GPtrArray *a = found(tree, &wf_tcp_flags);

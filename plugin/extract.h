@@ -48,6 +48,8 @@ const char *fi_wire_name(const field_info *fi);
 bool has_nul(const field_info *fi);
 /* Does fi lie inside outer's bytes? */
 bool fi_within(const field_info *fi, const field_info *outer);
+/* The first occurrence of a wanted field inside outer's bytes, or NULL. */
+const field_info *found_within(proto_tree *tree, const field_ids *ids, const field_info *outer);
 
 /* TCP flags of the packet (12 bits), or -1 without a TCP header in the tree. */
 int et_tcp_flags(proto_tree *tree);
