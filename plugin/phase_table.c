@@ -31,6 +31,7 @@ typedef struct device_phases {
     et_phase_judgement tail;
     bool tail_follows;
     size_t changes_seen;       /* length of the flows' change log at the last sync */
+    bool speaker;              /* the device was a speaker at the last sync */
 } device_phases;
 
 /* What changed in one counting row (device, key) with this packet. */
@@ -274,12 +275,15 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     dp->listed = true;
 
     /* Write what changed: new or moved phases, changed counts, the growing last phase; every
-     * verdict when the idle baseline moved or a flow changed class (the device may have become a
-     * speaker, a flow may have joined or left its voice path, with no count moving). */
+     * verdict when the idle baseline moved or the device became a speaker (with no count moving:
+     * speech counts whatever the flows' classes, phase lists changed are written above). */
     et_phase_judgement j = { 0 };
     if (n)
         et_phases_judge(phases, flows, device, &list[n - 1], &j);
-    bool all = j.baseline_rate != dp->baseline || dp->changes_seen != et_flows_changes(flows, NULL);
+    const et_device *dev = et_flows_device(flows, device);
+    bool speaker = dev && et_device_is_speaker(dev);
+    bool all = j.baseline_rate != dp->baseline || speaker != dp->speaker;
+    dp->speaker = speaker;
     dp->baseline = j.baseline_rate;
     dp->tail = j;
     dp->tail_follows = n > 0 && tail_can_follow(phases, flows, device, &list[n - 1], &j);
@@ -297,11 +301,12 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
                         i >= first_changed);
 }
 
-/* Writes the judgement of the device's phases before the last where it changed. */
+/* Writes the judgement of the device's phases before the last whose speech upload changed. */
 static void rejudge_earlier(et_ptable *pt, et_phases *phases, const et_flows *flows, uint32_t device)
 {
     device_phases *dp = phases_of(pt, device);
-    for (guint i = 0; i + 1 < dp->phases->len; i++) {
+    uint32_t from = et_phases_take_speech_changed(phases, device);
+    for (uint32_t i = from; from != UINT32_MAX && i + 1 < dp->phases->len; i++) {
         uint32_t r = g_array_index(dp->rows, uint32_t, i);
         row *x = &g_array_index(pt->rows, row, r);
         et_phase_judgement j;

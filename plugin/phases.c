@@ -209,6 +209,7 @@ typedef struct dev_state {
      * phase does not walk the whole list on every packet */
     idle_rates settled;
     bool settled_valid;
+    uint32_t speech_changed_from;   /* first listed phase whose speech upload changed, or UINT32_MAX */
 } dev_state;
 
 struct et_phases {
@@ -297,6 +298,7 @@ static dev_state *dev_at(et_phases *p, uint32_t device)
         d->voice_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->cloud_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->its = g_array_new(FALSE, FALSE, sizeof(interaction));
+        d->speech_changed_from = UINT32_MAX;
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->phase_voice = g_array_new(FALSE, TRUE, sizeof(uint64_t));
@@ -338,8 +340,10 @@ static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
         bin_entry e = { bin, bytes };
         g_array_insert_val(s, i, e);
     }
-    if (!d->list_valid || d->phase_voice->len != d->list->len || d->list->len == 0)
+    if (!d->list_valid || d->phase_voice->len != d->list->len || d->list->len == 0) {
+        d->speech_changed_from = 0;     /* counted when the list is built again */
         return;
+    }
     guint lo = 0, hi = d->list->len;
     double bin_start = bin * p->cfg.bin;
     while (hi - lo > 1) {
@@ -350,6 +354,7 @@ static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
             hi = mid;
     }
     g_array_index(d->phase_voice, uint64_t, lo) += bytes;
+    d->speech_changed_from = MIN(d->speech_changed_from, lo);
     if (lo + 1 < d->list->len)
         d->settled_valid = false;
 }
@@ -690,6 +695,14 @@ static void build_auto_list(const et_phases *p, dev_state *d, GArray *list)
     }
     if (list->len == 0 || pos < p->end)
         append_phase(list, "idle", pos, p->end > pos ? p->end : pos, false);
+}
+
+uint32_t et_phases_take_speech_changed(et_phases *p, uint32_t device)
+{
+    dev_state *d = dev_at(p, device);
+    uint32_t from = d->speech_changed_from;
+    d->speech_changed_from = UINT32_MAX;
+    return from;
 }
 
 void et_phases_recount(et_phases *p)
