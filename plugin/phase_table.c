@@ -207,11 +207,6 @@ static void write_phase_tail(et_ptable *pt, uint32_t r, const et_phase *ph, cons
     write_verdict(x, j);
 }
 
-static bool same_phase(const et_phase *a, const et_phase *b, bool last)
-{
-    return a->start == b->start && (last || a->end == b->end) && strcmp(a->label, b->label) == 0;
-}
-
 /* Can the last phase's row be kept up to date from its judgement alone until the device's next
  * packet or the next class change? Not when the list itself changes with time (an interaction
  * whose end the capture passes is followed by an idle phase) or when the baseline counts it. */
@@ -242,14 +237,13 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     uint64_t version;
     const et_phase *list = et_phases_list(phases, flows, device, &n, &version);
     bool automatic = et_phases_automatic(phases);
-    uint32_t first_changed = 0;
-    bool same_list = dp->listed && version == dp->version && n == dp->phases->len;
-    if (same_list)
-        first_changed = n;              /* only the last phase's end moved */
-    while (!same_list && first_changed < n && first_changed < dp->phases->len &&
-           same_phase(&list[first_changed], &g_array_index(dp->phases, et_phase, first_changed),
-                      first_changed + 1 == n && first_changed + 1 == dp->phases->len))
-        first_changed++;
+    /* Phases are stamped with the list version at which they changed, never lower than the
+     * phase before's: the changed ones are those after the last stamp this table has seen. */
+    uint32_t first_changed = n;
+    while (first_changed > 0 && (!dp->listed || list[first_changed - 1].changed > dp->version))
+        first_changed--;
+    if (first_changed > dp->phases->len)
+        first_changed = dp->phases->len;
     for (uint32_t i = first_changed; i < n || i < dp->phases->len; i++) {
         uint32_t r = row_of_phase(pt, dp, device, i);     /* may move pt->rows */
         row *x = &g_array_index(pt->rows, row, r);
@@ -264,13 +258,10 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
         else
             et_acc_sum(pt->acc, device, i, i + 1, &x->out.cells);
     }
-    if (same_list) {
-        if (n)
-            g_array_index(dp->phases, et_phase, n - 1).end = list[n - 1].end;
-    } else {
-        g_array_set_size(dp->phases, 0);
-        g_array_append_vals(dp->phases, list, n);
-    }
+    g_array_set_size(dp->phases, first_changed);
+    g_array_append_vals(dp->phases, list + first_changed, n - first_changed);
+    if (n)
+        g_array_index(dp->phases, et_phase, n - 1).end = list[n - 1].end;
     dp->version = version;
     dp->listed = true;
 

@@ -195,6 +195,8 @@ typedef struct dev_state {
      * again from the flows' speech and activity when they do not, or a flow changes class. */
     GArray *its;                    /* interaction */
     bool its_rebuild;
+    uint32_t its_changed_from;      /* first interaction changed since the list was built */
+    GArray *its_phase;              /* uint32_t: index in the list of each interaction's phase */
     /* Bins where a packet can still move the end of the last interaction: [tail_from, tail_to). */
     uint32_t tail_from, tail_to;
     uint64_t version;
@@ -229,6 +231,7 @@ static void dev_state_free(gpointer p)
     g_array_free(d->voice_flows, TRUE);
     g_array_free(d->cloud_flows, TRUE);
     g_array_free(d->its, TRUE);
+    g_array_free(d->its_phase, TRUE);
     g_array_free(d->list, TRUE);
     g_array_free(d->list_before, TRUE);
     g_array_free(d->phase_voice, TRUE);
@@ -298,6 +301,8 @@ static dev_state *dev_at(et_phases *p, uint32_t device)
         d->voice_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->cloud_flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->its = g_array_new(FALSE, FALSE, sizeof(interaction));
+        d->its_phase = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        d->its_changed_from = UINT32_MAX;
         d->speech_changed_from = UINT32_MAX;
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
@@ -401,8 +406,10 @@ static void segment_changed(et_phases *p, const flow_voice *fv, uint32_t first, 
     if (tail == NULL || first > tail->last + gap_bins(p)) {
         interaction it = { first, last };
         g_array_append_val(d->its, it);
+        d->its_changed_from = MIN(d->its_changed_from, n);
     } else if (first >= tail->first) {
         tail->last = MAX(tail->last, last);
+        d->its_changed_from = MIN(d->its_changed_from, n - 1);
     } else {
         d->its_rebuild = true;
         return;
@@ -562,6 +569,7 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
     mark_active(fv, bin);
     if (fv->in_tail && bin >= d->tail_from && bin < d->tail_to) {
         g_array_index(d->its, interaction, d->its->len - 1).last = bin;    /* it ends later */
+        d->its_changed_from = MIN(d->its_changed_from, d->its->len - 1);
         set_tail(p, d);
         d->version++;
     } else if (fv->in_tail && d->its->len && bin + 1 < d->tail_from &&
@@ -586,7 +594,7 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
 
 static void append_phase(GArray *list, const char *label, double start, double end, bool wake)
 {
-    et_phase ph = { list->len, label, start, end, wake };
+    et_phase ph = { list->len, label, start, end, wake, 0 };
     g_array_append_val(list, ph);
 }
 
@@ -677,24 +685,40 @@ static void build_interactions(const et_phases *p, dev_state *d)
         g_array_set_size(its, n);
     }
     d->its_rebuild = false;
+    d->its_changed_from = 0;
     set_tail(p, d);
 }
 
-static void build_auto_list(const et_phases *p, dev_state *d, GArray *list)
+/* The automatic list from interaction k on: the phases before the first of them are kept.
+ * Returns the index of the first phase built again. */
+static uint32_t build_auto_list(const et_phases *p, dev_state *d, GArray *list, uint32_t k)
 {
-    if (d->its_rebuild)
-        build_interactions(p, d);
-    double pos = 0;
-    for (guint i = 0; i < d->its->len; i++) {
+    GArray *at = d->its_phase;
+    uint32_t cut;
+    if (k < at->len) {
+        cut = g_array_index(at, uint32_t, k);
+        if (cut > 0 && !g_array_index(list, et_phase, cut - 1).wake)
+            cut--;                      /* the idle phase before it ends where it starts */
+    } else {
+        k = at->len;                    /* nothing before the last phase changed */
+        cut = list->len && !g_array_index(list, et_phase, list->len - 1).wake ? list->len - 1 : list->len;
+    }
+    g_array_set_size(list, cut);
+    g_array_set_size(at, MIN(k, at->len));
+    double pos = cut ? g_array_index(list, et_phase, cut - 1).end : 0;
+    for (guint i = at->len; i < d->its->len; i++) {
         interaction it = g_array_index(d->its, interaction, i);
         double start = it.first * p->cfg.bin, end = (it.last + 1) * p->cfg.bin;
         if (start > pos)
             append_phase(list, "idle", pos, start, false);
+        uint32_t index = list->len;
+        g_array_append_val(at, index);
         append_phase(list, "interaction", start, end, true);
         pos = end;
     }
     if (list->len == 0 || pos < p->end)
         append_phase(list, "idle", pos, p->end > pos ? p->end : pos, false);
+    return cut;
 }
 
 uint32_t et_phases_take_speech_changed(et_phases *p, uint32_t device)
@@ -752,6 +776,21 @@ static void update_phase_voice(const et_phases *p, dev_state *d, bool keep_prefi
     }
 }
 
+/* A list built anew: a phase equal to the previous list's at its place keeps its stamp (the old
+ * last phase's end was still open); the others, and every phase after one of them, get stamp. */
+static void stamp_changes(dev_state *d, bool keep, uint64_t stamp)
+{
+    guint n = d->list->len, m = keep ? d->list_before->len : 0;
+    bool changed = false;
+    for (guint i = 0; i < n; i++) {
+        et_phase *a = &g_array_index(d->list, et_phase, i);
+        const et_phase *b = i < m ? &g_array_index(d->list_before, et_phase, i) : NULL;
+        changed = changed || b == NULL || a->start != b->start || a->wake != b->wake ||
+                  (a->end != b->end && (i + 1 < m || i + 1 < n)) || strcmp(a->label, b->label) != 0;
+        a->changed = changed ? stamp : b->changed;
+    }
+}
+
 const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t device, uint32_t *count,
                                uint64_t *version)
 {
@@ -766,18 +805,39 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
         if (tail->wake && tail->end < p->end)
             d->version++;
     }
-    if (!d->list_valid || d->list_version != d->version || d->list_speaker != speaker) {
+    uint64_t stamp = d->version * 2 + (speaker ? 1 : 0);
+    bool valid = d->list_valid && d->list_speaker == speaker;
+    if (valid && d->list_version != d->version && !p->sched && speaker && !d->its_rebuild) {
+        /* Interactions change at the end (packets come in time order): the list too. */
+        uint32_t cut = build_auto_list(p, d, d->list, d->its_changed_from);
+        d->its_changed_from = UINT32_MAX;
+        g_array_set_size(d->phase_voice, d->list->len);
+        for (guint i = cut; i < d->list->len; i++) {
+            et_phase *ph = &g_array_index(d->list, et_phase, i);
+            ph->changed = stamp;
+            g_array_index(d->phase_voice, uint64_t, i) =
+                voice_up_between(p, d, ph->start, i + 1 == d->list->len ? G_MAXDOUBLE : ph->end);
+        }
+        d->settled_valid = false;
+        d->list_version = d->version;
+    } else if (!valid || d->list_version != d->version) {
         GArray *t = d->list_before;
         d->list_before = d->list;
         d->list = t;
         g_array_set_size(d->list, 0);
-        if (p->sched)
+        if (p->sched) {
             build_schedule_list(p, d->list);
-        else if (!speaker)
+        } else if (!speaker) {
             append_phase(d->list, "all", 0, p->end, false);
-        else
-            build_auto_list(p, d, d->list);
-        update_phase_voice(p, d, d->list_valid && d->list_speaker == speaker);
+        } else {
+            if (d->its_rebuild)
+                build_interactions(p, d);
+            g_array_set_size(d->its_phase, 0);
+            build_auto_list(p, d, d->list, 0);
+            d->its_changed_from = UINT32_MAX;
+        }
+        stamp_changes(d, valid, stamp);
+        update_phase_voice(p, d, valid);
         d->settled_valid = false;
         d->list_valid = true;
         d->list_version = d->version;
@@ -789,7 +849,7 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
         last->end = p->end;
     *count = d->list->len;
     if (version)
-        *version = d->version * 2 + (speaker ? 1 : 0);
+        *version = stamp;
     return (const et_phase *)(void *)d->list->data;
 }
 

@@ -56,6 +56,10 @@ typedef struct et_phase {
     const char *label;
     double start, end;         /* seconds since the first packet; end is exclusive */
     bool wake;
+    /* The list version (et_phases_list's *version) at which the phase last changed; the last
+     * phase's end following the capture is no change. Never lower than the phase before's: the
+     * phases that changed since version v are those after the last one with changed <= v. */
+    uint64_t changed;
 } et_phase;
 
 typedef struct et_phases et_phases;
