@@ -8,6 +8,7 @@ Screenshots go to $ECHOTAP_GUI_OUT (default: a temporary folder); doc/images/ ho
 import collections
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -34,6 +35,13 @@ LAYOUTS = {"4.0": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_
            "4.4": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_interval": (497, 53)},
            "4.6": {"table_copy": (236, 24), "iograph_copy": (327, 23), "iograph_interval": (259, 53)}}
 FLOWS_ITEM_DEBIAN12 = 9     # Statistics menu: Down presses to "Echotap Flows"
+# The Statistics menu's echotap items, in the menu's (strcmp) order, from "Echotap Flows" down.
+MENU_TABLES = ["Echotap Flows", "Echotap Phase Packets", "Echotap Phases", "Echotap Timeline"]
+# Columns of the phase tables (doc/fields.md): the story first, then the counts per group and direction.
+PHASE_KEY = ["Device", "Phase", "#", "Start (s)", "Duration (s)"]
+JUDGEMENT = ["Verdict", "Speech up (bytes)", "Speech up B/s", "Speech (s)"]
+PHASES_COLUMNS = PHASE_KEY + JUDGEMENT + [f"{n} {d} bytes" for n in GROUP_NAMES.values() for d in ("up", "down")]
+PHASE_PACKETS_COLUMNS = PHASE_KEY + [f"{n} {d} pkts" for n in GROUP_NAMES.values() for d in ("up", "down")]
 
 
 def truth_sums(truth, key):
@@ -119,25 +127,37 @@ def schedule_args(truth):
     return ["-o", f"echotap.schedule:{truth['schedule']}"]
 
 
+class CopiedTableError(ValueError):
+    """The copied text is not the table expected (not an AssertionError: test_live_gui expects
+    those only from the property it tests)."""
+
+
 def parse_copied_table(text, title):
-    """(header, rows) of a stat_tap_table dialog's copied text; each row is its list of cells.
-    The header's columns are separated by two or more spaces; a row's cells by spaces, so an empty
-    cell leaves no trace: read a row from the end whose cells can be empty."""
+    """(header, lines) of a stat_tap_table dialog's copied text: the column names and the text
+    lines of the rows. The copy joins cells with two or more spaces (padded to their column's
+    format), and no column name holds two spaces running."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(f"{title} - "))
-    header = [h.strip() for h in lines[start + 1].split("  ") if h.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"{title} - ")), None)
+    if start is None:
+        raise CopiedTableError(f"no table {title!r} in the copied text:\n{text}")
+    header = re.split(r" {2,}", lines[start + 1].strip())
     rows = []
     for line in lines[start + 3:]:
         if line.startswith("-----"):
             break
-        rows.append(line.split())
+        rows.append(line)
     return header, rows
 
 
-def by_name(header, cells):
-    """A row whose only multi-word cell is the last one (the phases' verdict)."""
-    n = len(header) - 1
-    return dict(zip(header, cells[:n] + [" ".join(cells[n:])]))
+def by_name(header, line):
+    """{column: cell} of one copied row, read by the header's positions: cells are split on runs of
+    two or more spaces, so a cell with single spaces ("wake word", "UPLOAD WITHOUT WAKE WORD")
+    stays whole wherever its column is. An empty cell would shift the cells after it: a row
+    whose cell count is not the header's is refused, never guessed."""
+    cells = re.split(r" {2,}", line.strip())
+    if len(cells) != len(header):
+        raise CopiedTableError(f"{len(cells)} cells for {len(header)} columns {header}: {line!r}")
+    return dict(zip(header, cells))
 
 
 def table_ready(title):
@@ -149,7 +169,15 @@ def copy_table(ws, layout, win, title):
     return parse_copied_table(ws.copy_button(win, *layout["table_copy"], ready=table_ready(title)), title)
 
 
-PHASES_CELLS = {"bytes": "{} {} bytes", "packets": "{} {} pkts"}    # "AVS up bytes"
+def copy_rows(ws, layout, win, title, columns):
+    """The rows ({column: cell}) of a dialog whose header must be exactly these columns."""
+    header, lines = copy_table(ws, layout, win, title)
+    assert header == columns, f"{title}: columns {header}"
+    return [by_name(header, line) for line in lines]
+
+
+PHASES_CELLS = {"bytes": "{} {} bytes"}                              # "AVS up bytes"
+PHASE_PACKETS_CELLS = {"packets": "{} {} pkts"}                      # "AVS up pkts"
 TIMELINE_CELLS = {"bytes": "{} {}"}                                  # "AVS up" (bytes)
 
 
@@ -164,18 +192,48 @@ def table_sums(rows, row_key, cells):
     return sums
 
 
-def test_phases_dialog_at_start_equals_truth(wireshark, layout, out_dir):
+def phase_key(row):
+    return (int(row["#"]), row["Device"])
+
+
+def assert_judgement_as_tshark(sandbox, args, rows):
+    """The dialog's phase and judgement columns say what tshark's table says, in the same rows
+    (the dialog shows floats with 6 decimals, tshark with the column's format)."""
+    out = sandbox.run("-r", sandbox.home / CAPTURE.name, "-q", "-2", *args, "-z", "echotap,phases").stdout
+    lines = out.splitlines()
+    start = lines.index("Echotap Phases:")
+    header = [c.strip() for c in lines[start + 2].split("|")[:-1]]
+    assert header == PHASES_COLUMNS, f"tshark's columns {header}"
+    want = []
+    for line in lines[start + 4:]:
+        if line.startswith("====="):
+            break
+        want.append(dict(zip(header, [c.strip() for c in line.split("|")[:-1]])))
+    assert len(rows) == len(want)
+    for got, row in zip(rows, want):
+        assert [got[c] for c in PHASE_KEY[:3] + JUDGEMENT[:2]] == [row[c] for c in PHASE_KEY[:3] + JUDGEMENT[:2]]
+        for column in PHASE_KEY[3:] + JUDGEMENT[2:]:
+            decimals = len(row[column].split(".")[1])
+            assert abs(float(got[column]) - float(row[column])) <= 0.5 * 10 ** -decimals + 1e-9, \
+                f"{column}: dialog {got[column]}, tshark {row[column]}"
+
+
+def test_phases_dialog_at_start_equals_truth(wireshark, sandbox, layout, out_dir):
     truth = load_truth(CAPTURE)
+    # One table only: Wireshark 4.0 fills only the first of several -z dialogs at start (the others
+    # stay empty until Apply). The packet counts per phase are read from the menu's Phase Packets.
     ws = wireshark(*schedule_args(truth), "-z", "echotap,phases")
     dlg = ws.wait_window("Echotap Phases")
-    header, cells = copy_table(ws, layout, dlg, "Echotap Phases")
-    rows = [by_name(header, c) for c in cells]
-    got = table_sums(rows, lambda row: (int(row["#"]), row["Device"]), PHASES_CELLS)
+    rows = copy_rows(ws, layout, dlg, "Echotap Phases", PHASES_COLUMNS)
+    got = table_sums(rows, phase_key, PHASES_CELLS)
     expected = truth_sums(truth, lambda s: (s["phase_index"], s["device"], group_of(s["service"]), s["dir"]))
-    assert +got == +expected
+    assert +got == +collections.Counter({key: n for key, n in expected.items() if key[-1] == "bytes"})
     labels = [p.split(None, 1)[1] for p in truth["schedule"].split(";")]
     speaker = truth["interactions"][0]["device"]
     assert [row["Phase"] for row in rows if row["Device"] == speaker] == labels
+    assert_judgement_as_tshark(sandbox, schedule_args(truth), rows)
+    # The truth's schedule flags nothing (tests/test_plugin.py: the verdicts themselves).
+    assert [row for row in rows if row["Verdict"].startswith("UPLOAD")] == []
 
     # A screenshot big enough to read: the dialog opens small.
     gui.xdo(ws.display, "windowsize", dlg, 1400, 420)
@@ -185,11 +243,16 @@ def test_phases_dialog_at_start_equals_truth(wireshark, layout, out_dir):
     assert gui.png_size(shot) == ws.geometry(dlg)[2:] == (1400, 420)
 
 
-def test_statistics_menu_lists_the_three_tables(wireshark, layout, out_dir):
-    """Statistics menu, keyboard only: Alt+S, Down k times, Return opens the k-th item. The three
-    tables sit in the menu's sorted section of tables (after "DHCP (BOOTP) Statistics" in 4.0)."""
+def test_statistics_menu_lists_the_four_tables(wireshark, sandbox, layout, out_dir):
+    """Statistics menu, keyboard only: Alt+S, Down k times, Return opens the k-th item. The four
+    tables sit in the menu's sorted section of tables (after "DHCP (BOOTP) Statistics" in 4.0).
+    The first query is called "silence" here, so that the Phases dialog shows a verdict of several
+    words in a column that is not the last: UPLOAD WITHOUT WAKE WORD (the phases keep their times,
+    so the truth's counts per phase hold)."""
     truth = load_truth(CAPTURE)
-    ws = wireshark(*schedule_args(truth))
+    relabelled = ["-o", "echotap.schedule:" + truth["schedule"].replace("8 query", "8 silence")]
+    assert relabelled[1] != "echotap.schedule:" + truth["schedule"]
+    ws = wireshark(*relabelled)
     time.sleep(1)                                     # menus are filled in after start-up
 
     def select_item(k):
@@ -222,9 +285,9 @@ def test_statistics_menu_lists_the_three_tables(wireshark, layout, out_dir):
         seen.append((k, title))
         if dlg:
             close(dlg)
-        if title == "Echotap Flows":
+        if title == MENU_TABLES[0]:
             break
-        k += 1 if title is None or title < "Echotap Flows" else -1
+        k += 1 if title is None or title < MENU_TABLES[0] else -1
     else:
         pytest.fail(f"no Statistics item opens Echotap Flows; items seen: {seen}")
 
@@ -235,23 +298,38 @@ def test_statistics_menu_lists_the_three_tables(wireshark, layout, out_dir):
 
     total_up = sum(f["bytes_up"] for f in truth["flows"])
     total_down = sum(f["bytes_down"] for f in truth["flows"])
-    for offset, title in enumerate(["Echotap Flows", "Echotap Phases", "Echotap Timeline"]):
+    per_phase = truth_sums(truth, lambda s: (s["phase_index"], s["device"], group_of(s["service"]), s["dir"]))
+    totals = truth_sums(truth, lambda s: (group_of(s["service"]), s["dir"]))
+    only = lambda sums, count: collections.Counter({key: n for key, n in sums.items() if key[-1] == count})
+    phase_rows = {}
+    for offset, title in enumerate(MENU_TABLES):
         dlg, got_title = open_item(k + offset)
         assert got_title == title, f"item {k + offset} of Statistics opens {got_title}"
-        header, cells = copy_table(ws, layout, dlg, title)
         if title == "Echotap Flows":
             # Host and Evidence can be empty: read the numbers from the row's end.
+            header, lines = copy_table(ws, layout, dlg, title)
+            cells = [line.split() for line in lines]
             assert header[-6:] == ["Up bytes", "Up pkts", "Down bytes", "Down pkts", "First (s)", "Last (s)"]
             assert len(cells) == len(truth["flows"])
             assert sum(int(c[-6]) for c in cells) == total_up
             assert sum(int(c[-4]) for c in cells) == total_down
+        elif title == "Echotap Timeline":
+            header, lines = copy_table(ws, layout, dlg, title)
+            rows = [by_name(header, line) for line in lines]
+            assert +table_sums(rows, lambda row: (), TIMELINE_CELLS) == +only(totals, "bytes")
         else:
-            rows = [by_name(header, c) for c in cells]
-            counted = PHASES_CELLS if title == "Echotap Phases" else TIMELINE_CELLS
-            got = table_sums(rows, lambda row: (), counted)
-            expected = truth_sums(truth, lambda s: (group_of(s["service"]), s["dir"]))
-            assert +got == +collections.Counter({key: n for key, n in expected.items() if key[2] in counted})
+            columns, cells = {"Echotap Phases": (PHASES_COLUMNS, PHASES_CELLS),
+                              "Echotap Phase Packets": (PHASE_PACKETS_COLUMNS, PHASE_PACKETS_CELLS)}[title]
+            rows = phase_rows[title] = copy_rows(ws, layout, dlg, title, columns)
+            count = next(iter(cells))
+            assert +table_sums(rows, lambda row: (), cells) == +only(totals, count)
+            assert +table_sums(rows, phase_key, cells) == +only(per_phase, count)
         close(dlg)
+    phases, packets = phase_rows["Echotap Phases"], phase_rows["Echotap Phase Packets"]
+    assert [[r[c] for c in PHASE_KEY] for r in packets] == [[r[c] for c in PHASE_KEY] for r in phases]
+    assert_judgement_as_tshark(sandbox, relabelled, phases)
+    speaker = truth["interactions"][0]["device"]
+    assert [phase_key(r) for r in phases if r["Verdict"] == "UPLOAD WITHOUT WAKE WORD"] == [(1, speaker)]
 
 
 def test_profile_columns_and_colours(wireshark, sandbox, out_dir):

@@ -17,8 +17,8 @@ import pytest
 
 from conftest import Tshark
 from live_capture import TlsTraffic, capture_programs, readable_copy
-from test_gui import (FLOWS_ITEM_DEBIAN12, PHASES_CELLS, by_name, display, layout, out_dir,  # noqa: F401
-                      parse_copied_table, table_sums)
+from test_gui import (FLOWS_ITEM_DEBIAN12, PHASES_CELLS, PHASES_COLUMNS, CopiedTableError, by_name,  # noqa: F401
+                      display, layout, out_dir, parse_copied_table, table_sums)
 from test_plugin import parse_table
 import wireshark_gui as gui
 
@@ -66,15 +66,22 @@ def copied(ws, layout, win, title):
 
 
 def phases_counts(header, rows):
-    """Counter {(device, phase #, group, dir, bytes|packets): n} of the Phases dialog."""
-    named = [by_name(header, r) for r in rows]
-    return +table_sums(named, lambda row: (row["Device"], int(row["#"])), PHASES_CELLS)
+    """Counter {(device, phase #, group, dir, "bytes"): n} of the Phases dialog (rows: {column: cell})."""
+    if header != PHASES_COLUMNS:       # not an AssertionError: the xfail expects those only from growth
+        raise CopiedTableError(f"Phases columns {header}")
+    return +table_sums(rows, lambda row: (row["Device"], int(row["#"])), PHASES_CELLS)
 
 
-def flows_counts(header, rows):
+def copied_phases(ws, layout, win):
+    header, lines = copied(ws, layout, win, "Echotap Phases")
+    return phases_counts(header, [by_name(header, line) for line in lines])
+
+
+def flows_counts(header, lines):
     """Counter of (device, proto, server, port, up bytes, up pkts, down bytes, down pkts) rows of
     the Flows dialog; Host and Evidence can be empty, so the numbers are read from the row's end."""
     assert header[-6:-2] == FLOW_NUMBERS, header
+    rows = [line.split() for line in lines]
     return collections.Counter(tuple(r[:4]) + tuple(int(n) for n in r[-6:-2]) for r in rows)
 
 
@@ -135,7 +142,7 @@ def test_tables_update_during_a_live_capture(display, layout, out_dir, _tmp_root
         reads = []
         for _ in range(2):
             time.sleep(2 * UPDATE_S)
-            reads.append((phases_counts(*copied(ws, layout, phases, "Echotap Phases")),
+            reads.append((copied_phases(ws, layout, phases),
                           flows_counts(*copied(ws, layout, flows, "Echotap Flows")), traffic.connections))
         ws.screenshot("root", out_dir / "live-capture.png")
         (p1, f1, c1), (p2, f2, c2) = reads
@@ -151,8 +158,8 @@ def test_tables_update_during_a_live_capture(display, layout, out_dir, _tmp_root
         ws.wait_stopped()
         saved = readable_copy(ws.capture_file(), _tmp_root / "gui-live.pcapng")
         out = sandbox.run("-r", saved, "-q", "-z", "echotap,phases", "-z", "echotap,flows").stdout
-        want_phases = phases_counts(list(parse_table(out, "Echotap Phases")[0]),
-                                    [list(r.values()) for r in parse_table(out, "Echotap Phases")])
+        want_rows = parse_table(out, "Echotap Phases")
+        want_phases = phases_counts(list(want_rows[0]), want_rows)
         want_flows = collections.Counter(
             (r["Device"], r["Proto"], r["Server"], r["Port"], *(int(r[n]) for n in FLOW_NUMBERS))
             for r in parse_table(out, "Echotap Flows"))
@@ -160,7 +167,7 @@ def test_tables_update_during_a_live_capture(display, layout, out_dir, _tmp_root
         # The last statistics update after the capture stopped draws the last packets.
         deadline = time.monotonic() + 3 * UPDATE_S
         while True:
-            got_phases = phases_counts(*copied(ws, layout, phases, "Echotap Phases"))
+            got_phases = copied_phases(ws, layout, phases)
             got_flows = flows_counts(*copied(ws, layout, flows, "Echotap Flows"))
             if (got_phases, got_flows) == (want_phases, want_flows) or time.monotonic() > deadline:
                 break
