@@ -505,7 +505,7 @@ void proto_register_echotap(void)
         { &ei_rejected, { "echotap.tls.cert_rejected", PI_SECURITY, PI_WARN,
             "The device rejected the server's certificate: an interception (man-in-the-middle) attempt or a misissued certificate", EXPFILL } },
         { &ei_suspect, { "echotap.phase.upload_without_wake_word", PI_SECURITY, PI_WARN,
-            "Voice-path upload above the idle baseline in a phase without a wake word", EXPFILL } },
+            "Speech upload above the idle baseline in a phase without a wake word", EXPFILL } },
     };
     static uat_field_t rule_fields[] = {
         UAT_FLD_CSTRING(user_rule, pattern, "Host pattern",
@@ -539,13 +539,13 @@ void proto_register_echotap(void)
         "(seconds from the first packet; \"@EPOCH label\" for absolute times). Empty: detect interactions automatically",
         &pref_schedule);
     prefs_register_string_preference(module, "nowake", "Phases without a wake word",
-        "Comma-separated schedule labels whose upload is judged against the idle baseline",
+        "Comma-separated schedule labels whose speech upload is judged against the idle baseline",
         &pref_nowake);
-    prefs_register_uint_preference(module, "min_voice_bytes", "Voice upload per interaction (bytes)",
-        "Upload on the voice path that makes a burst an interaction (4000: 1 s of Opus at 32 kbit/s)",
+    prefs_register_uint_preference(module, "min_voice_bytes", "Least speech upload (bytes)",
+        "Upload that a run of speech carries at least, and that a flagged phase holds at least (4000: 1 s of Opus at 32 kbit/s)",
         10, &pref_min_voice_bytes);
-    prefs_register_uint_preference(module, "gap_ms", "Silence between bursts (ms)",
-        "Silence on the voice path that ends a burst", 10, &pref_gap_ms);
+    prefs_register_uint_preference(module, "gap_ms", "Gap between interactions (ms)",
+        "Interactions closer than this are one; the quiet on the voice path and metrics that ends one", 10, &pref_gap_ms);
 
     uat_t *rules_uat = uat_new("echotap host rules", sizeof(user_rule), "echotap_rules", TRUE,
                                &user_rules, &n_user_rules, UAT_AFFECTS_DISSECTION, NULL,
