@@ -3,10 +3,10 @@
  * Copyright 2026 The echotap developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Expected values come from phases.h and README.md ("Phases"): bursts split by `gap` seconds of
- * silence on the voice path, an interaction uploads at least min_voice_bytes in at least
- * min_voice_bins bins, metrics/CDN never make one, and the verdict compares a no-wake phase's
- * voice-path upload rate with the idle baseline plus a margin. The signals are synthetic packets
+ * Expected values come from doc/phases.md: speech is upload in nearly every 100 ms bin, at most
+ * 4000 B per bin, for at least 1 s and min_voice_bytes; interactions closer than `gap` are one;
+ * metrics/CDN never make one; and the verdict compares a no-wake phase's speech upload rate with
+ * the idle baseline plus a margin. The signals are synthetic packets
  * fed through the public API, the way the postdissector feeds them.
  */
 #include <stdarg.h>
