@@ -35,17 +35,14 @@ static void set_uint(stat_tap_table *t, guint row, guint col, uint64_t v)
     put_uint(stat_tap_get_field_data(t, row, col), v);
 }
 
-/* The counts of every group into the row's columns from `col` on (bytes up, [packets up,] bytes
- * down[, packets down] per group). A row's items are one array, so it is looked up once. */
-static void set_group_counts(stat_tap_table *t, guint row, guint col, const et_cells *c, bool packets)
+/* The bytes of every group into the row's columns from `col` on (up, down per group). A row's
+ * items are one array, so it is looked up once. */
+static void set_group_bytes(stat_tap_table *t, guint row, guint col, const et_cells *c)
 {
     stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
     for (int g = 0; g < ET_GROUP_COUNT; g++) {
-        for (int d = 0; d < 2; d++) {
+        for (int d = 0; d < 2; d++)
             put_uint(it++, c->bytes[g][d]);
-            if (packets)
-                put_uint(it++, c->packets[g][d]);
-        }
     }
 }
 
@@ -309,7 +306,7 @@ static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, 
             set_string(t, dirty[i], TL_DEVICE, device_text(cap, device));
             set_float(t, dirty[i], TL_START, k * timeline_interval);
         }
-        set_group_counts(t, dirty[i], TL_GROUPS, c, false);
+        set_group_bytes(t, dirty[i], TL_GROUPS, c);
     }
     return TAP_PACKET_REDRAW;
 }
@@ -422,6 +419,14 @@ static void write_phase_key(stat_tap_table *t, const echotap_capture *cap, guint
 static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_ptable_row *r,
                             bool packets)
 {
+    if (r->tail_only) {                 /* a last phase following the capture's end */
+        set_float(t, row, PH_DURATION, r->duration);
+        if (!packets) {
+            set_string(t, row, PH_VERDICT, r->verdict);
+            set_float(t, row, PH_SPEECH_RATE, r->voice_up_rate);
+        }
+        return;
+    }
     write_phase_key(t, cap, row, r);
     stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, packets ? PP_GROUPS : PH_GROUPS);
     for (int g = 0; g < ET_GROUP_COUNT; g++)
@@ -454,7 +459,7 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
     size_t n;
     const uint32_t *changed = et_ptable_changed(v->table, &n);
     if (n)
-        ensure_row(ui, t, changed[n - 1]);      /* ascending: the last is the highest */
+        ensure_row(ui, t, et_ptable_rows(v->table) - 1);
     for (size_t i = 0; i < n; i++)
         write_phase_row(t, cap, changed[i], et_ptable_get(v->table, changed[i]), v == &phase_packets_st);
     return TAP_PACKET_REDRAW;

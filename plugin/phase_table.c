@@ -17,6 +17,7 @@ typedef struct row {
     bool dirty;                /* counts changed since the row was written */
     bool summed;               /* its counts were summed again from the bins with this packet */
     bool changed;              /* in pt->changed */
+    bool full;                 /* more than its duration and judgement changed */
     int verdict_shown;
 } row;
 
@@ -99,33 +100,37 @@ const et_ptable_row *et_ptable_get(const et_ptable *pt, uint32_t r)
     return &g_array_index(pt->rows, row, r).out;
 }
 
-static gint uint32_order(gconstpointer a, gconstpointer b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 const uint32_t *et_ptable_changed(et_ptable *pt, size_t *count)
 {
     GArray *t = pt->changed_out;
     pt->changed_out = pt->changed;
     pt->changed = t;
     g_array_set_size(pt->changed, 0);
-    g_array_sort(pt->changed_out, uint32_order);
-    for (guint i = 0; i < pt->changed_out->len; i++)
-        g_array_index(pt->rows, row, g_array_index(pt->changed_out, uint32_t, i)).changed = false;
+    for (guint i = 0; i < pt->changed_out->len; i++) {
+        row *x = &g_array_index(pt->rows, row, g_array_index(pt->changed_out, uint32_t, i));
+        x->out.tail_only = !x->full;
+        x->changed = x->full = false;
+    }
     *count = pt->changed_out->len;
     return (const uint32_t *)(void *)pt->changed_out->data;
 }
 
 /* The row, marked as changed. */
-static row *touch(et_ptable *pt, uint32_t r)
+/* A row whose duration and judgement changed (the last phase following the capture's end). */
+static row *touch_tail(et_ptable *pt, uint32_t r)
 {
     row *x = &g_array_index(pt->rows, row, r);
     if (!x->changed) {
         x->changed = true;
         g_array_append_val(pt->changed, r);
     }
+    return x;
+}
+
+static row *touch(et_ptable *pt, uint32_t r)
+{
+    row *x = touch_tail(pt, r);
+    x->full = true;
     return x;
 }
 
@@ -171,7 +176,6 @@ static void write_verdict(row *x, const et_phase_judgement *j)
 static void write_duration(row *x, double duration)
 {
     x->out.duration = duration;
-    x->out.avs_up_rate = duration > 0 ? x->out.cells.bytes[ET_GROUP_AVS][0] / duration : 0;
 }
 
 /* moved: the row shows another phase than when it was last written (or none yet). */
@@ -202,7 +206,7 @@ static void write_phase_row(et_ptable *pt, et_phases *phases, const et_flows *fl
  * duration change (the counts, when they changed too, are written by write_phase_row). */
 static void write_phase_tail(et_ptable *pt, uint32_t r, const et_phase *ph, const et_phase_judgement *j)
 {
-    row *x = touch(pt, r);
+    row *x = touch_tail(pt, r);
     write_duration(x, ph->end - ph->start);
     write_verdict(x, j);
 }

@@ -45,11 +45,11 @@ typedef struct et_ptable_row {
     double start;              /* seconds since the first packet */
     double duration;
     et_cells cells;            /* bytes and packets per group and direction */
-    double avs_up_rate;        /* AVS upload bytes / duration (0 when the duration is 0) */
     uint64_t voice_up_bytes;   /* the judgement's: speech-shaped upload judged by the verdict */
     double voice_up_rate;      /* the judgement's upload rate, bytes per second */
     double max_speech_s;       /* seconds of speech the upload could carry */
     const char *verdict;       /* et_verdict_name, ET_PTABLE_MERGED, or "" before the first judgement */
+    bool tail_only;            /* at et_ptable_changed: only duration and judgement changed */
 } et_ptable_row;
 
 typedef struct et_ptable et_ptable;
@@ -65,8 +65,8 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
 uint32_t et_ptable_rows(const et_ptable *pt);
 const et_ptable_row *et_ptable_get(const et_ptable *pt, uint32_t row);
 
-/* Rows created or changed since the last call, each once, in ascending order; the array belongs
- * to pt and is valid until the next call into pt. */
+/* Rows created or changed since the last call, each once; the array belongs to pt and is valid
+ * until the next call into pt. Rows are numbered from 0 without gaps (et_ptable_rows). */
 const uint32_t *et_ptable_changed(et_ptable *pt, size_t *count);
 
 #endif
