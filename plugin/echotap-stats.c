@@ -249,17 +249,20 @@ enum { TL_DEVICE, TL_START, TL_GROUPS, TL_COUNT = TL_GROUPS + 2 * ET_GROUP_COUNT
 static stat_tap_table_item timeline_fields[TL_COUNT] = {
     { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Device",    "%-15s" },
     { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)", "%9.3f" },
-    /* then bytes up and down per group: timeline_group_columns() */
+    /* then bytes up and down per group: group_columns() */
 };
 
-/* "AVS up", "AVS down", ... "Untagged down", from the groups' labels; at least 9 wide. */
-static void timeline_group_columns(void)
+/* Columns up and down per group from `col` on, titled from the groups' labels ("AVS up",
+ * "AVS down", ... with " what" after them when given); format NULL: as wide as the title, at
+ * least 9. */
+static void group_columns(stat_tap_table_item *fields, int col, const char *what, const char *format)
 {
     for (int g = 0; g < ET_GROUP_COUNT; g++) {
         for (int d = 0; d < 2; d++) {
-            char *title = g_strdup_printf("%s %s", et_group_label((et_group)g), d ? "down" : "up");
-            char *format = g_strdup_printf("%%%du", MAX(9, (int)strlen(title)));
-            timeline_fields[TL_GROUPS + 2 * g + d] = (stat_tap_table_item){ TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, title, format };
+            char *title = g_strdup_printf("%s %s%s%s", et_group_label((et_group)g), d ? "down" : "up",
+                                          what ? " " : "", what ? what : "");
+            char *fmt = format ? g_strdup(format) : g_strdup_printf("%%%du", MAX(9, (int)strlen(title)));
+            fields[col + 2 * g + d] = (stat_tap_table_item){ TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, title, fmt };
         }
     }
 }
@@ -348,26 +351,18 @@ enum { PP_GROUPS = PH_KEY_COUNT, PP_COUNT = PP_GROUPS + 2 * ET_GROUP_COUNT };
     { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Start (s)",    "%9.3f" }, \
     { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Duration (s)", "%9.3f" }
 
-#define GROUP_COLUMNS(name, what, format) \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " up " what,   format }, \
-    { TABLE_ITEM_UINT, TAP_ALIGN_RIGHT, name " down " what, format }
-
 static stat_tap_table_item phase_fields[PH_COUNT] = {
     PHASE_KEY_COLUMNS,
     { TABLE_ITEM_STRING, TAP_ALIGN_LEFT,  "Verdict",           "%-24s" },
     { TABLE_ITEM_UINT,   TAP_ALIGN_RIGHT, "Speech up (bytes)", "%9u" },
     { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Speech up B/s",     "%9.1f" },
     { TABLE_ITEM_FLOAT,  TAP_ALIGN_RIGHT, "Speech (s)",        "%7.1f" },
-    GROUP_COLUMNS("AVS", "bytes", "%9u"), GROUP_COLUMNS("Metrics", "bytes", "%9u"),
-    GROUP_COLUMNS("CDN", "bytes", "%9u"), GROUP_COLUMNS("Other", "bytes", "%9u"),
-    GROUP_COLUMNS("Untagged", "bytes", "%9u"),
+    /* then bytes up and down per group: group_columns() */
 };
 
 static stat_tap_table_item phase_packet_fields[PP_COUNT] = {
     PHASE_KEY_COLUMNS,
-    GROUP_COLUMNS("AVS", "pkts", "%7u"), GROUP_COLUMNS("Metrics", "pkts", "%7u"),
-    GROUP_COLUMNS("CDN", "pkts", "%7u"), GROUP_COLUMNS("Other", "pkts", "%7u"),
-    GROUP_COLUMNS("Untagged", "pkts", "%7u"),
+    /* then packets up and down per group: group_columns() */
 };
 
 /* The rows live in phase_table.c; a view copies the cells of the rows that changed. */
@@ -513,6 +508,8 @@ void echotap_register_stats(int proto _U_, module_t *module)
     register_stat_tap_table_ui(&phase_packets_ui);
     flow_record_columns();
     register_stat_tap_table_ui(&flows_ui);
-    timeline_group_columns();
+    group_columns(timeline_fields, TL_GROUPS, NULL, NULL);
+    group_columns(phase_fields, PH_GROUPS, "bytes", "%9u");
+    group_columns(phase_packet_fields, PP_GROUPS, "pkts", "%7u");
     register_stat_tap_table_ui(&timeline_ui);
 }
