@@ -18,6 +18,7 @@
 
 #include "flow_record.h"
 #include "flows.h"
+#include "unit_helpers.h"
 
 #define TCP 6
 #define UDP 17
@@ -27,13 +28,6 @@
 
 /* ---- helpers ---- */
 
-static et_addr ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    const uint8_t bytes[4] = { a, b, c, d };
-    et_addr x;
-    et_addr_set(&x, 4, bytes);
-    return x;
-}
 
 static et_addr ip6(const char *text)
 {
@@ -94,9 +88,7 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Addresses used below. */
-#define SPEAKER ip4(192, 168, 1, 10)
-#define PHONE ip4(192, 168, 1, 20)
+/* Addresses used below (and SPEAKER, PHONE: unit_helpers.h). */
 #define AVS_SERVER ip4(52, 94, 1, 1)
 #define SERVER2 ip4(52, 94, 2, 2)
 

@@ -24,6 +24,7 @@
 #include <glib.h>
 
 #include "phase_table.h"
+#include "unit_helpers.h"
 
 #define TCP 6
 #define SYN 0x02
@@ -79,13 +80,6 @@ static void world_free(world *w)
     free(w);
 }
 
-static et_addr ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    const uint8_t bytes[4] = { a, b, c, d };
-    et_addr x;
-    et_addr_set(&x, 4, bytes);
-    return x;
-}
 
 static uint32_t flow_to(world *w, et_addr dev, uint16_t port, et_addr server, const char *sni)
 {

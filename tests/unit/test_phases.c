@@ -23,6 +23,7 @@
 #include <glib.h>
 
 #include "phases.h"
+#include "unit_helpers.h"
 
 #define TCP 6
 #define SYN 0x02
@@ -249,16 +250,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static et_addr ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
-{
-    const uint8_t bytes[4] = { a, b, c, d };
-    et_addr x;
-    et_addr_set(&x, 4, bytes);
-    return x;
-}
-
-#define SPEAKER ip4(192, 168, 1, 10)
-#define PHONE ip4(192, 168, 1, 20)
 
 static et_flow *flow_to(world *w, et_addr dev, uint16_t port, et_addr server, double t, const char *sni)
 {
