@@ -155,7 +155,6 @@ typedef struct bin_entry {
 typedef struct speech_segment {
     uint32_t first, last;      /* bins of the speech, inclusive */
     uint32_t answer_last;      /* bin of the answer's last chunk (or last) */
-    uint64_t bytes;
     uint32_t first_frame;
     double answer_until;       /* a chunk until then still belongs to the answer */
     bool answered;             /* the server sent data during or after it */
@@ -439,7 +438,6 @@ static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, ui
     fv->run_bytes += bytes;
     if (fv->run_is_speech) {
         speech_segment *sg = last_segment(fv);
-        sg->bytes += bytes;
         if (bin > sg->last) {
             sg->last = bin;
             if (sg->answer_last < bin)
@@ -465,7 +463,7 @@ static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, ui
         fv->segments = g_array_new(FALSE, FALSE, sizeof(speech_segment));
     if (fv->segments->len == 0)
         g_array_append_val(d->voice_flows, flow);
-    speech_segment sg = { fv->run_first, fv->run_last, fv->run_last, fv->run_bytes, fv->run_first_frame,
+    speech_segment sg = { fv->run_first, fv->run_last, fv->run_last, fv->run_first_frame,
                           (fv->run_last + 1) * p->cfg.bin + ANSWER_WAIT_S, false };
     g_array_append_val(fv->segments, sg);
     for (guint i = 0; i < fv->pending->len; i++) {
