@@ -181,6 +181,7 @@ static void flow_record_columns(void)
 
 static table_state flows_state;
 static stat_tap_table_ui flows_ui;
+static table_state *flows_state_of(const stat_tap_table_ui *ui);
 
 static void flows_init(stat_tap_table_ui *ui)
 {
@@ -217,25 +218,26 @@ static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epa
                                       const void *data, tap_flags_t flags _U_)
 {
     stat_data_t *sd = (stat_data_t *)tapdata;
+    table_state *st = flows_state_of(sd->stat_tap_data);
     stat_tap_table *t;
     const echotap_tap_record *rec;
     const echotap_capture *cap;
-    if (!tap_begin(tapdata, data, &flows_state, &t, &rec, &cap))
+    if (!tap_begin(tapdata, data, st, &t, &rec, &cap))
         return TAP_PACKET_DONT_REDRAW;
-    uint32_t row = et_acc_add(flows_state.acc, cap->flows, rec->flow, rec->up, rec->len, rec->flow->id);
+    uint32_t row = et_acc_add(st->acc, cap->flows, rec->flow, rec->up, rec->len, rec->flow->id);
     size_t n;
-    const uint32_t *dirty = et_acc_dirty(flows_state.acc, &n);
+    const uint32_t *dirty = et_acc_dirty(st->acc, &n);
     for (size_t i = 0; i < n; i++) {
         bool fresh = dirty[i] >= t->num_elements;
         ensure_row(sd->stat_tap_data, t, dirty[i]);
-        const et_cells *c = et_acc_row(flows_state.acc, dirty[i], NULL, NULL);
-        write_flow_row(t, cap, dirty[i], et_flows_get(cap->flows, et_acc_row_flow(flows_state.acc, dirty[i])), c,
+        const et_cells *c = et_acc_row(st->acc, dirty[i], NULL, NULL);
+        write_flow_row(t, cap, dirty[i], et_flows_get(cap->flows, et_acc_row_flow(st->acc, dirty[i])), c,
                        fresh);
     }
     /* First and last packet the table counted for this flow. */
     stat_tap_table_item_type *first = stat_tap_get_field_data(t, row, FL_FIRST);
-    if (et_cells_packets(et_acc_row(flows_state.acc, row, NULL, NULL), 0) +
-        et_cells_packets(et_acc_row(flows_state.acc, row, NULL, NULL), 1) == 1 || rec->t < first->value.float_value)
+    if (et_cells_packets(et_acc_row(st->acc, row, NULL, NULL), 0) +
+        et_cells_packets(et_acc_row(st->acc, row, NULL, NULL), 1) == 1 || rec->t < first->value.float_value)
         set_float(t, row, FL_FIRST, rec->t);
     if (rec->t > stat_tap_get_field_data(t, row, FL_LAST)->value.float_value)
         set_float(t, row, FL_LAST, rec->t);
@@ -374,9 +376,26 @@ typedef struct phases_view {
 static phases_view phases_st, phase_packets_st;
 static stat_tap_table_ui phases_ui, phase_packets_ui;
 
+/* A private copy of the Phases or the Flows table UI with its own table and state (the live
+ * view's, echotap_table_copy_new): the packet callbacks find the copy from its UI, the first
+ * member, and never touch the registered UIs' tables, which Wireshark's dialogs show. */
+struct echotap_table_copy {
+    stat_tap_table_ui ui;
+    stat_data_t sd;
+    table_state flows;
+    phases_view phases;
+};
+
 static phases_view *view_of(const stat_tap_table_ui *ui)
 {
+    if (ui != &phases_ui && ui != &phase_packets_ui)
+        return &((echotap_table_copy *)ui)->phases;
     return ui == &phase_packets_ui ? &phase_packets_st : &phases_st;
+}
+
+static table_state *flows_state_of(const stat_tap_table_ui *ui)
+{
+    return ui == &flows_ui ? &flows_state : &((echotap_table_copy *)ui)->flows;
 }
 
 static void phases_forget(phases_view *v, stat_tap_table *t)
@@ -512,4 +531,57 @@ void echotap_register_stats(int proto _U_, module_t *module)
     group_columns(phase_fields, PH_GROUPS, "bytes", "%9u");
     group_columns(phase_packet_fields, PP_GROUPS, "pkts", "%7u");
     register_stat_tap_table_ui(&timeline_ui);
+}
+
+/* ---- private copies (the live view, echotap-live.c) ---- */
+
+echotap_table_copy *echotap_table_copy_new(const char *cli_string)
+{
+    const stat_tap_table_ui *of = g_strcmp0(cli_string, phases_ui.cli_string) == 0 ? &phases_ui
+                                : g_strcmp0(cli_string, flows_ui.cli_string) == 0 ? &flows_ui : NULL;
+    if (of == NULL)
+        return NULL;
+    echotap_table_copy *c = g_new0(echotap_table_copy, 1);
+    c->ui = *of;
+    c->ui.tables = NULL;
+    c->ui.refcount = 0;
+    c->sd.stat_tap_data = &c->ui;
+    stat_tap_add_table(&c->ui, stat_tap_init_table(of == &phases_ui ? "Phases" : "Flows", (int)c->ui.nfields, 0,
+                                                   NULL));
+    return c;
+}
+
+const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table_copy *c)
+{
+    return &c->ui;
+}
+
+const stat_tap_table *echotap_table_copy_table(const echotap_table_copy *c)
+{
+    return g_array_index(c->ui.tables, stat_tap_table *, 0);
+}
+
+void echotap_table_copy_reset(echotap_table_copy *c)
+{
+    stat_tap_table *t = g_array_index(c->ui.tables, stat_tap_table *, 0);
+    if (c->ui.fields == flow_fields)
+        state_reset(&c->flows, t);
+    else
+        phases_forget(&c->phases, t);
+}
+
+tap_packet_status echotap_table_copy_packet(echotap_table_copy *c, packet_info *pinfo, epan_dissect_t *edt,
+                                            const void *data, tap_flags_t flags)
+{
+    return c->ui.packet_func(&c->sd, pinfo, edt, data, flags);
+}
+
+void echotap_table_copy_free(echotap_table_copy *c)
+{
+    if (c == NULL)
+        return;
+    echotap_table_copy_reset(c);
+    g_free(g_array_index(c->ui.tables, stat_tap_table *, 0));
+    g_array_free(c->ui.tables, TRUE);
+    g_free(c);
 }

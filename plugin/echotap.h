@@ -10,6 +10,9 @@
 #include "flows.h"
 #include "phases.h"
 
+#include <epan/stat_tap_ui.h>
+#include <epan/tap.h>
+
 /* What the postdissector queues on the "echotap" tap for every packet of a flow. */
 typedef struct echotap_tap_record {
     const et_flow *flow;
@@ -34,5 +37,21 @@ char *echotap_schedule_problem(void);
 void echotap_register_stats(int proto, module_t *module);
 /* Registration of tshark's -z echotap,json (echotap-export.c). */
 void echotap_register_export(void);
+
+/* A private copy of the Phases or the Flows table (echotap-stats.c), counted by the same code as
+ * the registered table but into a table of its own: for the live view, since the registered
+ * tables belong to Wireshark's statistics dialogs. cli_string: "echotap,phases" or
+ * "echotap,flows" (NULL for any other). */
+typedef struct echotap_table_copy echotap_table_copy;
+echotap_table_copy *echotap_table_copy_new(const char *cli_string);
+const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table_copy *c);
+const stat_tap_table *echotap_table_copy_table(const echotap_table_copy *c);
+void echotap_table_copy_reset(echotap_table_copy *c);
+tap_packet_status echotap_table_copy_packet(echotap_table_copy *c, packet_info *pinfo, epan_dissect_t *edt,
+                                            const void *data, tap_flags_t flags);
+void echotap_table_copy_free(echotap_table_copy *c);
+
+/* Registration of the live view (echotap-live.c): Statistics > Echotap Live and -z echotap,live. */
+void echotap_register_live(void);
 
 #endif

@@ -561,6 +561,7 @@ void proto_register_echotap(void)
     register_cleanup_routine(echotap_cleanup);
     echotap_register_stats(proto_echotap, module);
     echotap_register_export();
+    echotap_register_live();
 }
 
 void proto_reg_handoff_echotap(void)

@@ -1,0 +1,390 @@
+/* echotap-live.c - the live view: the Phases and Flows tables as text that Wireshark redraws
+ * during a live capture.
+ *
+ * Copyright 2026 The echotap developers
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Why a view of its own: the Echotap Phases/Flows/Timeline dialogs are stat_tap_table dialogs
+ * (Qt's SimpleStatisticsDialog), which register a tap listener, retap, draw once and remove the
+ * listener again; only their Apply button counts new packets. A tap listener that stays
+ * registered is tapped with every packet captured, and Wireshark calls its draw callback at its
+ * statistics update interval (taps.update_interval, 3 s by default). So the live view is such a
+ * listener, shown in a text window of Wireshark's funnel API (the one Lua's windows use):
+ * Statistics > Echotap Live, or -z echotap,live at start. It counts into private copies of the
+ * Phases and Flows tables (echotap_table_copy_new: the same code as the registered tables) and
+ * prints them as aligned text. `tshark -q -z echotap,live` prints the same text once, at its end.
+ *
+ * The listener is removed when its window is closed and, at the latest, when Wireshark shuts
+ * down (the windows are gone by then; only the listener and its tables are freed).
+ */
+#define WS_LOG_DOMAIN "echotap"
+#include "echotap.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <epan/funnel.h>
+#include <epan/prefs.h>
+#include <wsutil/report_message.h>
+
+#define LIVE_TITLE "Echotap Live"
+#define LIVE_CLI "echotap,live"
+#define COLUMN_GAP "  "
+/* tshark's line around a statistic */
+#define RULE "====================================================================================================="
+
+/* The Phases table's story columns, then its bytes per group (the columns after the story). */
+static const char *const story_columns[] = { "Device", "Phase", "#", "Start (s)", "Duration (s)", "Verdict",
+                                             "Speech up (bytes)", "Speech up B/s", "Speech (s)" };
+static const char *const phase_key_columns[] = { "Device", "Phase", "#" };
+
+typedef struct live_view {
+    funnel_text_window_t *win;   /* NULL: no funnel text windows; the text is printed at the end */
+    echotap_table_copy *phases, *flows;
+    char *filter;
+    uint64_t packets;
+    double last_t;
+    bool gui;                    /* a window of the GUI (which retaps and redraws) */
+    bool retapping;              /* inside the retap that opening started */
+    bool closed;                 /* the window was closed during that retap */
+} live_view;
+
+static GSList *views;            /* every registered view, for the shutdown routine */
+
+/* ---- text of a stat_tap_table ---- */
+
+/* A cell as its column's field_format writes it, without the format's padding. */
+static char *cell_text(const stat_tap_table_ui *ui, const stat_tap_table *t, guint row, guint col)
+{
+    const stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
+    const char *fmt = ui->fields[col].field_format;
+    char *s;
+    switch (it->type) {
+    case TABLE_ITEM_UINT:
+        s = g_strdup_printf(fmt, it->value.uint_value);
+        break;
+    case TABLE_ITEM_INT:
+        s = g_strdup_printf(fmt, it->value.int_value);
+        break;
+    case TABLE_ITEM_STRING:
+        s = g_strdup_printf(fmt, it->value.string_value ? it->value.string_value : "");
+        break;
+    case TABLE_ITEM_FLOAT:
+        s = g_strdup_printf(fmt, it->value.float_value);
+        break;
+    case TABLE_ITEM_ENUM:
+        s = g_strdup_printf(fmt, it->value.enum_value);
+        break;
+    default:
+        s = g_strdup("");
+        break;
+    }
+    return g_strstrip(s);
+}
+
+/* Characters a text window shows for s (bytes when s is not UTF-8). */
+static size_t text_width(const char *s)
+{
+    return g_utf8_validate(s, -1, NULL) ? (size_t)g_utf8_strlen(s, -1) : strlen(s);
+}
+
+static void pad(GString *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        g_string_append_c(out, ' ');
+}
+
+static void put_cell(GString *out, const char *s, size_t width, bool right, bool last)
+{
+    size_t w = text_width(s);
+    if (right)
+        pad(out, width > w ? width - w : 0);
+    g_string_append(out, s);
+    if (!right && !last)
+        pad(out, width > w ? width - w : 0);
+}
+
+static int column_index(const stat_tap_table_ui *ui, const char *title)
+{
+    for (size_t c = 0; c < ui->nfields; c++) {
+        if (g_strcmp0(ui->fields[c].column_name, title) == 0)
+            return (int)c;
+    }
+    return -1;
+}
+
+/* `heading`, then the chosen columns of t: a header line, a line of dashes as wide as each column
+ * (where one column ends and the next begins), and one line per row; cells left-aligned or
+ * right-aligned as their column says, two spaces apart. `strip`: a suffix cut from the titles. */
+static void render_table(GString *out, const char *heading, const stat_tap_table_ui *ui, const stat_tap_table *t,
+                         const int *cols, size_t ncols, const char *strip)
+{
+    guint rows = t->num_elements;
+    char **titles = g_new0(char *, ncols);
+    char **cells = g_new0(char *, (size_t)rows * ncols);
+    size_t *width = g_new0(size_t, ncols);
+    for (size_t j = 0; j < ncols; j++) {
+        titles[j] = g_strdup(ui->fields[cols[j]].column_name);
+        if (strip && g_str_has_suffix(titles[j], strip) && strlen(titles[j]) > strlen(strip))
+            titles[j][strlen(titles[j]) - strlen(strip)] = '\0';
+        width[j] = text_width(titles[j]);
+        for (guint r = 0; r < rows; r++) {
+            char *s = cells[(size_t)r * ncols + j] = cell_text(ui, t, r, (guint)cols[j]);
+            width[j] = MAX(width[j], text_width(s));
+        }
+    }
+    g_string_append_printf(out, "%s\n", heading);
+    for (size_t j = 0; j < ncols; j++) {
+        if (j)
+            g_string_append(out, COLUMN_GAP);
+        put_cell(out, titles[j], width[j], ui->fields[cols[j]].align == TAP_ALIGN_RIGHT, j + 1 == ncols);
+    }
+    g_string_append_c(out, '\n');
+    for (size_t j = 0; j < ncols; j++) {
+        if (j)
+            g_string_append(out, COLUMN_GAP);
+        for (size_t k = 0; k < width[j]; k++)
+            g_string_append_c(out, '-');
+    }
+    g_string_append_c(out, '\n');
+    for (guint r = 0; r < rows; r++) {
+        for (size_t j = 0; j < ncols; j++) {
+            if (j)
+                g_string_append(out, COLUMN_GAP);
+            put_cell(out, cells[(size_t)r * ncols + j], width[j], ui->fields[cols[j]].align == TAP_ALIGN_RIGHT,
+                     j + 1 == ncols);
+        }
+        g_string_append_c(out, '\n');
+    }
+    if (rows == 0)
+        g_string_append(out, "(no rows yet)\n");
+    g_string_append_c(out, '\n');
+    for (size_t j = 0; j < ncols; j++)
+        g_free(titles[j]);
+    for (size_t i = 0; i < (size_t)rows * ncols; i++)
+        g_free(cells[i]);
+    g_free(titles);
+    g_free(cells);
+    g_free(width);
+}
+
+/* Indexes of the named columns that exist into cols; how many. */
+static size_t named_columns(const stat_tap_table_ui *ui, const char *const *names, size_t n, int *cols)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = column_index(ui, names[i]);
+        if (c >= 0)
+            cols[k++] = c;
+    }
+    return k;
+}
+
+static char *live_text(const live_view *v)
+{
+    GString *out = g_string_new(NULL);
+    g_string_append_printf(out, "%" G_GUINT64_FORMAT " packets of TCP and UDP flows", v->packets);
+    if (v->packets)
+        g_string_append_printf(out, ", the last at %.3f s", v->last_t);
+    if (v->filter)
+        g_string_append_printf(out, " (filter: %s)", v->filter);
+    g_string_append(out, ".\n");
+    if (v->gui)
+        g_string_append_printf(out, "During a live capture Wireshark redraws this view every %.1f s (preference "
+                               "statistics.update_interval).\n", prefs.tap_update_interval / 1000.0);
+    char *problem = echotap_schedule_problem();
+    if (problem) {
+        g_string_append_printf(out, "Bad phase schedule (echotap.schedule): %s\n", problem);
+        g_free(problem);
+    }
+    g_string_append_c(out, '\n');
+
+    const stat_tap_table_ui *ui = echotap_table_copy_ui(v->phases);
+    const stat_tap_table *t = echotap_table_copy_table(v->phases);
+    int *cols = g_new0(int, ui->nfields);
+    size_t n = named_columns(ui, story_columns, G_N_ELEMENTS(story_columns), cols);
+    render_table(out, "Phases", ui, t, cols, n, NULL);
+    /* The bytes per service group and direction: the columns after the story's last. */
+    n = named_columns(ui, phase_key_columns, G_N_ELEMENTS(phase_key_columns), cols);
+    int after = column_index(ui, story_columns[G_N_ELEMENTS(story_columns) - 1]);
+    for (size_t c = (size_t)after + 1; after >= 0 && c < ui->nfields; c++)
+        cols[n++] = (int)c;
+    render_table(out, "Phase bytes (per service group, up and down)", ui, t, cols, n, " bytes");
+    g_free(cols);
+
+    ui = echotap_table_copy_ui(v->flows);
+    t = echotap_table_copy_table(v->flows);
+    cols = g_new0(int, ui->nfields);
+    for (size_t c = 0; c < ui->nfields; c++)
+        cols[c] = (int)c;
+    render_table(out, "Flows", ui, t, cols, ui->nfields, NULL);
+    g_free(cols);
+    return g_string_free(out, FALSE);
+}
+
+/* ---- the tap listener ---- */
+
+static void live_reset(void *tapdata)
+{
+    live_view *v = (live_view *)tapdata;
+    echotap_table_copy_reset(v->phases);
+    echotap_table_copy_reset(v->flows);
+    v->packets = 0;
+    v->last_t = 0;
+}
+
+static tap_packet_status live_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt, const void *data,
+                                     tap_flags_t flags)
+{
+    live_view *v = (live_view *)tapdata;
+    const echotap_tap_record *rec = (const echotap_tap_record *)data;
+    echotap_table_copy_packet(v->phases, pinfo, edt, data, flags);
+    echotap_table_copy_packet(v->flows, pinfo, edt, data, flags);
+    v->packets++;
+    v->last_t = MAX(v->last_t, rec->t);
+    return TAP_PACKET_REDRAW;
+}
+
+static void live_draw(void *tapdata)
+{
+    live_view *v = (live_view *)tapdata;
+    const funnel_ops_t *ops = funnel_get_funnel_ops();
+    char *text = live_text(v);
+    if (v->win) {
+        /* The Qt GUI clears its funnel ops when its main window goes. */
+        if (ops && ops->set_text)
+            ops->set_text(v->win, text);
+    } else {
+        printf("\n" RULE "\n%s:\n%s" RULE "\n", LIVE_TITLE, text);
+    }
+    g_free(text);
+}
+
+static void live_finish(void *tapdata)
+{
+    live_view *v = (live_view *)tapdata;
+    views = g_slist_remove(views, v);
+    ws_debug("live view %p closed (%u open)", (void *)v, g_slist_length(views));
+    echotap_table_copy_free(v->phases);
+    echotap_table_copy_free(v->flows);
+    g_free(v->filter);
+    g_free(v);
+}
+
+/* The window was closed: the listener goes (live_finish frees the view), unless the retap that
+ * opening started is still running; then opening removes it. */
+static void live_closed(void *data)
+{
+    live_view *v = (live_view *)data;
+    v->win = NULL;
+    if (v->retapping) {
+        v->closed = true;
+        return;
+    }
+    remove_tap_listener(v);
+}
+
+/* Opens a view: a window (when there are funnel text windows), a listener, and a retap so that the
+ * packets there already are count (the GUI's; tshark has no retap and is at its start). */
+static bool live_open(const char *filter)
+{
+    const funnel_ops_t *ops = funnel_get_funnel_ops();
+    live_view *v = g_new0(live_view, 1);
+    v->phases = echotap_table_copy_new("echotap,phases");
+    v->flows = echotap_table_copy_new("echotap,flows");
+    v->filter = filter && *filter ? g_strdup(filter) : NULL;
+    g_assert(v->phases && v->flows);
+    GString *err = register_tap_listener("echotap", v, v->filter, TL_REQUIRES_NOTHING, live_reset, live_packet,
+                                         live_draw, live_finish);
+    if (err) {
+        /* No listener: live_finish is not called. */
+        report_failure("%s: %s", LIVE_CLI, err->str);
+        g_string_free(err, TRUE);
+        echotap_table_copy_free(v->phases);
+        echotap_table_copy_free(v->flows);
+        g_free(v->filter);
+        g_free(v);
+        return false;
+    }
+    views = g_slist_prepend(views, v);
+    ws_debug("live view %p opened (%u open)", (void *)v, g_slist_length(views));
+    /* A GUI's window, one that can be closed. tshark's funnel text windows cannot, and tshark 4.0
+     * prints only every other one of them (funnel_dump_all_text_windows): there the view prints
+     * itself when tshark draws its statistics at the end. */
+    if (ops && ops->new_text_window && ops->set_close_cb) {
+        v->win = ops->new_text_window(ops->ops_id, LIVE_TITLE);
+        if (v->win)
+            ops->set_close_cb(v->win, live_closed, v);
+    }
+    if (v->win && ops->retap_packets) {
+        v->gui = true;
+        v->retapping = true;
+        ops->retap_packets(ops->ops_id);
+        v->retapping = false;
+        if (v->closed) {
+            remove_tap_listener(v);
+            return true;
+        }
+    }
+    if (v->win)
+        live_draw(v);
+    return true;
+}
+
+/* Statistics > Echotap Live */
+static void live_menu_cb(gpointer data _U_)
+{
+    live_open(NULL);
+}
+
+/* The -z init callback returns whether it worked from 4.6 (see echotap-export.c). */
+#if ET_WS_AT_LEAST(4, 6)
+#define LIVE_INIT_RETURN(ok) return (ok)
+static bool
+#else
+#define LIVE_INIT_RETURN(ok) \
+    do {                     \
+        if (!(ok))           \
+            exit(1);         \
+        return;              \
+    } while (0)
+static void
+#endif
+
+/* -z echotap,live[,filter] */
+live_init(const char *opt_arg, void *userdata _U_)
+{
+    char *problem = echotap_schedule_problem();
+    if (problem) {
+        report_failure("%s: bad phase schedule (echotap.schedule): %s", LIVE_CLI, problem);
+        g_free(problem);
+        LIVE_INIT_RETURN(false);
+    }
+    const char *filter = opt_arg + strlen(LIVE_CLI);
+    if (*filter == ',')
+        filter++;
+    LIVE_INIT_RETURN(live_open(filter));
+}
+
+/* Wireshark quits: the listeners go (their windows are already gone). */
+static void live_shutdown(void)
+{
+    while (views) {
+        void *v = views->data;
+        remove_tap_listener(v);
+        if (views && views->data == v)     /* it was no longer registered */
+            live_finish(v);
+    }
+}
+
+void echotap_register_live(void)
+{
+    static tap_param params[] = { { PARAM_FILTER, "filter", "Filter", NULL, TRUE } };
+    /* Not a prefix of another echotap,... name, nor one of them a prefix of it: tshark matches -z
+     * names by prefix. */
+    static stat_tap_ui ui = { REGISTER_STAT_GROUP_GENERIC, LIVE_TITLE, LIVE_CLI, live_init,
+                              G_N_ELEMENTS(params), params };
+    register_stat_tap_ui(&ui, NULL);
+    funnel_register_menu(LIVE_TITLE, REGISTER_PACKET_STAT_GROUP_UNSORTED, live_menu_cb, NULL, NULL, FALSE);
+    register_shutdown_routine(live_shutdown);
+}
