@@ -1,0 +1,66 @@
+"""The live view's text in tshark (-z echotap,live; plugin/echotap-live.c): the same numbers as
+the Phases and Flows tables of the same run (-z echotap,phases, -z echotap,flows), and as many
+packets as Wireshark's own TCP and UDP conversations hold. The view counts into private copies of
+those tables, so the run with the tables and the run without them must print the same view.
+The GUI's live window is tests/gui/test_live_gui.py."""
+import pytest
+
+from conftest import CAPTURES, load_truth
+from live_view import GROUP_BYTES, PHASE_KEY, STORY, expected_from_tables, parse_live, sections, tshark_live_text
+from test_captures import conv_table
+from test_plugin import parse_table
+
+ALL = sorted(CAPTURES.glob("*.pcapng"))
+
+
+def schedule_args(capture):
+    truth_file = capture.with_suffix(".truth.json")
+    truth = load_truth(capture) if truth_file.exists() else {}
+    return ["-o", f"echotap.schedule:{truth['schedule']}"] if truth.get("schedule") else []
+
+
+@pytest.mark.parametrize("capture", ALL, ids=lambda p: p.name)
+def test_live_view_equals_the_tables(tshark, tshark_plain, capture):
+    args = ["-r", capture, "-q", *schedule_args(capture)]
+    out = tshark.run(*args, "-z", "echotap,live", "-z", "echotap,phases", "-z", "echotap,flows").stdout
+    view = parse_live(tshark_live_text(out))
+    phases, flows = parse_table(out, "Echotap Phases"), parse_table(out, "Echotap Flows")
+    assert phases and flows
+    assert view["Phases"][0] == STORY
+    assert view["Phase bytes"][0] == PHASE_KEY + list(GROUP_BYTES)
+    assert view["Flows"][0] == list(flows[0])
+    assert sections(view) == expected_from_tables(phases, flows)
+    # Every packet of a TCP or UDP conversation of Wireshark's own (tshark without echotap).
+    conv_frames = sum(a + b for proto in ("tcp", "udp") for a, b in conv_table(tshark_plain, capture, proto).values())
+    assert view["packets"] == conv_frames == sum(int(r["Up pkts"]) + int(r["Down pkts"]) for r in flows)
+    assert view["last"] == max(float(r["Last (s)"]) for r in flows)
+    # The view alone (no registered table counting beside it) prints the same.
+    alone = parse_live(tshark_live_text(tshark.run(*args, "-z", "echotap,live").stdout))
+    assert alone == view
+
+
+def test_live_view_with_a_filter_and_twice(tshark):
+    capture = CAPTURES / "multi-speaker.pcapng"
+    device = "192.168.1.20"
+    flt = f"ip.addr=={device}"
+    out = tshark.run("-r", capture, "-q", "-z", f"echotap,live,{flt}", "-z", "echotap,live",
+                     "-z", f"echotap,flows,{flt}", "-z", f"echotap,phases,{flt}").stdout
+    # Both views are printed: the filtered one (named by its filter) and the whole one.
+    texts = out.split("Echotap Live:\n")[1:]
+    assert len(texts) == 2, out
+    views = [parse_live(tshark_live_text("Echotap Live:\n" + t)) for t in texts]
+    filtered = next(v for v in views if v["filter"] == flt)
+    whole = next(v for v in views if v["filter"] is None)
+    expected = expected_from_tables(parse_table(out, "Echotap Phases"), parse_table(out, "Echotap Flows"))
+    assert sections(filtered) == expected
+    assert {r["Device"] for r in filtered["Flows"][1]} == {device}
+    assert whole["packets"] > filtered["packets"] > 0
+
+
+def test_live_view_of_an_empty_capture(tshark, _tmp_root):
+    empty = _tmp_root / "empty.pcap"
+    empty.write_bytes(bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000"))
+    empty.chmod(0o644)
+    view = parse_live(tshark_live_text(tshark.run("-r", empty, "-q", "-z", "echotap,live").stdout))
+    assert view["packets"] == 0 and view["last"] is None
+    assert all(rows == [] for _, rows in sections(view).values())
