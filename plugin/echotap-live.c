@@ -231,6 +231,7 @@ static void live_reset(void *tapdata)
     echotap_table_copy_reset(v->flows);
     v->packets = 0;
     v->last_t = 0;
+    ws_debug("live view %p reset", (void *)v);
 }
 
 static tap_packet_status live_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt, const void *data,

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import CAPTURES, ROOT, Tshark, group_of, load_truth, tshark_version
+from live_view import GROUP_BYTES, parse_live
 import wireshark_gui as gui
 
 CAPTURE = CAPTURES / "echo-study.pcapng"
@@ -35,8 +36,9 @@ LAYOUTS = {"4.0": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_
            "4.4": {"table_copy": (236, 24), "iograph_copy": (321, 23), "iograph_interval": (497, 53)},
            "4.6": {"table_copy": (236, 24), "iograph_copy": (327, 23), "iograph_interval": (259, 53)}}
 FLOWS_ITEM_DEBIAN12 = 9     # Statistics menu: Down presses to "Echotap Flows"
-# The Statistics menu's echotap items, in the menu's (strcmp) order, from "Echotap Flows" down.
-MENU_TABLES = ["Echotap Flows", "Echotap Phase Packets", "Echotap Phases", "Echotap Timeline"]
+# The Statistics menu's echotap items, in the menu's (strcmp) order, from "Echotap Flows" down:
+# the four tables and the live view (a funnel menu item, sorted among them).
+MENU_TABLES = ["Echotap Flows", "Echotap Live", "Echotap Phase Packets", "Echotap Phases", "Echotap Timeline"]
 # Columns of the phase tables (doc/fields.md): the story first, then the counts per group and direction.
 PHASE_KEY = ["Device", "Phase", "#", "Start (s)", "Duration (s)"]
 JUDGEMENT = ["Verdict", "Speech up (bytes)", "Speech up B/s", "Speech (s)"]
@@ -243,9 +245,10 @@ def test_phases_dialog_at_start_equals_truth(wireshark, sandbox, layout, out_dir
     assert gui.png_size(shot) == ws.geometry(dlg)[2:] == (1400, 420)
 
 
-def test_statistics_menu_lists_the_four_tables(wireshark, sandbox, layout, out_dir):
+def test_statistics_menu_lists_the_echotap_items(wireshark, sandbox, layout, out_dir):
     """Statistics menu, keyboard only: Alt+S, Down k times, Return opens the k-th item. The four
-    tables sit in the menu's sorted section of tables (after "DHCP (BOOTP) Statistics" in 4.0).
+    tables and the live view sit in the menu's sorted section of tables (after "DHCP (BOOTP)
+    Statistics" in 4.0); the live view's text is read with Ctrl+A, Ctrl+C.
     The first query is called "silence" here, so that the Phases dialog shows a verdict of several
     words in a column that is not the last: UPLOAD WITHOUT WAKE WORD (the phases keep their times,
     so the truth's counts per phase hold)."""
@@ -313,6 +316,18 @@ def test_statistics_menu_lists_the_four_tables(wireshark, sandbox, layout, out_d
             assert len(cells) == len(truth["flows"])
             assert sum(int(c[-6]) for c in cells) == total_up
             assert sum(int(c[-4]) for c in cells) == total_down
+        elif title == "Echotap Live":
+            # The live view's text (tests/live_view.py): the same bytes per phase, the same flows.
+            view = parse_live(ws.text_window_text(dlg, lambda text: "packets of TCP and UDP flows" in text))
+            rows = view["Phase bytes"][1]
+            got = collections.Counter()
+            for row in rows:
+                for column in GROUP_BYTES:
+                    group, direction = column.split()
+                    got[(int(row["#"]), row["Device"], group.lower(), direction, "bytes")] += int(row[column])
+            assert +got == +only(per_phase, "bytes")
+            assert len(view["Flows"][1]) == len(truth["flows"])
+            assert view["packets"] == sum(f["packets_up"] + f["packets_down"] for f in truth["flows"])
         elif title == "Echotap Timeline":
             header, lines = copy_table(ws, layout, dlg, title)
             rows = [by_name(header, line) for line in lines]

@@ -1,12 +1,24 @@
-"""The echotap tables in the real Wireshark GUI during a live capture on the loopback interface.
+"""The echotap live view (Statistics > Echotap Live, -z echotap,live) in the real Wireshark GUI
+during a live capture on the loopback interface.
+
+Why a view of its own: the Echotap Phases/Flows/Timeline dialogs are stat_tap_table dialogs (Qt's
+SimpleStatisticsDialog), whose fillTree() registers a tap listener, retaps the packets there are,
+draws once and removes its tap listeners again: live packets never reach them and nothing redraws
+them; only their Apply button does (ui/qt/simple_statistics_dialog.cpp, 4.0 to 4.6). No plugin
+change can make those dialogs live. The live view is a tap listener that stays registered while
+its window (a funnel text window, as Lua's) is open: Wireshark taps it with every captured packet
+and calls its draw callback at its statistics update interval (3 s by default).
 
 Wireshark captures while a local TLS client and server (openssl, SNI avs-alexa-1-na.amazon.com)
-exchange traffic: the Phases dialog opened at start with -z and the Flows dialog opened from the
-Statistics menu during the capture are read twice through their Copy buttons and must grow; once
-the capture is stopped, their counts must equal tshark's read of the file Wireshark captured to.
+exchange traffic. One live window is opened at start with -z, a second from the Statistics menu
+during the capture; both are read twice (their text, copied) and must grow; the menu's window is
+then closed during the capture and the other keeps growing. Once the capture is stopped, the
+window's numbers must equal tshark's read of the file Wireshark captured to; after File > Reload
+(the file closed and read again), too. Wireshark's debug log of the plugin counts the views
+opened and closed: each closed window's listener goes at once, the last at shutdown.
+Without a capture file, the view opens (twice) from the menu, shows no packets and closes.
 How the unprivileged user captures, and when the test is skipped: tests/live_capture.py.
 """
-import collections
 import pathlib
 import re
 import subprocess
@@ -17,22 +29,24 @@ import pytest
 
 from conftest import Tshark
 from live_capture import TlsTraffic, capture_programs, readable_copy
-from test_gui import (FLOWS_ITEM_DEBIAN12, PHASES_CELLS, PHASES_COLUMNS, CopiedTableError, by_name,  # noqa: F401
-                      display, layout, out_dir, parse_copied_table, table_sums)
+from live_view import (LiveTextError, expected_from_tables, flow_packets, parse_live, phase_bytes, sections,
+                       tshark_live_text)
+from test_gui import FLOWS_ITEM_DEBIAN12, MENU_TABLES, display, out_dir  # noqa: F401  (fixtures)
 from test_plugin import parse_table
 import wireshark_gui as gui
 
-UPDATE_S = 3.0          # Wireshark's default statistics update interval (taps.update_interval, 3000 ms)
-FLOW_NUMBERS = ["Up bytes", "Up pkts", "Down bytes", "Down pkts"]
+UPDATE_S = 3.0          # Wireshark's default statistics update interval (statistics.update_interval, 3000 ms)
+LIVE = "Echotap Live"
+LOG_DEBUG = ["--log-debug", "echotap"]     # the plugin's "live view ... opened/closed (N open)" lines
 
 
 class LiveWireshark(gui.Wireshark):
-    """gui.Wireshark for a capture: started from the capturing copy of the program, ready when the
-    main window says it is capturing."""
+    """gui.Wireshark started from the capturing copy of the program (or the installed one), ready
+    when the main window's title matches `ready` ("Capturing from ..." for a capture)."""
 
-    def __init__(self, sandbox, display, log_dir, program, args, timeout=60):
+    def __init__(self, sandbox, display, log_dir, name, program, args, ready, timeout=60):
         self.sandbox, self.display, self.timeout = sandbox, display, timeout
-        self.log = log_dir / "live-wireshark.log"
+        self.log = log_dir / f"{name}-wireshark.log"
         runtime = pathlib.Path(tempfile.mkdtemp(prefix="xdg-", dir=sandbox.home))
         no_extcap = pathlib.Path(tempfile.mkdtemp(prefix="extcap-", dir=sandbox.home))
         for d in (runtime, no_extcap):
@@ -43,7 +57,7 @@ class LiveWireshark(gui.Wireshark):
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(sandbox.prefix() + [program, *map(str, args)], env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
-        self.main = self.wait_window("^Capturing from")
+        self.main = self.wait_window(ready)
 
     def wait_stopped(self):
         """Until the main window no longer says "Capturing from" (it then names the interface)."""
@@ -58,40 +72,43 @@ class LiveWireshark(gui.Wireshark):
         assert m, f"no capture file in {self.log}"
         return pathlib.Path(m.group(1))
 
+    def views(self):
+        """(opened, closed, open now) of the plugin's live views, from the debug log."""
+        text = self.log.read_text()
+        opened = re.findall(r"live view \S+ opened \((\d+) open\)", text)
+        closed = re.findall(r"live view \S+ closed \((\d+) open\)", text)
+        lines = re.findall(r"live view \S+ (?:opened|closed) \((\d+) open\)", text)
+        return len(opened), len(closed), int(lines[-1]) if lines else 0
 
-def copied(ws, layout, win, title):
-    """(header, rows) of a dialog's table, read through its Copy button (empty tables too)."""
-    ready = lambda text: f"{title} - " in text and text.rstrip().endswith("-")
-    return parse_copied_table(ws.copy_button(win, *layout["table_copy"], ready=ready), title)
-
-
-def phases_counts(header, rows):
-    """Counter {(device, phase #, group, dir, "bytes"): n} of the Phases dialog (rows: {column: cell})."""
-    if header != PHASES_COLUMNS:       # not an AssertionError: the xfail expects those only from growth
-        raise CopiedTableError(f"Phases columns {header}")
-    return +table_sums(rows, lambda row: (row["Device"], int(row["#"])), PHASES_CELLS)
-
-
-def copied_phases(ws, layout, win):
-    header, lines = copied(ws, layout, win, "Echotap Phases")
-    return phases_counts(header, [by_name(header, line) for line in lines])
+    def resets(self):
+        """How often the live views were reset (a retap, a file closed), from the debug log."""
+        return len(re.findall(r"live view \S+ reset", self.log.read_text()))
 
 
-def flows_counts(header, lines):
-    """Counter of (device, proto, server, port, up bytes, up pkts, down bytes, down pkts) rows of
-    the Flows dialog; Host and Evidence can be empty, so the numbers are read from the row's end."""
-    assert header[-6:-2] == FLOW_NUMBERS, header
-    rows = [line.split() for line in lines]
-    return collections.Counter(tuple(r[:4]) + tuple(int(n) for n in r[-6:-2]) for r in rows)
+def sandbox_for(tmp, plugin_so):
+    sandbox = Tshark(tmp, plugin_so)
+    (sandbox.config / "recent_common").write_text(
+        "gui.geometry_main_x: 0\ngui.geometry_main_y: 0\n"
+        f"gui.geometry_main_width: {gui.MAIN_SIZE[0]}\ngui.geometry_main_height: {gui.MAIN_SIZE[1]}\n"
+        "gui.geometry_main_maximized: FALSE\nprivs.warn_if_elevated: FALSE\n")
+    return sandbox
 
 
-def total(counts, kind="bytes"):
-    return sum(n for key, n in counts.items() if key[-1] == kind)
+def read_view(ws, win):
+    """The live window's text, parsed (tests/live_view.py)."""
+    def ready(text):
+        try:
+            parse_live(text)
+            return True
+        except LiveTextError:
+            return False
+    return parse_live(ws.text_window_text(win, ready))
 
 
-def open_flows_from_menu(ws, exclude):
-    """Statistics → Echotap Flows, found from where it is on Debian 12 (as test_gui does)."""
-    k = FLOWS_ITEM_DEBIAN12
+def open_from_menu(ws, title, exclude):
+    """Statistics > title, found from where it is on Debian 12 (the menu's sorted section of
+    tables, as test_gui walks it); the window it opened."""
+    k = FLOWS_ITEM_DEBIAN12 + MENU_TABLES.index(title)
     seen = []
     for _ in range(12):
         ws.focus(ws.main)
@@ -100,81 +117,138 @@ def open_flows_from_menu(ws, exclude):
         time.sleep(0.4)
         ws.keys(*["Down"] * k, "Return")
         try:
-            dlg = ws.wait_window(".", timeout=4, exclude=exclude)
-            title = ws.title(dlg).split(" · ")[1]
+            win = ws.wait_window(".", timeout=4, exclude=exclude)
+            got = ws.title(win).split(" · ")[1]
         except RuntimeError:
             ws.keys("Escape", "Escape", "Escape")
-            dlg, title = None, None
-        seen.append((k, title))
-        if title == "Echotap Flows":
-            return dlg
-        if dlg:
-            ws.focus(dlg)
+            win, got = None, None
+        seen.append((k, got))
+        if got == title:
+            return win
+        if win:
+            ws.focus(win)
             ws.keys("Escape")
             time.sleep(0.5)
-        k += 1 if title is None or title < "Echotap Flows" else -1
-    pytest.fail(f"no Statistics item opens Echotap Flows; items seen: {seen}")
+        k += 1 if got is None or got < title else -1
+    pytest.fail(f"no Statistics item opens {title}; items seen: {seen}")
 
 
-# Wireshark's stat_tap_table dialog fills its table by a retap of the packets there are when it is
-# opened or Apply is pressed, then removes its tap listener (SimpleStatisticsDialog::fillTree):
-# live packets never reach the tables and nothing redraws the dialog. With Apply pressed before
-# each read, this test passes (growth, and final counts equal to tshark's read of the file).
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 15 item 1: the stat_tap_table dialogs of Wireshark do not tap live packets")
-def test_tables_update_during_a_live_capture(display, layout, out_dir, _tmp_root, plugin_so):
-    sandbox = Tshark(_tmp_root / "home-gui-live", plugin_so)
-    (sandbox.config / "recent_common").write_text(
-        "gui.geometry_main_x: 0\ngui.geometry_main_y: 0\n"
-        f"gui.geometry_main_width: {gui.MAIN_SIZE[0]}\ngui.geometry_main_height: {gui.MAIN_SIZE[1]}\n"
-        "gui.geometry_main_maximized: FALSE\nprivs.warn_if_elevated: FALSE\n")
+def close(ws, win):
+    ws.focus(win)
+    ws.keys("Escape")
+    end = time.monotonic() + 10
+    while win in ws.windows("."):
+        assert time.monotonic() < end, f"window {win} did not close"
+        time.sleep(0.2)
+
+
+def wait_equal(ws, win, want, what):
+    """Reads the window until its sections and packet count equal want's (a redraw can be up to one
+    update interval away); fails with the difference."""
+    deadline = time.monotonic() + 4 * UPDATE_S
+    while True:
+        got = read_view(ws, win)
+        if (sections(got), got["packets"]) == (sections(want), want["packets"]) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert got["packets"] == want["packets"], what
+    for name, section in sections(want).items():
+        assert sections(got)[name] == section, f"{what}: {name}"
+
+
+def test_live_view_grows_during_a_live_capture(display, out_dir, _tmp_root, plugin_so):
+    sandbox = sandbox_for(_tmp_root / "home-gui-live", plugin_so)
     wireshark = capture_programs(sandbox, "wireshark")["wireshark"]
     traffic = TlsTraffic(_tmp_root, limit=80, pause=0.3)
     ws = None
     try:
-        ws = LiveWireshark(sandbox, display, out_dir, wireshark,
+        ws = LiveWireshark(sandbox, display, out_dir, "live", wireshark,
                            ["-i", "lo", "-k", "-f", f"tcp port {traffic.port}", "-o", "gui.ask_unsaved:FALSE",
-                            "-z", "echotap,phases"])
-        phases = ws.wait_window("Echotap Phases")
+                            "-z", "echotap,live", *LOG_DEBUG], ready="^Capturing from")
+        at_start = ws.wait_window(LIVE)
         traffic.start_clients()
-        flows = open_flows_from_menu(ws, exclude=[ws.main, phases])
+        time.sleep(1)
+        from_menu = open_from_menu(ws, LIVE, exclude=[ws.main, at_start])
+        assert ws.views() == (2, 0, 2)
+        windows = {"-z": at_start, "menu": from_menu}
 
         reads = []
         for _ in range(2):
             time.sleep(2 * UPDATE_S)
-            reads.append((copied_phases(ws, layout, phases),
-                          flows_counts(*copied(ws, layout, flows, "Echotap Flows")), traffic.connections))
-        ws.screenshot("root", out_dir / "live-capture.png")
-        (p1, f1, c1), (p2, f2, c2) = reads
+            reads.append(({name: read_view(ws, win) for name, win in windows.items()}, traffic.connections))
+        (v1, c1), (v2, c2) = reads
+        for name in windows:
+            print(f"live window ({name}): packets {v1[name]['packets']} -> {v2[name]['packets']}, flow rows "
+                  f"{len(v1[name]['Flows'][1])} -> {len(v2[name]['Flows'][1])}, phase bytes "
+                  f"{phase_bytes(v1[name])} -> {phase_bytes(v2[name])}")
         assert c2 > c1 > 0, "the TLS client did not connect"
-        assert 0 < total(p1) < total(p2), f"Phases did not grow while capturing: {total(p1)} then {total(p2)} bytes"
-        assert 0 < sum(f1.values()) < sum(f2.values()), \
-            f"Flows did not grow while capturing: {sum(f1.values())} then {sum(f2.values())} rows"
+        for name in windows:
+            a, b = v1[name], v2[name]
+            assert 0 < a["packets"] < b["packets"], f"{name}: packets did not grow: {a['packets']}, {b['packets']}"
+            assert 0 < len(a["Flows"][1]) < len(b["Flows"][1]), f"{name}: flow rows did not grow"
+            assert 0 < phase_bytes(a) < phase_bytes(b), f"{name}: phase bytes did not grow"
+            assert flow_packets(b) == b["packets"]
+            assert a["Phases"][1], f"{name}: no phase rows"
+
+        # A screenshot big enough to read: the window opens at 620 x 450 and wraps its lines.
+        gui.xdo(ws.display, "windowsize", at_start, 1400, 640)
+        gui.xdo(ws.display, "windowmove", at_start, 0, 0)
+        time.sleep(0.5)
+        shot = ws.screenshot(at_start, out_dir / "echotap-live.png")
+        assert gui.png_size(shot) == ws.geometry(at_start)[2:] == (1400, 640)
+
+        # Closing a window during the capture removes its listener at once; the other goes on.
+        close(ws, from_menu)
+        assert ws.views() == (2, 1, 1)
+        time.sleep(2 * UPDATE_S)
+        v3 = read_view(ws, at_start)
+        assert v3["packets"] > v2["-z"]["packets"]
 
         traffic.stop_clients()
         time.sleep(1)
         ws.focus(ws.main)
-        ws.keys("ctrl+e")                                   # Capture → Stop
+        ws.keys("ctrl+e")                                   # Capture > Stop
         ws.wait_stopped()
         saved = readable_copy(ws.capture_file(), _tmp_root / "gui-live.pcapng")
-        out = sandbox.run("-r", saved, "-q", "-z", "echotap,phases", "-z", "echotap,flows").stdout
-        want_rows = parse_table(out, "Echotap Phases")
-        want_phases = phases_counts(list(want_rows[0]), want_rows)
-        want_flows = collections.Counter(
-            (r["Device"], r["Proto"], r["Server"], r["Port"], *(int(r[n]) for n in FLOW_NUMBERS))
-            for r in parse_table(out, "Echotap Flows"))
-        assert total(want_phases) > total(p2)
+        out = sandbox.run("-r", saved, "-q", "-z", "echotap,live", "-z", "echotap,phases", "-z", "echotap,flows").stdout
+        want = parse_live(tshark_live_text(out))
+        assert sections(want) == expected_from_tables(parse_table(out, "Echotap Phases"),
+                                                      parse_table(out, "Echotap Flows"))
+        assert want["packets"] > v3["packets"]
+        print(f"live window (-z) after closing the other: packets {v3['packets']}; saved file: {want['packets']}, "
+              f"{len(want['Flows'][1])} flows")
         # The last statistics update after the capture stopped draws the last packets.
-        deadline = time.monotonic() + 3 * UPDATE_S
-        while True:
-            got_phases = copied_phases(ws, layout, phases)
-            got_flows = flows_counts(*copied(ws, layout, flows, "Echotap Flows"))
-            if (got_phases, got_flows) == (want_phases, want_flows) or time.monotonic() > deadline:
-                break
-            time.sleep(1)
-        assert got_phases == want_phases
-        assert got_flows == want_flows
+        wait_equal(ws, at_start, want, "after the capture")
+
+        # File > Reload: the file is closed (the view is reset) and read again.
+        resets = ws.resets()
+        ws.focus(ws.main)
+        ws.keys("ctrl+r")
+        time.sleep(1)
+        wait_equal(ws, at_start, want, "after File > Reload")
+        assert ws.resets() > resets, "File > Reload did not reset the view"
+        assert ws.views() == (2, 1, 1)
     finally:
         traffic.stop()
         if ws:
             ws.stop()
+    assert ws.views() == (2, 2, 0), "a live view's listener was not removed at shutdown"
+
+
+def test_live_view_without_a_capture_file(display, out_dir, _tmp_root, plugin_so):
+    sandbox = sandbox_for(_tmp_root / "home-gui-nofile", plugin_so)
+    ws = LiveWireshark(sandbox, display, out_dir, "nofile", "wireshark", LOG_DEBUG, ready="^The Wireshark Network")
+    try:
+        time.sleep(1)                                       # menus are filled in after start-up
+        first = open_from_menu(ws, LIVE, exclude=[ws.main])
+        second = open_from_menu(ws, LIVE, exclude=[ws.main, first])
+        assert ws.views() == (2, 0, 2)
+        for win in (first, second):
+            view = read_view(ws, win)
+            assert view["packets"] == 0 and all(rows == [] for _, rows in sections(view).values())
+        close(ws, first)
+        close(ws, second)
+        assert ws.views() == (2, 2, 0)
+    finally:
+        ws.stop()
+    assert ws.proc.returncode == 0, ws.log.read_text()[-2000:]

@@ -155,6 +155,32 @@ class Wireshark:
                               timeout=10, env={**os.environ, "DISPLAY": self.display})
         return proc.stdout if proc.returncode == 0 else ""
 
+    def set_clipboard(self, text):
+        """Puts text on the clipboard (xclip keeps serving it in the background until another
+        client takes the clipboard or the display goes)."""
+        subprocess.run(["xclip", "-selection", "clipboard", "-i"], input=text, text=True, timeout=10,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "DISPLAY": self.display})
+
+    def text_window_text(self, win, ready, tries=10):
+        """The whole text of a text window (a funnel text window such as Echotap Live): a click into
+        its text, Ctrl+A, Ctrl+C. The clipboard is set to a marker first: when the window redraws
+        between the two keys, the selection is gone, nothing is copied, and the read is tried again."""
+        marker = f"(nothing copied {time.monotonic()})"
+        text = ""
+        for _ in range(tries):
+            self.set_clipboard(marker)
+            _, _, width, height = self.geometry(win)
+            self.focus(win)
+            xdo(self.display, "mousemove", "--window", win, width // 2, height // 3, "click", "1")
+            xdo(self.display, "mousemove", *POINTER_PARK)
+            self.keys("ctrl+a", "ctrl+c")
+            time.sleep(0.3)
+            text = self.clipboard()
+            if text != marker and ready(text):
+                return text
+            time.sleep(0.5)
+        raise RuntimeError(f"no text copied from window {win}; last clipboard:\n{text[:2000]}")
+
     def copy_button(self, win, from_right, from_bottom, ready, tries=10):
         """Clicks a dialog's Copy button and returns the clipboard once ready(text) holds; retried
         because a dialog may still be filling its table when it first shows."""
