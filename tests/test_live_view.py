@@ -64,3 +64,13 @@ def test_live_view_of_an_empty_capture(tshark, _tmp_root):
     view = parse_live(tshark_live_text(tshark.run("-r", empty, "-q", "-z", "echotap,live").stdout))
     assert view["packets"] == 0 and view["last"] is None
     assert all(rows == [] for _, rows in sections(view).values())
+
+
+def test_live_view_refuses_a_bad_schedule_in_tshark(tshark):
+    """As the tables do: one line naming the problem, no statistics printed. (In Wireshark the
+    window opens and names the problem in its first lines instead: exiting would end the GUI.)"""
+    proc = tshark.run("-r", CAPTURES / "echo-study.pcapng", "-q", "-o", "echotap.schedule:0 silence; 8x query",
+                      "-z", "echotap,live", check=False)
+    assert proc.returncode != 0
+    assert "echotap,live: bad phase schedule (echotap.schedule)" in proc.stderr and '"8x"' in proc.stderr
+    assert "Echotap Live" not in proc.stdout
