@@ -476,6 +476,12 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
         ensure_row(ui, t, et_ptable_rows(v->table) - 1);
     for (size_t i = 0; i < n; i++)
         write_phase_row(t, cap, changed[i], et_ptable_get(v->table, changed[i]), v == &phase_packets_st);
+    double end;
+    const uint32_t *silent = et_ptable_silent(v->table, &n, &end);
+    for (size_t i = 0; i < n; i++) {
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, silent[i], 0);
+        it[PH_DURATION].value.float_value = end - it[PH_START].value.float_value;
+    }
     return TAP_PACKET_REDRAW;
 }
 

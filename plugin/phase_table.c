@@ -18,6 +18,7 @@ typedef struct row {
     bool summed;               /* its counts were summed again from the bins with this packet */
     bool changed;              /* in pt->changed */
     bool full;                 /* more than its duration and judgement changed */
+    bool silent;               /* in pt->silent: only its duration follows the capture's end */
     int verdict_shown;
 } row;
 
@@ -33,6 +34,7 @@ typedef struct device_phases {
     bool tail_follows;
     size_t changes_seen;       /* length of the flows' change log at the last sync */
     bool speaker;              /* the device was a speaker at the last sync */
+    bool silent;               /* its last row is silent (see et_ptable_silent) */
 } device_phases;
 
 /* What changed in one counting row (device, key) with this packet. */
@@ -51,6 +53,9 @@ struct et_ptable {
     GPtrArray *devices;        /* device_phases*, by device id */
     GArray *changed;           /* uint32: rows created or written since et_ptable_changed */
     GArray *changed_out;
+    GArray *silent;            /* uint32: the silent rows (et_ptable_silent) */
+    bool silent_stale;         /* a device became silent or stopped being so */
+    double end;                /* the capture's end at the last packet */
 };
 
 static void device_phases_free(gpointer p)
@@ -72,6 +77,7 @@ et_ptable *et_ptable_new(void)
     pt->devices = g_ptr_array_new_with_free_func(device_phases_free);
     pt->changed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     pt->changed_out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    pt->silent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     return pt;
 }
 
@@ -87,17 +93,13 @@ void et_ptable_free(et_ptable *pt)
     g_ptr_array_free(pt->devices, TRUE);
     g_array_free(pt->changed, TRUE);
     g_array_free(pt->changed_out, TRUE);
+    g_array_free(pt->silent, TRUE);
     g_free(pt);
 }
 
 uint32_t et_ptable_rows(const et_ptable *pt)
 {
     return pt->rows->len;
-}
-
-const et_ptable_row *et_ptable_get(const et_ptable *pt, uint32_t r)
-{
-    return &g_array_index(pt->rows, row, r).out;
 }
 
 const uint32_t *et_ptable_changed(et_ptable *pt, size_t *count)
@@ -220,6 +222,16 @@ static bool tail_can_follow(const et_phases *phases, const et_flows *flows, uint
     const et_device *dev = et_flows_device(flows, device);
     bool interaction = et_phases_automatic(phases) && dev && et_device_is_speaker(dev) && last->wake;
     return !interaction && !j->baseline_moves;
+}
+
+/* A silent device's last row: only its duration follows the capture's end (et_ptable_silent). */
+static void set_silent(et_ptable *pt, device_phases *dp, bool silent)
+{
+    if (dp->silent == silent)
+        return;
+    g_array_index(pt->rows, row, g_array_index(dp->rows, uint32_t, dp->phases->len - 1)).silent = silent;
+    dp->silent = silent;
+    pt->silent_stale = true;
 }
 
 /* The last phase of a device that sent nothing since its last sync: only its end moved. */
@@ -354,12 +366,22 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
     /* Phase lists change (an interaction found, a device became a speaker, the end moved). A
      * device that sent nothing, with no class change anywhere, needs its last phase's end only. */
     size_t changes = et_flows_changes(flows, NULL);
+    pt->end = et_phases_end(phases);
     for (uint32_t d = 0; d < et_flows_device_count(flows); d++) {
         device_phases *dp = phases_of(pt, d);
-        if (d != fl->device && dp->tail_follows && dp->changes_seen == changes)
+        if (d != fl->device && dp->tail_follows && dp->changes_seen == changes) {
+            if (dp->silent)
+                continue;
             follow_tail(pt, phases, dp);
-        else
+            /* With no speech upload its rate stays 0 and its verdict stays: only the duration
+             * moves, with the capture's end (a scheduled phase may still lie ahead of it). */
+            if (dp->tail.voice_up_bytes == 0 &&
+                g_array_index(dp->phases, et_phase, dp->phases->len - 1).end == pt->end)
+                set_silent(pt, dp, true);
+        } else {
+            set_silent(pt, dp, false);
             sync_device(pt, phases, flows, d);
+        }
     }
     /* Speech found late (a run of upload takes the shape of speech only after a second or more)
      * counts into the phases where it began, with no count of theirs changing: judge the sending
@@ -395,4 +417,28 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
                         false);
     }
     g_array_set_size(pt->dirty_rows, 0);
+}
+
+const et_ptable_row *et_ptable_get(et_ptable *pt, uint32_t r)
+{
+    row *x = &g_array_index(pt->rows, row, r);
+    if (x->silent)
+        write_duration(x, pt->end - x->out.start);
+    return &x->out;
+}
+
+const uint32_t *et_ptable_silent(et_ptable *pt, size_t *count, double *end)
+{
+    if (pt->silent_stale) {
+        g_array_set_size(pt->silent, 0);
+        for (guint d = 0; d < pt->devices->len; d++) {
+            const device_phases *dp = g_ptr_array_index(pt->devices, d);
+            if (dp->silent)
+                g_array_append_val(pt->silent, g_array_index(dp->rows, uint32_t, dp->phases->len - 1));
+        }
+        pt->silent_stale = false;
+    }
+    *count = pt->silent->len;
+    *end = pt->end;
+    return (const uint32_t *)(void *)pt->silent->data;
 }

@@ -63,10 +63,17 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
                       uint32_t len, double t);
 
 uint32_t et_ptable_rows(const et_ptable *pt);
-const et_ptable_row *et_ptable_get(const et_ptable *pt, uint32_t row);
+const et_ptable_row *et_ptable_get(et_ptable *pt, uint32_t row);
 
 /* Rows created or changed since the last call, each once; the array belongs to pt and is valid
  * until the next call into pt. Rows are numbered from 0 without gaps (et_ptable_rows). */
 const uint32_t *et_ptable_changed(et_ptable *pt, size_t *count);
+
+/* The silent rows: the last phases of devices that sent nothing since the packet on which their
+ * row was last reported, with no speech upload. With every packet only their duration changes,
+ * to end - start (end: the capture's end, also returned), and et_ptable_changed does not report
+ * that: a table with many quiet devices then costs nothing per packet and device. The array
+ * belongs to pt and is valid until the next call into pt. */
+const uint32_t *et_ptable_silent(et_ptable *pt, size_t *count, double *end);
 
 #endif

@@ -807,12 +807,17 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
     bool valid = d->list_valid && d->list_speaker == speaker;
     if (valid && d->list_version != d->version && !p->sched && speaker && !d->its_rebuild) {
         /* Interactions change at the end (packets come in time order): the list too. */
+        guint old_len = d->list->len;
+        et_phase old_last = g_array_index(d->list, et_phase, old_len - 1);
         uint32_t cut = build_auto_list(p, d, d->list, d->its_changed_from);
         d->its_changed_from = UINT32_MAX;
         g_array_set_size(d->phase_voice, d->list->len);
         for (guint i = cut; i < d->list->len; i++) {
             et_phase *ph = &g_array_index(d->list, et_phase, i);
-            ph->changed = stamp;
+            /* A last interaction that only grew at its end is the same phase, still last. */
+            bool grown = i == cut && i + 1 == d->list->len && i + 1 == old_len && ph->start == old_last.start &&
+                         ph->wake == old_last.wake && strcmp(ph->label, old_last.label) == 0;
+            ph->changed = grown ? old_last.changed : stamp;
             g_array_index(d->phase_voice, uint64_t, i) =
                 voice_up_between(p, d, ph->start, i + 1 == d->list->len ? G_MAXDOUBLE : ph->end);
         }

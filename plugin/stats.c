@@ -46,10 +46,21 @@ typedef struct row_key {
 
 void et_cells_add(et_cells *into, const et_cells *c, int sign)
 {
-    for (int g = 0; g < ET_GROUP_COUNT; g++) {
-        for (int d = 0; d < 2; d++) {
-            into->bytes[g][d] += (uint64_t)(int64_t)sign * c->bytes[g][d];
-            into->packets[g][d] += (uint64_t)(int64_t)sign * c->packets[g][d];
+    /* Separate loops with no multiply: sums over many rows (et_acc_sum) run here, and the compiler
+     * turns these into a few vector additions. */
+    if (sign > 0) {
+        for (int g = 0; g < ET_GROUP_COUNT; g++) {
+            for (int d = 0; d < 2; d++) {
+                into->bytes[g][d] += c->bytes[g][d];
+                into->packets[g][d] += c->packets[g][d];
+            }
+        }
+    } else {
+        for (int g = 0; g < ET_GROUP_COUNT; g++) {
+            for (int d = 0; d < 2; d++) {
+                into->bytes[g][d] -= c->bytes[g][d];
+                into->packets[g][d] -= c->packets[g][d];
+            }
         }
     }
 }
@@ -198,11 +209,14 @@ uint32_t et_acc_add(et_acc *a, const et_flows *flows, const et_flow *fl, bool up
         fp->contributions = g_array_new(FALSE, FALSE, sizeof(contribution));
         g_ptr_array_index(a->flows, fl->id) = fp;
     }
-    uint32_t row = row_for(a, fl->device, key, fl->id);
-    /* A flow visits rows in time order: its last contribution is usually this row's. An
-     * out-of-order packet gets a contribution of its own, which moves just as well. */
+    /* A flow visits rows in time order: its last contribution is usually this row's (then the
+     * row needs no lookup). An out-of-order packet gets a contribution of its own, which moves
+     * just as well. */
     guint n = fp->contributions->len;
     contribution *c = n ? &g_array_index(fp->contributions, contribution, n - 1) : NULL;
+    const acc_row *last = c ? &g_array_index(a->rows, acc_row, c->row) : NULL;
+    uint32_t row = last && last->key == key && last->device == fl->device ? c->row
+                                                                          : row_for(a, fl->device, key, fl->id);
     if (c == NULL || c->row != row) {
         contribution fresh = { .row = row };
         g_array_append_val(fp->contributions, fresh);

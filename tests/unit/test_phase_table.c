@@ -123,6 +123,13 @@ static void pkt(world *w, uint32_t flow, bool up, uint32_t len, double t)
             *m = *r;
         }
     }
+    /* A silent row's duration is end - start, from the start the glue wrote. */
+    double end;
+    const uint32_t *silent = et_ptable_silent(w->table, &n, &end);
+    for (size_t i = 0; i < n; i++) {
+        et_ptable_row *m = &g_array_index(w->mirror, et_ptable_row, silent[i]);
+        m->duration = end - m->start;
+    }
 }
 
 static bool close_to(double a, double b)
