@@ -18,6 +18,8 @@
  * down (the windows are gone by then; only the listener and its tables are freed).
  */
 #define WS_LOG_DOMAIN "echotap"
+/* The views' lifecycle is logged at info level: hidden by default, shown by --log-debug echotap.
+ * (ws_debug is compiled out of plugins unless WS_DEBUG is defined, from Wireshark 4.2 on.) */
 #include "echotap.h"
 
 #include <stdio.h>
@@ -231,7 +233,7 @@ static void live_reset(void *tapdata)
     echotap_table_copy_reset(v->flows);
     v->packets = 0;
     v->last_t = 0;
-    ws_debug("live view %p reset", (void *)v);
+    ws_info("live view %p reset", (void *)v);
 }
 
 static tap_packet_status live_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt, const void *data,
@@ -265,7 +267,7 @@ static void live_finish(void *tapdata)
 {
     live_view *v = (live_view *)tapdata;
     views = g_slist_remove(views, v);
-    ws_debug("live view %p closed (%u open)", (void *)v, g_slist_length(views));
+    ws_info("live view %p closed (%u open)", (void *)v, g_slist_length(views));
     echotap_table_copy_free(v->phases);
     echotap_table_copy_free(v->flows);
     g_free(v->filter);
@@ -308,7 +310,7 @@ static bool live_open(const char *filter)
         return false;
     }
     views = g_slist_prepend(views, v);
-    ws_debug("live view %p opened (%u open)", (void *)v, g_slist_length(views));
+    ws_info("live view %p opened (%u open)", (void *)v, g_slist_length(views));
     /* A GUI's window, one that can be closed. tshark's funnel text windows cannot, and tshark 4.0
      * prints only every other one of them (funnel_dump_all_text_windows): there the view prints
      * itself when tshark draws its statistics at the end. */
