@@ -229,6 +229,8 @@ static void gather_dns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
 
 void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl, bool up, bool use_cert)
 {
+    if (!et_extract_beyond_tcp(tree))
+        return;
     gather_sni(pinfo, tree, flows, fl);
     if (use_cert)
         gather_cert(pinfo, tree, flows, fl);

@@ -171,6 +171,24 @@ const field_info *found_within(proto_tree *tree, const field_ids *ids, const fie
     return NULL;
 }
 
+static guint count_present(proto_tree *tree, const field_ids *ids)
+{
+    guint n = 0;
+    for (int i = 0; i < ids->n; i++) {
+        GPtrArray *a = proto_get_finfo_ptr_array(tree, ids->id[i]);
+        n += a && a->len;
+    }
+    return n;
+}
+
+bool et_extract_beyond_tcp(proto_tree *tree)
+{
+    GHashTable *present = PTREE_DATA(tree)->interesting_hfids;   /* the fields asked for, in this packet */
+    if (present == NULL)
+        return false;
+    return g_hash_table_size(present) > count_present(tree, &wf_tcp_len) + count_present(tree, &wf_tcp_flags);
+}
+
 int et_tcp_flags(proto_tree *tree)
 {
     GPtrArray *a = found(tree, &wf_tcp_flags);

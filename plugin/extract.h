@@ -51,6 +51,11 @@ bool fi_within(const field_info *fi, const field_info *outer);
 /* The first occurrence of a wanted field inside outer's bytes, or NULL. */
 const field_info *found_within(proto_tree *tree, const field_ids *ids, const field_info *outer);
 
+/* Whether the packet's tree holds any field asked for beyond TCP's length and flags, which every
+ * segment carries: a packet with none (most packets) carries no evidence, and two lookups say so
+ * instead of one per field. */
+bool et_extract_beyond_tcp(proto_tree *tree);
+
 /* TCP flags of the packet (12 bits), or -1 without a TCP header in the tree. */
 int et_tcp_flags(proto_tree *tree);
 /* TCP payload length (0 for a pure acknowledgement); a UDP packet, or one without a tree,
