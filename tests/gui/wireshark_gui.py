@@ -204,7 +204,10 @@ class Wireshark:
         return path
 
     def stop(self):
-        """Ctrl+Q in the main window; killed if it does not quit in 10 s."""
+        """Ctrl+Q in the main window; killed if it does not quit in 10 s. The screen is then saved
+        beside the log as quit_screen (NAME-wireshark-at-quit.png): a dialog Wireshark waits on
+        at quit shows there."""
+        self.quit_screen = None
         if self.proc.poll() is None and getattr(self, "main", None):
             try:
                 self.focus(self.main)
@@ -213,5 +216,9 @@ class Wireshark:
             except (RuntimeError, subprocess.TimeoutExpired):
                 pass
         if self.proc.poll() is None:
+            shot = self.log.with_name(f"{self.log.stem}-at-quit.png")
+            if subprocess.run(["import", "-window", "root", str(shot)], timeout=60, capture_output=True,
+                              env={**os.environ, "DISPLAY": self.display}).returncode == 0:
+                self.quit_screen = shot
             self.proc.kill()
             self.proc.wait()
