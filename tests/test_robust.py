@@ -321,7 +321,7 @@ class Combined:
         assert_bytes_counted(asan_tshark, plain, path)
         run_clean(asan_tshark, "-r", path, "-2", "-V")
         run_clean(asan_tshark, "-r", path, "-q", "-z", "echotap,phases", "-z", "echotap,timeline",
-                  "-z", "echotap,json")
+                  "-z", "echotap,json", "-z", "echotap,live")
 
     def flow_class(self, case):
         classes = self.classes[self.server[case]]
@@ -674,7 +674,7 @@ def test_capture_cut_in_the_middle_of_a_packet(asan_tshark, plain, _tmp_root):
 def test_committed_hostile_capture(asan_tshark, plain, capture):
     run_clean(asan_tshark, "-r", capture, "-2", "-V")
     run_clean(asan_tshark, "-r", capture, "-q", "-z", "echotap,phases", "-z", "echotap,flows",
-              "-z", "echotap,timeline", "-z", "echotap,json")
+              "-z", "echotap,timeline", "-z", "echotap,json", "-z", "echotap,live")
     # Its SNIs that are not host names are flagged: compare with the names Wireshark dissects.
     snis = fields(plain, capture, ["frame.number", "tls.handshake.extensions_server_name"],
                   "-Y", "tls.handshake.extensions_server_name")
