@@ -301,12 +301,18 @@ static void export_finish(void *tapdata)
 }
 
 /* The -z init callback returns whether it worked from 4.6; before, tshark's own statistics
- * exit on a bad argument, and so does this one. */
+ * exit on a bad argument, and so does this one, but not in a GUI (Wireshark accepts -z too):
+ * there the failure is reported and nothing is registered. */
 #if ET_WS_AT_LEAST(4, 6)
 #define EXPORT_INIT_FAILED return false
 static bool
 #else
-#define EXPORT_INIT_FAILED exit(1)
+#define EXPORT_INIT_FAILED      \
+    do {                        \
+        if (!echotap_in_gui())  \
+            exit(1);            \
+        return;                 \
+    } while (0)
 static void
 #endif
 

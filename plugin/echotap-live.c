@@ -340,6 +340,12 @@ static void live_menu_cb(gpointer data _U_)
     live_open(NULL);
 }
 
+bool echotap_in_gui(void)
+{
+    const funnel_ops_t *ops = funnel_get_funnel_ops();
+    return ops && ops->set_close_cb;
+}
+
 /* The -z init callback returns whether it worked from 4.6 (see echotap-export.c). */
 #if ET_WS_AT_LEAST(4, 6)
 #define LIVE_INIT_RETURN(ok) return (ok)
@@ -359,9 +365,8 @@ live_init(const char *opt_arg, void *userdata _U_)
 {
     /* tshark stops on a bad schedule, as for the tables; a GUI's window names it instead (tshark's
      * way out, exit, would end the GUI). */
-    const funnel_ops_t *ops = funnel_get_funnel_ops();
     char *problem = echotap_schedule_problem();
-    if (problem && !(ops && ops->set_close_cb)) {
+    if (problem && !echotap_in_gui()) {
         report_failure("%s: bad phase schedule (echotap.schedule): %s", LIVE_CLI, problem);
         g_free(problem);
         LIVE_INIT_RETURN(false);

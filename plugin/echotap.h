@@ -53,5 +53,8 @@ void echotap_table_copy_free(echotap_table_copy *c);
 
 /* Registration of the live view (echotap-live.c): Statistics > Echotap Live and -z echotap,live. */
 void echotap_register_live(void);
+/* Whether a GUI runs the plugin (its funnel text windows can be closed; tshark's cannot): a -z
+ * argument that is refused must not exit there, as tshark's statistics do. */
+bool echotap_in_gui(void);
 
 #endif

@@ -417,3 +417,13 @@ def test_io_graph_presets_split_the_study(wireshark, layout, out_dir):
     assert sums["untagged"] == bytes_of(lambda s: group_of(s["service"]) == "untagged")
     shot = ws.screenshot(dlg, out_dir / "echotap-io-graph.png")
     assert gui.png_size(shot) == ws.geometry(dlg)[2:]
+
+
+def test_bad_schedule_with_z_keeps_wireshark_open(wireshark):
+    """tshark stops on a bad schedule with one line (tests/test_plugin.py); Wireshark takes -z
+    arguments too, and there the refusal must be a message, not the end of the program (tshark's
+    way out, exit, closed Wireshark a second after it started)."""
+    ws = wireshark("-o", "echotap.schedule:0 silence; x bogus", "-z", "echotap,json")
+    time.sleep(3)
+    assert ws.proc.poll() is None, ws.log.read_text()[-2000:]
+    assert ws.windows(r"\.pcapng$") == [ws.main]
