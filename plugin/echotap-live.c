@@ -46,6 +46,7 @@ typedef struct live_view {
     char *filter;
     uint64_t packets;
     double last_t;
+    GArray *counted;             /* guint8: a bit per frame number counted since the last reset */
     bool gui;                    /* a window of the GUI (which retaps and redraws) */
     bool retapping;              /* inside the retap that opening started */
     bool closed;                 /* the window was closed during that retap */
@@ -233,7 +234,23 @@ static void live_reset(void *tapdata)
     echotap_table_copy_reset(v->flows);
     v->packets = 0;
     v->last_t = 0;
+    g_array_set_size(v->counted, 0);
     ws_info("live view %p reset", (void *)v);
+}
+
+/* A retap that runs while a live capture goes on (a view opened during it) can hand a frame to
+ * the listener twice: as it arrives, and again in the retap's sweep. Each frame counts once. */
+static bool already_counted(live_view *v, guint32 frame)
+{
+    guint byte = frame / 8;
+    if (v->counted->len <= byte)
+        g_array_set_size(v->counted, byte + 1);       /* zeroed: the array clears new elements */
+    guint8 *b = &g_array_index(v->counted, guint8, byte);
+    guint8 bit = (guint8)(1u << (frame % 8));
+    if (*b & bit)
+        return true;
+    *b |= bit;
+    return false;
 }
 
 static tap_packet_status live_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt, const void *data,
@@ -241,6 +258,8 @@ static tap_packet_status live_packet(void *tapdata, packet_info *pinfo, epan_dis
 {
     live_view *v = (live_view *)tapdata;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
+    if (already_counted(v, pinfo->num))
+        return TAP_PACKET_DONT_REDRAW;
     echotap_table_copy_packet(v->phases, pinfo, edt, data, flags);
     echotap_table_copy_packet(v->flows, pinfo, edt, data, flags);
     v->packets++;
@@ -270,6 +289,7 @@ static void live_finish(void *tapdata)
     ws_info("live view %p closed (%u open)", (void *)v, g_slist_length(views));
     echotap_table_copy_free(v->phases);
     echotap_table_copy_free(v->flows);
+    g_array_free(v->counted, TRUE);
     g_free(v->filter);
     g_free(v);
 }
@@ -293,6 +313,7 @@ static bool live_open(const char *filter)
 {
     const funnel_ops_t *ops = funnel_get_funnel_ops();
     live_view *v = g_new0(live_view, 1);
+    v->counted = g_array_new(FALSE, TRUE, sizeof(guint8));
     v->phases = echotap_table_copy_new("echotap,phases");
     v->flows = echotap_table_copy_new("echotap,flows");
     v->filter = filter && *filter ? g_strdup(filter) : NULL;
@@ -305,6 +326,7 @@ static bool live_open(const char *filter)
         g_string_free(err, TRUE);
         echotap_table_copy_free(v->phases);
         echotap_table_copy_free(v->flows);
+        g_array_free(v->counted, TRUE);
         g_free(v->filter);
         g_free(v);
         return false;

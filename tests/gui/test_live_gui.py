@@ -219,6 +219,10 @@ def test_live_view_grows_during_a_live_capture(display, out_dir, _tmp_root, plug
         ws.focus(ws.main)
         ws.keys("ctrl+e")                                   # Capture > Stop
         ws.wait_stopped()
+        size = -1                       # dumpcap may still be writing its last block
+        while size != ws.capture_file().stat().st_size:
+            size = ws.capture_file().stat().st_size
+            time.sleep(1)
         saved = readable_copy(ws.capture_file(), _tmp_root / "gui-live.pcapng")
         out = sandbox.run("-r", saved, "-q", "-z", "echotap,live", "-z", "echotap,phases", "-z", "echotap,flows").stdout
         want = parse_live(tshark_live_text(out))
