@@ -300,30 +300,15 @@ static void export_finish(void *tapdata)
     g_free(st);
 }
 
-/* The -z init callback returns whether it worked from 4.6; before, tshark's own statistics
- * exit on a bad argument, and so does this one, but not in a GUI (Wireshark accepts -z too):
- * there the failure is reported and nothing is registered. */
-#if ET_WS_AT_LEAST(4, 6)
-#define EXPORT_INIT_FAILED return false
-static bool
-#else
-#define EXPORT_INIT_FAILED      \
-    do {                        \
-        if (!echotap_in_gui())  \
-            exit(1);            \
-        return;                 \
-    } while (0)
-static void
-#endif
-
 /* -z echotap,json[,interval=SECONDS][,filter] */
+static ET_Z_INIT_TYPE
 export_init(const char *opt_arg, void *userdata _U_)
 {
     char *problem = echotap_schedule_problem();
     if (problem) {
         report_failure("echotap,json: bad phase schedule (echotap.schedule): %s", problem);
         g_free(problem);
-        EXPORT_INIT_FAILED;
+        ET_Z_INIT_DONE(false);
     }
     export_state *st = g_new0(export_state, 1);
     st->interval = 0.1;
@@ -337,7 +322,7 @@ export_init(const char *opt_arg, void *userdata _U_)
         if (end == value || (*end != '\0' && *end != ',') || !(v >= 0.001 && v <= 86400)) {
             report_failure("echotap,json: interval must be seconds between 0.001 and 86400");
             g_free(st);
-            EXPORT_INIT_FAILED;
+            ET_Z_INIT_DONE(false);
         }
         st->interval = v;
         rest = *end == ',' ? end + 1 : end;
@@ -352,11 +337,9 @@ export_init(const char *opt_arg, void *userdata _U_)
         report_failure("echotap,json: %s", err->str);
         g_string_free(err, TRUE);
         export_finish(st);
-        EXPORT_INIT_FAILED;
+        ET_Z_INIT_DONE(false);
     }
-#if ET_WS_AT_LEAST(4, 6)
-    return true;
-#endif
+    ET_Z_INIT_DONE(true);
 }
 
 void echotap_register_export(void)

@@ -368,21 +368,8 @@ bool echotap_in_gui(void)
     return ops && ops->set_close_cb;
 }
 
-/* The -z init callback returns whether it worked from 4.6 (see echotap-export.c). */
-#if ET_WS_AT_LEAST(4, 6)
-#define LIVE_INIT_RETURN(ok) return (ok)
-static bool
-#else
-#define LIVE_INIT_RETURN(ok) \
-    do {                     \
-        if (!(ok))           \
-            exit(1);         \
-        return;              \
-    } while (0)
-static void
-#endif
-
 /* -z echotap,live[,filter] */
+static ET_Z_INIT_TYPE
 live_init(const char *opt_arg, void *userdata _U_)
 {
     /* tshark stops on a bad schedule, as for the tables; a GUI's window names it instead (tshark's
@@ -391,13 +378,13 @@ live_init(const char *opt_arg, void *userdata _U_)
     if (problem && !echotap_in_gui()) {
         report_failure("%s: bad phase schedule (echotap.schedule): %s", LIVE_CLI, problem);
         g_free(problem);
-        LIVE_INIT_RETURN(false);
+        ET_Z_INIT_DONE(false);
     }
     g_free(problem);
     const char *filter = opt_arg + strlen(LIVE_CLI);
     if (*filter == ',')
         filter++;
-    LIVE_INIT_RETURN(live_open(filter));
+    ET_Z_INIT_DONE(live_open(filter));
 }
 
 /* Wireshark quits: the listeners go (their windows are already gone). */

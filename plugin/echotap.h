@@ -10,6 +10,8 @@
 #include "flows.h"
 #include "phases.h"
 
+#include <stdlib.h>
+
 #include <epan/stat_tap_ui.h>
 #include <epan/tap.h>
 
@@ -56,5 +58,22 @@ void echotap_register_live(void);
 /* Whether a GUI runs the plugin (its funnel text windows can be closed; tshark's cannot): a -z
  * argument that is refused must not exit there, as tshark's statistics do. */
 bool echotap_in_gui(void);
+
+/* A -z init callback (echotap,json and echotap,live) is declared ET_Z_INIT_TYPE and ends with
+ * ET_Z_INIT_DONE(worked). From 4.6 it returns whether it worked; before, tshark's statistics exit
+ * on a refused argument and so do these, but not in a GUI (Wireshark takes -z too, and the exit
+ * would end it): there the failure has been reported and nothing is registered. */
+#if ET_WS_AT_LEAST(4, 6)
+#define ET_Z_INIT_TYPE bool
+#define ET_Z_INIT_DONE(worked) return (worked)
+#else
+#define ET_Z_INIT_TYPE void
+#define ET_Z_INIT_DONE(worked)                  \
+    do {                                        \
+        if (!(worked) && !echotap_in_gui())     \
+            exit(1);                            \
+        return;                                 \
+    } while (0)
+#endif
 
 #endif
