@@ -229,7 +229,17 @@ static void export_draw(void *tapdata)
         const et_device *dev = et_flows_device(cap->flows, d);
         printf("%s\n  {\"device\": ", d ? "," : "");
         json_string(et_addr_to_str(&dev->addr, buf, sizeof(buf)));
-        printf(", \"speaker\": %s}", et_device_is_speaker(dev) ? "true" : "false");
+        printf(", \"speaker\": %s, \"assistant\": ", et_device_is_speaker(dev) ? "true" : "false");
+        if (et_device_is_speaker(dev))
+            json_string(et_assistant_name(et_device_assistant(dev)));
+        else
+            printf("null");
+        printf(", \"model\": ");
+        if (dev->model[0])
+            json_string(dev->model);
+        else
+            printf("null");
+        printf("}");
     }
     printf("],\n\"flows\": [");
     bool first = true;
@@ -273,9 +283,9 @@ static void export_draw(void *tapdata)
             printf(", \"index\": %u, \"start\": %.6f, \"end\": %.6f, \"verdict\": ", list[i].index,
                    list[i].start, list[i].end);
             json_string(et_verdict_name(j.verdict));
-            printf(", \"voice_up_bytes\": %" G_GUINT64_FORMAT ", \"voice_up_rate\": %.1f, \"max_speech_s\": %.2f"
-                   ", \"wake\": %s, \"baseline_rate\": %.1f}",
-                   j.voice_up_bytes, j.voice_up_rate, j.max_speech_s, list[i].wake ? "true" : "false",
+            printf(", \"voice_up_bytes\": %" G_GUINT64_FORMAT ", \"voice_up_rate\": %.1f, \"speech_s\": %.1f"
+                   ", \"max_speech_s\": %.2f, \"wake\": %s, \"baseline_rate\": %.1f}",
+                   j.voice_up_bytes, j.voice_up_rate, j.speech_s, j.max_speech_s, list[i].wake ? "true" : "false",
                    j.baseline_rate);
         }
     }

@@ -451,7 +451,7 @@ static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint
     set_string(t, row, PH_VERDICT, r->verdict);
     set_uint(t, row, PH_SPEECH_BYTES, r->voice_up_bytes);
     set_float(t, row, PH_SPEECH_RATE, r->voice_up_rate);
-    set_float(t, row, PH_SPEECH, r->max_speech_s);
+    set_float(t, row, PH_SPEECH, r->speech_s);
 }
 
 static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,

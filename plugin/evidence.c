@@ -66,14 +66,18 @@ static bool valid_cert_name(const char *name)
     return et_host_normalize(name + wild, strlen(name) - wild, norm, sizeof(norm));
 }
 
+/* TLS over TCP and IETF QUIC (whose Initial carries a TLS ClientHello), and gQUIC's CHLO. */
 static void gather_sni(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl)
 {
-    GPtrArray *a = found(tree, &wf_sni);
-    for (guint i = 0; a && i < a->len; i++) {
-        const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
-        const char *name = fi_wire_name(fi);
-        if (!name || !et_flows_add_sni(flows, fl, name, strlen(name)))
-            add_name_problem(pinfo, tree, NAME_SNI, fi);
+    static const field_ids *const sni_wfs[] = { &wf_sni, &wf_gquic_sni };
+    for (size_t h = 0; h < G_N_ELEMENTS(sni_wfs); h++) {
+        GPtrArray *a = found(tree, sni_wfs[h]);
+        for (guint i = 0; a && i < a->len; i++) {
+            const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
+            const char *name = fi_wire_name(fi);
+            if (!name || !et_flows_add_sni(flows, fl, name, strlen(name)))
+                add_name_problem(pinfo, tree, NAME_SNI, fi);
+        }
     }
 }
 
@@ -227,6 +231,42 @@ static void gather_dns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
     g_ptr_array_free(all, TRUE);
 }
 
+/* A device announcing its model over mDNS (doc/classification.md, "Speakers"): the TXT strings of
+ * a response it sent. A response whose address records all name other hosts is a proxy's (a
+ * Bonjour sleep proxy answers for sleeping devices): it says nothing about its sender. */
+static void gather_mdns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
+{
+    GPtrArray *txts = found(tree, &wf_dns_txt);
+    if (!txts || txts->len == 0 || pinfo->srcport != 5353)
+        return;
+    et_addr sender;
+    et_addr_set(&sender, pinfo->src.type == AT_IPv6 ? 6 : 4, pinfo->src.data);
+    static const field_ids *const addr_wfs[] = { &wf_dns_a, &wf_dns_aaaa };
+    bool has_addr = false, names_sender = false;
+    for (size_t h = 0; h < G_N_ELEMENTS(addr_wfs); h++) {
+        GPtrArray *a = found(tree, addr_wfs[h]);
+        for (guint i = 0; a && i < a->len; i++) {
+            const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
+            guint8 bytes[16];
+            if (fi->length != (h == 0 ? 4 : 16))
+                continue;
+            tvb_memcpy(fi->ds_tvb, bytes, fi->start, fi->length);
+            et_addr addr;
+            et_addr_set(&addr, h == 0 ? 4 : 6, bytes);
+            has_addr = true;
+            names_sender = names_sender || et_addr_equal(&addr, &sender);
+        }
+    }
+    if (has_addr && !names_sender)
+        return;
+    for (guint i = 0; i < txts->len; i++) {
+        const field_info *fi = (const field_info *)g_ptr_array_index(txts, i);
+        const char *txt = fi_string(fi);
+        if (txt)
+            et_flows_add_mdns_txt(flows, &sender, txt, strlen(txt));
+    }
+}
+
 void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl, bool up, bool use_cert)
 {
     if (!et_extract_beyond_tcp(tree))
@@ -237,5 +277,6 @@ void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, e
     gather_tls(pinfo, tree, flows, fl, up);
     gather_http_host(pinfo, tree, flows, fl);
     gather_dns(pinfo, tree, flows);
+    gather_mdns(pinfo, tree, flows);
     et_extract_done();
 }

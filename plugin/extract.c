@@ -16,6 +16,7 @@ field_ids wf_utf8, wf_printable, wf_teletex, wf_ia5, wf_universal, wf_bmp;
 field_ids wf_http_host, wf_dns_qry, wf_dns_name, wf_dns_a, wf_dns_aaaa, wf_dns_cname;
 field_ids wf_tcp_flags, wf_tcp_len;
 field_ids wf_issuer, wf_alert_level, wf_alert_desc;
+field_ids wf_gquic_sni, wf_dns_txt;
 
 typedef struct wanted_field {
     field_ids *ids;
@@ -45,6 +46,8 @@ static const wanted_field wanted_fields[] = {
     { &wf_issuer, "x509af.issuer" },
     { &wf_alert_level, "tls.alert_message.level" },
     { &wf_alert_desc, "tls.alert_message.desc" },
+    { &wf_gquic_sni, "gquic.tag.sni" },
+    { &wf_dns_txt, "dns.txt" },
 };
 
 /* All registered fields with this abbreviation; false when there is none. */

@@ -25,6 +25,7 @@ extern field_ids wf_utf8, wf_printable, wf_teletex, wf_ia5, wf_universal, wf_bmp
 extern field_ids wf_http_host, wf_dns_qry, wf_dns_name, wf_dns_a, wf_dns_aaaa, wf_dns_cname;
 extern field_ids wf_tcp_flags, wf_tcp_len;
 extern field_ids wf_issuer, wf_alert_level, wf_alert_desc;
+extern field_ids wf_gquic_sni, wf_dns_txt;
 
 /* Looks the wanted fields up (from proto_reg_handoff); a field this Wireshark does not have is
  * reported once ("echotap: unknown field NAME") and is then never found. */

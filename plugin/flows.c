@@ -38,7 +38,7 @@ struct et_flows {
 };
 
 static const char *const evidence_names[ET_EV_COUNT] = {
-    "none", "traffic", "same-ip", "resolved", "dns", "http-host", "cert", "sni",
+    "none", "lan", "traffic", "same-ip", "resolved", "dns", "http-host", "cert", "sni",
 };
 
 const char *et_evidence_name(et_evidence ev)
@@ -269,14 +269,42 @@ static const char *dns_name_for(const et_flows *f, const et_flow *fl, const et_a
     return NULL;
 }
 
-static const char *raw_service(const et_flows *f, const char *host, const char **rule, et_group *group)
+static const char *raw_service(const et_flows *f, const char *host, const et_rule **rule, et_group *group)
 {
     const et_rule *r = host ? et_ruleset_match(f->rules, host) : NULL;
     if (rule)
-        *rule = r ? r->pattern : NULL;
+        *rule = r;
     if (group)
         *group = r ? r->group : ET_GROUP_UNTAGGED;
     return r ? r->service : NULL;
+}
+
+et_assistant et_device_assistant(const et_device *d)
+{
+    if (d->by_flow != ET_ASSISTANT_NONE)
+        return d->by_flow;
+    if (d->by_model != ET_ASSISTANT_NONE)
+        return d->by_model;
+    return d->by_vendor;
+}
+
+/* doc/classification.md, "Speakers": a speaker service stays on a speaker of its assistant; a
+ * device that is no speaker gets the fallback (a phone's Siri is "apple"), and so does a speaker
+ * of another assistant for a voice service (an Echo's www.google.com is search). A speaker whose
+ * assistant is unknown keeps every voice service: its traffic decides. */
+static const char *service_on_device(const char *raw, et_assistant device, et_group *group)
+{
+    et_assistant owner;
+    bool voice;
+    const char *fallback;
+    if (!et_speaker_service(raw, &owner, &voice, &fallback))
+        return raw;
+    if (device == ET_ASSISTANT_NONE ||
+        (voice && device != ET_ASSISTANT_UNKNOWN && owner != ET_ASSISTANT_UNKNOWN && owner != device)) {
+        *group = et_group_of_service(fallback);
+        return fallback;
+    }
+    return raw;
 }
 
 static void classify(et_flows *f, et_flow *fl);
@@ -325,13 +353,14 @@ static void classify(et_flows *f, et_flow *fl)
         }
     }
     const char *host = ev ? fl->ev_host[ev] : NULL;
-    const char *rule = NULL;
+    const et_rule *rule = NULL;
     et_group group;
     const char *raw = raw_service(f, host, &rule, &group);
-    if (ev == ET_EV_NONE && fl->voice_shaped && et_device_is_speaker(d)) {
+    et_assistant assistant = et_device_assistant(d);
+    if (ev == ET_EV_NONE && fl->voice_shaped && assistant != ET_ASSISTANT_NONE) {
         ev = ET_EV_TRAFFIC;
-        raw = "avs";
-        group = ET_GROUP_AVS;
+        raw = et_assistant_voice_service(assistant);
+        group = ET_GROUP_VOICE;
     }
 
     /* doc/classification.md, "Mismatch": a certificate that covers the SNI (or stands alone)
@@ -346,25 +375,33 @@ static void classify(et_flows *f, et_flow *fl)
             mismatch = true;
     }
 
-    if (group == ET_GROUP_AVS && ev != ET_EV_TRAFFIC && !d->has_avs) {
-        bool was_speaker = et_device_is_speaker(d);
-        d->has_avs = true;
-        if (!was_speaker) {            /* its flows' services change, this one's included */
-            classify_device_flows(f, d);
-            return;
+    if (rule && rule->names_speaker && d->by_flow == ET_ASSISTANT_NONE) {
+        et_assistant owner = ET_ASSISTANT_NONE;
+        et_speaker_service(raw, &owner, NULL, NULL);
+        if (owner != ET_ASSISTANT_NONE && owner != ET_ASSISTANT_UNKNOWN) {
+            d->by_flow = owner;
+            if (owner != assistant) {   /* its flows' services change, this one's included */
+                classify_device_flows(f, d);
+                return;
+            }
         }
     }
-    const char *service = raw;
-    if (raw && et_is_speaker_service(raw) && !et_device_is_speaker(d)) {
-        service = "amazon";
+    const char *service = raw ? service_on_device(raw, assistant, &group) : NULL;
+    /* The LAN: whatever no rule names there stays in the home (DNS to the router, mDNS, speakers
+     * talking to each other with self-signed certificates). */
+    if (service == NULL && et_addr_is_local(&fl->server)) {
+        service = "local";
         group = ET_GROUP_OTHER;
+        if (ev == ET_EV_NONE)
+            ev = ET_EV_LAN;
     }
 
-    if (ev != fl->evidence || host != fl->host || rule != fl->rule ||
+    const char *pattern = rule ? rule->pattern : NULL;
+    if (ev != fl->evidence || host != fl->host || pattern != fl->rule ||
         g_strcmp0(service, fl->service) != 0 || group != fl->group || mismatch != fl->mismatch) {
         fl->evidence = ev;
         fl->host = host;
-        fl->rule = rule;
+        fl->rule = pattern;
         fl->service = service;
         fl->group = group;
         fl->mismatch = mismatch;
@@ -468,18 +505,28 @@ bool et_flows_packet(et_flows *f, et_flow *fl, bool up, uint32_t len, double t, 
     return false;
 }
 
-bool et_vendor_is_amazon(const char *vendor)
+void et_flows_set_vendor(et_flows *f, et_device *d, const char *vendor)
 {
-    return vendor && g_ascii_strncasecmp(vendor, "Amazon", 6) == 0;
+    et_assistant before = et_device_assistant(d);
+    d->oui_checked = true;
+    d->by_vendor = et_vendor_assistant(vendor);
+    if (before != et_device_assistant(d))
+        classify_device_flows(f, d);
 }
 
-void et_flows_set_amazon_oui(et_flows *f, et_device *d, bool amazon)
+bool et_flows_add_mdns_txt(et_flows *f, const et_addr *addr, const char *txt, size_t len)
 {
-    bool was_speaker = et_device_is_speaker(d);
-    d->oui_checked = true;
-    d->amazon_oui = amazon;
-    if (was_speaker != et_device_is_speaker(d))
+    char model[ET_MODEL_MAX];
+    et_assistant a = et_mdns_txt_assistant(txt, len, model, sizeof(model));
+    if (a == ET_ASSISTANT_NONE)
+        return false;
+    et_device *d = device_for(f, addr);
+    et_assistant before = et_device_assistant(d);
+    d->by_model = a;
+    g_strlcpy(d->model, model, sizeof(d->model));
+    if (before != et_device_assistant(d))
         classify_device_flows(f, d);
+    return true;
 }
 
 /* ---- evidence ---- */

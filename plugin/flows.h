@@ -20,6 +20,7 @@
 /* Kinds of evidence, weakest first: a higher value is stronger. */
 typedef enum {
     ET_EV_NONE = 0,
+    ET_EV_LAN,                 /* no name: the server's address is on the local network */
     ET_EV_TRAFFIC,             /* no name: a speaker's flow that carries the shape of its voice */
     ET_EV_SAME_IP,
     ET_EV_RESOLVED,
@@ -44,16 +45,27 @@ bool et_addr_is_local(const et_addr *a);
 /* Text form into buf (at least 46 bytes). */
 const char *et_addr_to_str(const et_addr *a, char *buf, size_t size);
 
+#define ET_MODEL_MAX 48
+
 typedef struct et_device {
     uint32_t id;
     et_addr addr;
     char addr_text[46];        /* addr as text (et_addr_to_str), made once */
-    bool amazon_oui;           /* vendor of its MAC address is Amazon */
-    bool has_avs;              /* has a flow whose host matches an avs rule */
+    /* What says it is a speaker, and of which assistant (doc/classification.md, "Speakers"). */
+    et_assistant by_vendor;    /* its MAC vendor (et_vendor_assistant) */
+    et_assistant by_model;     /* a speaker model it announced over mDNS */
+    et_assistant by_flow;      /* a flow named by a rule that only that assistant's devices use */
     bool oui_checked;
+    char model[ET_MODEL_MAX];  /* the announced model ("AudioAccessory5,1"), "" if none */
 } et_device;
 
-static inline bool et_device_is_speaker(const et_device *d) { return d->amazon_oui || d->has_avs; }
+/* The device's assistant: named by its flows, its announced model, then its MAC vendor;
+ * ET_ASSISTANT_NONE when it is not a speaker. */
+et_assistant et_device_assistant(const et_device *d);
+static inline bool et_device_is_speaker(const et_device *d)
+{
+    return et_device_assistant(d) != ET_ASSISTANT_NONE;
+}
 
 typedef struct et_flow {
     uint32_t id;
@@ -74,7 +86,7 @@ typedef struct et_flow {
     const char *rule;          /* pattern of the matching rule or NULL */
     const char *service;       /* service after the speaker decision, NULL if untagged */
     et_group group;            /* its statistics group: the rule's, other for a speaker service on
-                                * a device that is not a speaker, untagged without a service */
+                                * a device that is not such a speaker, untagged without a service */
     bool mismatch;             /* some weaker evidence points at another service */
     bool voice_shaped;         /* carried speech followed by the server's answer */
 
@@ -127,10 +139,11 @@ bool et_flow_is_up(const et_flow *fl, const et_addr *src, uint16_t sport);
 bool et_flows_packet(et_flows *f, et_flow *fl, bool up, uint32_t len, double t, uint32_t frame,
                      uint64_t big_download);
 
-/* Marks the device's MAC vendor as Amazon (from Wireshark's manufacturer table). */
-void et_flows_set_amazon_oui(et_flows *f, et_device *d, bool amazon);
-/* Is this manufacturer name Amazon's? */
-bool et_vendor_is_amazon(const char *vendor);
+/* The device's MAC vendor, as Wireshark's manufacturer table names it (NULL: unknown). */
+void et_flows_set_vendor(et_flows *f, et_device *d, const char *vendor);
+/* A TXT string of an mDNS answer that the device at addr sent about itself. Returns true when it
+ * names a speaker model (the device is then a speaker of that model's assistant). */
+bool et_flows_add_mdns_txt(et_flows *f, const et_addr *addr, const char *txt, size_t len);
 
 /* Evidence. Names come as found on the wire (len bytes, not necessarily NUL terminated);
  * they return false when the name is not a valid host name (it is then ignored). */
@@ -144,7 +157,7 @@ bool et_flows_add_dns(et_flows *f, const char *name, size_t len, const et_addr *
                       const et_addr *client, double t);
 
 /* The flow carried speech followed by the server's answer (phases.c): on a speaker, with no
- * name at all, it is the voice connection (evidence traffic, service avs). */
+ * name at all, it is the voice connection (evidence traffic, its assistant's voice service). */
 void et_flows_add_traffic(et_flows *f, et_flow *fl);
 
 /* The server's Certificate message was seen in this frame; issuer: its issuer's CN or NULL. */

@@ -51,6 +51,8 @@ static int hf_device = -1;
 static int hf_device_ip = -1;
 static int hf_device_ipv6 = -1;
 static int hf_speaker = -1;
+static int hf_assistant = -1;
+static int hf_model = -1;
 static int hf_dir = -1;
 static int hf_phase = -1;
 static int hf_phase_index = -1;
@@ -259,8 +261,7 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
     bool up = et_flow_is_up(fl, src, (guint16)pinfo->srcport);
     et_device *dev = et_flows_device(capture.flows, fl->device);
     if (up && !dev->oui_checked && pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6)
-        et_flows_set_amazon_oui(capture.flows, dev,
-                                et_vendor_is_amazon(ET_MANUF_NAME_IF_KNOWN((const guint8 *)pinfo->dl_src.data, 6)));
+        et_flows_set_vendor(capture.flows, dev, ET_MANUF_NAME_IF_KNOWN((const guint8 *)pinfo->dl_src.data, 6));
     if (tree)
         et_gather_evidence(pinfo, tree, capture.flows, fl, up, pref_use_cert);
     et_flows_packet(capture.flows, fl, up, pinfo->fd->pkt_len, t, pinfo->num,
@@ -334,6 +335,14 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
     proto_item_set_generated(pi);
     pi = proto_tree_add_boolean(et, hf_speaker, tvb, 0, 0, et_device_is_speaker(dev));
     proto_item_set_generated(pi);
+    if (et_device_is_speaker(dev)) {
+        pi = proto_tree_add_string(et, hf_assistant, tvb, 0, 0, et_assistant_name(et_device_assistant(dev)));
+        proto_item_set_generated(pi);
+    }
+    if (dev->model[0]) {
+        pi = proto_tree_add_string(et, hf_model, tvb, 0, 0, dev->model);
+        proto_item_set_generated(pi);
+    }
     pi = proto_tree_add_string(et, hf_dir, tvb, 0, 0, dir_names[up ? 0 : 1]);
     proto_item_set_generated(pi);
     pi = proto_tree_add_uint(et, hf_flow, tvb, 0, 0, fl->id);
@@ -456,13 +465,13 @@ void proto_register_echotap(void)
 {
     static hf_register_info hf[] = {
         { &hf_service, { "Service", "echotap.service", FT_STRING, BASE_NONE, NULL, 0x0,
-            "Service class of the flow (avs, metrics, cdn, api, connectivity, time, amazon or a user rule's)", HFILL } },
+            "Service class of the flow (voice: avs, siri, google-assistant, voice; metrics, cdn, api, connectivity, time, local, amazon, apple, google, sonos or a user rule's)", HFILL } },
         { &hf_group, { "Group", "echotap.group", FT_STRING, BASE_NONE, NULL, 0x0,
-            "Statistics group of the flow's service: avs, metrics, cdn, other (any other service) or untagged", HFILL } },
+            "Statistics group of the flow's service: voice (every assistant's voice service), metrics, cdn, other (any other service) or untagged", HFILL } },
         { &hf_host, { "Host", "echotap.host", FT_STRING, BASE_NONE, NULL, 0x0,
             "Host name that identified the flow", HFILL } },
         { &hf_evidence, { "Evidence", "echotap.evidence", FT_STRING, BASE_NONE, NULL, 0x0,
-            "Where the class came from: sni, cert, http-host, dns, resolved, same-ip, or traffic (no name: the shape of a speaker's voice connection)", HFILL } },
+            "Where the class came from: sni, cert, http-host, dns, resolved, same-ip, traffic (no name: the shape of a speaker's voice connection) or lan (no name: a server on the local network)", HFILL } },
         { &hf_rule, { "Rule", "echotap.rule", FT_STRING, BASE_NONE, NULL, 0x0,
             "Pattern of the rule that matched the host", HFILL } },
         { &hf_device, { "Device", "echotap.device", FT_STRING, BASE_NONE, NULL, 0x0,
@@ -472,7 +481,11 @@ void proto_register_echotap(void)
         { &hf_device_ipv6, { "Device IPv6 address", "echotap.device.ipv6", FT_IPv6, BASE_NONE, NULL, 0x0,
             "IPv6 address of the flow's client device (for subnet filters)", HFILL } },
         { &hf_speaker, { "Smart speaker", "echotap.device.speaker", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
-            "The device is a smart speaker (Amazon MAC vendor or AVS flows)", HFILL } },
+            "The device is a smart speaker (its MAC vendor, an AVS flow, or a speaker model it announces over mDNS)", HFILL } },
+        { &hf_assistant, { "Assistant", "echotap.device.assistant", FT_STRING, BASE_NONE, NULL, 0x0,
+            "The speaker's voice assistant: alexa, siri, google, or unknown (a speaker maker's device whose assistant nothing names)", HFILL } },
+        { &hf_model, { "Model", "echotap.device.model", FT_STRING, BASE_NONE, NULL, 0x0,
+            "The speaker model the device announces over mDNS (AudioAccessory5,1, Google Home Mini)", HFILL } },
         { &hf_dir, { "Direction", "echotap.dir", FT_STRING, BASE_NONE, NULL, 0x0,
             "up: device to server; down: server to device", HFILL } },
         { &hf_phase, { "Phase", "echotap.phase", FT_STRING, BASE_NONE, NULL, 0x0,
@@ -511,7 +524,7 @@ void proto_register_echotap(void)
         UAT_FLD_CSTRING(user_rule, pattern, "Host pattern",
                         "Exact name, *.suffix, or one '*' inside a label (avs-alexa-*.amazon.com)"),
         UAT_FLD_CSTRING(user_rule, service, "Service",
-                        "Service class: avs, metrics, cdn, api, connectivity, time, amazon, or your own"),
+                        "Service class: avs, siri, google-assistant, metrics, cdn, api, connectivity, time, amazon, or your own"),
         UAT_END_FIELDS
     };
 

@@ -171,7 +171,7 @@ static void write_verdict(row *x, const et_phase_judgement *j)
 {
     x->out.voice_up_bytes = j->voice_up_bytes;
     x->out.voice_up_rate = j->voice_up_rate;
-    x->out.max_speech_s = j->max_speech_s;
+    x->out.speech_s = j->speech_s;
     show_verdict(x, (int)j->verdict + 1);
 }
 
@@ -199,7 +199,7 @@ static void write_phase_row(et_ptable *pt, et_phases *phases, const et_flows *fl
     } else {
         x->out.voice_up_bytes = 0;
         x->out.voice_up_rate = 0;
-        x->out.max_speech_s = 0;
+        x->out.speech_s = 0;
         show_verdict(x, MERGED);
     }
 }
@@ -318,7 +318,8 @@ static void rejudge_earlier(et_ptable *pt, et_phases *phases, const et_flows *fl
         row *x = &g_array_index(pt->rows, row, r);
         et_phase_judgement j;
         et_phases_judge(phases, flows, device, &g_array_index(dp->phases, et_phase, i), &j);
-        if (j.voice_up_bytes != x->out.voice_up_bytes || (int)j.verdict + 1 != x->verdict_shown)
+        if (j.voice_up_bytes != x->out.voice_up_bytes || j.speech_s != x->out.speech_s ||
+            (int)j.verdict + 1 != x->verdict_shown)
             write_verdict(touch(pt, r), &j);
     }
 }

@@ -47,7 +47,7 @@ typedef struct et_ptable_row {
     et_cells cells;            /* bytes and packets per group and direction */
     uint64_t voice_up_bytes;   /* the judgement's: speech-shaped upload judged by the verdict */
     double voice_up_rate;      /* the judgement's upload rate, bytes per second */
-    double max_speech_s;       /* seconds of speech the upload could carry */
+    double speech_s;           /* seconds of speech in the phase, measured */
     const char *verdict;       /* et_verdict_name, ET_PTABLE_MERGED, or "" before the first judgement */
     bool tail_only;            /* at et_ptable_changed: only duration and judgement changed */
 } et_ptable_row;

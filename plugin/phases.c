@@ -134,12 +134,15 @@ const char *et_verdict_name(et_verdict v)
     return verdict_names[v];
 }
 
-/* The shape of speech (doc/phases.md): upload in nearly every 100 ms bin, at no more than
- * uncompressed audio's rate, for at least a second. */
+/* The shape of speech (doc/phases.md gives each number's reason): upload in nearly every 100 ms
+ * bin, at no more than uncompressed audio's rate once the audio buffered before the connection
+ * woke is out, for at least a second. */
 #define SPEECH_MAX_HOLE_BINS 2         /* empty bins a run of audio records may skip */
 #define SPEECH_MIN_BINS 10             /* a run spans at least this many bins (1 s) */
 #define SPEECH_MIN_OCCUPANCY 0.7       /* share of its bins that carry upload */
-#define SPEECH_MAX_BYTES_PER_BIN 4000  /* 16 kHz 16-bit PCM (32 kB/s) plus TLS/TCP overhead */
+#define SPEECH_MAX_BYTES_PER_BIN 4800  /* 16 kHz 16-bit PCM (3200 B per 100 ms) + up to 50 % framing */
+#define SPEECH_HEAD_BINS 3             /* the run's first 0.3 s, where buffered audio lands... */
+#define SPEECH_HEAD_MAX_BYTES 160000   /* ...at most 4 s of PCM with framing (5 s of audio: 160 kB) */
 /* The answer: downloads of at least ANSWER_MIN_PAYLOAD bytes (not PINGs, ACKs or replies to
  * events), the first within ANSWER_WAIT_S of the end of the speech, each next one within
  * ANSWER_GAP_S of the one before. */
@@ -163,18 +166,25 @@ typedef struct speech_segment {
 /* Voice state of a cloud flow of a speaker (or any device: speech is judged everywhere). */
 typedef struct flow_voice {
     uint32_t device;
+    bool udp;                  /* no pure acknowledgements to leave out: a download's ACKs are upload */
     bool voice_path;           /* by the flow's class when last looked at */
     bool in_tail;              /* voice path or metrics: its packets end an interaction */
     GArray *active;            /* uint32_t: bins with a packet of the flow, sorted */
     /* the open run of upload bins, not yet known to be speech */
     bool run_open;
-    uint32_t run_first, run_last, run_bins, run_first_frame;
-    uint64_t run_bytes;
+    uint32_t run_first, run_last, run_bins, run_head_bins, run_first_frame;
+    uint64_t run_bytes, run_head_bytes, run_down;
     bool run_is_speech;        /* the run is the last segment */
     GArray *pending;           /* bin_entry: the run's bins until it qualifies */
     GArray *segments;          /* speech_segment */
     bool voice_reported;       /* et_phases_packet said so once */
 } flow_voice;
+
+/* Speech in a phase: upload bytes, and bins of speech (holes inside a run included). */
+typedef struct phase_speech {
+    uint64_t bytes;
+    uint32_t bins;
+} phase_speech;
 
 typedef struct interaction {
     uint32_t first, last;      /* bins, inclusive */
@@ -202,7 +212,7 @@ typedef struct dev_state {
     /* cache of the phase list, and the speech upload of each listed phase */
     GArray *list;
     GArray *list_before;            /* the previous list, to see what changed */
-    GArray *phase_voice;            /* uint64_t per phase of list */
+    GArray *phase_voice;            /* phase_speech per phase of list */
     uint64_t list_version;
     bool list_speaker;
     bool list_valid;
@@ -305,7 +315,7 @@ static dev_state *dev_at(et_phases *p, uint32_t device)
         d->speech_changed_from = UINT32_MAX;
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
-        d->phase_voice = g_array_new(FALSE, TRUE, sizeof(uint64_t));
+        d->phase_voice = g_array_new(FALSE, TRUE, sizeof(phase_speech));
         g_ptr_array_add(p->devices, d);
     }
     return g_ptr_array_index(p->devices, device);
@@ -315,7 +325,7 @@ bool et_phases_voice_path(const et_flows *flows, const et_flow *fl)
 {
     (void)flows;
     et_group g = et_flow_group(fl);
-    return g == ET_GROUP_AVS || (g == ET_GROUP_UNTAGGED && fl->host == NULL && !et_addr_is_local(&fl->server));
+    return g == ET_GROUP_VOICE || (g == ET_GROUP_UNTAGGED && fl->host == NULL && !et_addr_is_local(&fl->server));
 }
 
 static guint first_index_at(GArray *s, uint32_t bin)
@@ -331,18 +341,21 @@ static guint first_index_at(GArray *s, uint32_t bin)
     return lo;
 }
 
-/* Speech upload of a device at a bin, also into the counts of its listed phases. */
+/* Speech upload of a device at a bin (0 bytes: a hole inside a run of speech, which lasts through
+ * it), also into the counts of its listed phases. */
 static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
 {
     GArray *s = d->speech;
     guint i = s->len;
     while (i > 0 && g_array_index(s, bin_entry, i - 1).bin > bin)
         i--;
+    uint32_t new_bins = 0;
     if (i > 0 && g_array_index(s, bin_entry, i - 1).bin == bin) {
         g_array_index(s, bin_entry, i - 1).up += bytes;
     } else {
         bin_entry e = { bin, bytes };
         g_array_insert_val(s, i, e);
+        new_bins = 1;
     }
     if (!d->list_valid || d->phase_voice->len != d->list->len || d->list->len == 0) {
         d->speech_changed_from = 0;     /* counted when the list is built again */
@@ -357,7 +370,9 @@ static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
         else
             hi = mid;
     }
-    g_array_index(d->phase_voice, uint64_t, lo) += bytes;
+    phase_speech *ps = &g_array_index(d->phase_voice, phase_speech, lo);
+    ps->bytes += bytes;
+    ps->bins += new_bins;
     d->speech_changed_from = MIN(d->speech_changed_from, lo);
     if (lo + 1 < d->list->len)
         d->settled_valid = false;
@@ -366,9 +381,13 @@ static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
 static bool run_is_speech(const et_phases *p, const flow_voice *fv)
 {
     uint32_t span = fv->run_last - fv->run_first + 1;
-    return span >= SPEECH_MIN_BINS && fv->run_bins >= SPEECH_MIN_OCCUPANCY * span &&
-           fv->run_bytes <= (uint64_t)fv->run_bins * SPEECH_MAX_BYTES_PER_BIN &&
-           fv->run_bytes >= p->cfg.min_voice_bytes;
+    if (span < SPEECH_MIN_BINS || fv->run_bins < SPEECH_MIN_OCCUPANCY * span ||
+        fv->run_bytes < p->cfg.min_voice_bytes || fv->run_head_bytes > SPEECH_HEAD_MAX_BYTES)
+        return false;
+    uint64_t body = fv->run_bytes - fv->run_head_bytes;
+    if (body > (uint64_t)(fv->run_bins - fv->run_head_bins) * SPEECH_MAX_BYTES_PER_BIN)
+        return false;
+    return !fv->udp || fv->run_down <= fv->run_bytes;
 }
 
 static speech_segment *last_segment(flow_voice *fv)
@@ -424,21 +443,29 @@ static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, ui
         if (bin > fv->run_last) {
             fv->run_last = bin;
             fv->run_bins++;
+            fv->run_head_bins += bin < fv->run_first + SPEECH_HEAD_BINS;
         }
     } else {
         fv->run_open = true;
         fv->run_first = fv->run_last = bin;
         fv->run_bins = 1;
+        fv->run_head_bins = 1;
         fv->run_bytes = 0;
+        fv->run_head_bytes = 0;
+        fv->run_down = 0;
         fv->run_first_frame = frame;
         fv->run_is_speech = false;
         if (fv->pending)
             g_array_set_size(fv->pending, 0);
     }
     fv->run_bytes += bytes;
+    if (bin < fv->run_first + SPEECH_HEAD_BINS)
+        fv->run_head_bytes += bytes;
     if (fv->run_is_speech) {
         speech_segment *sg = last_segment(fv);
         if (bin > sg->last) {
+            for (uint32_t hole = sg->last + 1; hole < bin; hole++)
+                speech_add(p, d, hole, 0);
             sg->last = bin;
             if (sg->answer_last < bin)
                 sg->answer_last = bin;
@@ -468,6 +495,8 @@ static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, ui
     g_array_append_val(fv->segments, sg);
     for (guint i = 0; i < fv->pending->len; i++) {
         const bin_entry *b = &g_array_index(fv->pending, bin_entry, i);
+        for (uint32_t hole = i ? g_array_index(fv->pending, bin_entry, i - 1).bin + 1 : b->bin; hole < b->bin; hole++)
+            speech_add(p, d, hole, 0);
         speech_add(p, d, b->bin, b->up);
     }
     g_array_set_size(fv->pending, 0);
@@ -476,6 +505,12 @@ static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, ui
 
 static void download(et_phases *p, flow_voice *fv, uint32_t payload, double t)
 {
+    if (fv->udp && fv->run_open && et_phases_bin(p, t) <= fv->run_last + SPEECH_MAX_HOLE_BINS + 1) {
+        fv->run_down += payload;
+        /* The answer has begun: the acknowledgements it draws are no more speech. */
+        if (fv->run_is_speech && payload >= ANSWER_MIN_PAYLOAD)
+            fv->run_open = false;
+    }
     speech_segment *sg = last_segment(fv);
     if (sg == NULL || t > sg->answer_until || t < sg->first * p->cfg.bin)
         return;
@@ -557,6 +592,7 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
             g_ptr_array_add(p->flows, NULL);
         fv = g_new0(flow_voice, 1);
         fv->device = fl->device;
+        fv->udp = fl->proto == 17;
         fv->voice_path = et_phases_voice_path(flows, fl);
         fv->in_tail = in_tail(flows, fl);
         fv->active = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -736,17 +772,18 @@ void et_phases_recount(et_phases *p)
     }
 }
 
-/* Speech upload in [start, end), counted on whole bins. */
-static uint64_t voice_up_between(const et_phases *p, const dev_state *d, double start, double end)
+/* Speech in [start, end), counted on whole bins. */
+static phase_speech speech_between(const et_phases *p, const dev_state *d, double start, double end)
 {
     GArray *s = d->speech;
     uint32_t first = (uint32_t)(start / p->cfg.bin + 1e-9);
-    uint64_t sum = 0;
+    phase_speech sum = { 0, 0 };
     for (guint i = first_index_at(s, first); i < s->len; i++) {
         const bin_entry *e = &g_array_index(s, bin_entry, i);
         if (e->bin * p->cfg.bin >= end - 1e-9)
             break;
-        sum += e->up;
+        sum.bytes += e->up;
+        sum.bins++;
     }
     return sum;
 }
@@ -769,8 +806,8 @@ static void update_phase_voice(const et_phases *p, dev_state *d, bool keep_prefi
     g_array_set_size(d->phase_voice, n);
     for (guint i = first; i < n; i++) {
         const et_phase *ph = &g_array_index(d->list, et_phase, i);
-        g_array_index(d->phase_voice, uint64_t, i) =
-            voice_up_between(p, d, ph->start, i + 1 == n ? G_MAXDOUBLE : ph->end);
+        g_array_index(d->phase_voice, phase_speech, i) =
+            speech_between(p, d, ph->start, i + 1 == n ? G_MAXDOUBLE : ph->end);
     }
 }
 
@@ -818,8 +855,8 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
             bool grown = i == cut && i + 1 == d->list->len && i + 1 == old_len && ph->start == old_last.start &&
                          ph->wake == old_last.wake && strcmp(ph->label, old_last.label) == 0;
             ph->changed = grown ? old_last.changed : stamp;
-            g_array_index(d->phase_voice, uint64_t, i) =
-                voice_up_between(p, d, ph->start, i + 1 == d->list->len ? G_MAXDOUBLE : ph->end);
+            g_array_index(d->phase_voice, phase_speech, i) =
+                speech_between(p, d, ph->start, i + 1 == d->list->len ? G_MAXDOUBLE : ph->end);
         }
         d->settled_valid = false;
         d->list_version = d->version;
@@ -876,6 +913,13 @@ static double rate(uint64_t bytes, double duration)
     return duration > 0 ? bytes / duration : 0;
 }
 
+/* Seconds of speech: its bins, never longer than the phase (a schedule's phase need not start or
+ * end on a bin's edge). */
+static double speech_seconds(const et_phases *p, const et_phase *ph, uint32_t bins)
+{
+    return MIN(bins * p->cfg.bin, MAX(ph->end - ph->start, 0.0));
+}
+
 static void idle_rates_add(idle_rates *r, const et_phase *ph, uint64_t voice)
 {
     if (ph->wake)
@@ -897,10 +941,13 @@ void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const
     const et_phase *list = et_phases_list(p, flows, device, &n, NULL);
     const et_device *dev = et_flows_device(flows, device);
     dev_state *d = dev_at(p, device);
-    const uint64_t *voice = (const uint64_t *)(void *)d->phase_voice->data;
+    const phase_speech *voice = (const phase_speech *)(void *)d->phase_voice->data;
     bool listed = ph->index < n && list[ph->index].start == ph->start;
-    out->voice_up_bytes = listed ? voice[ph->index] : voice_up_between(p, d, ph->start, ph->end);
+    phase_speech in_phase = listed ? voice[ph->index] : speech_between(p, d, ph->start, ph->end);
+    out->voice_up_bytes = in_phase.bytes;
+    out->speech_bins = in_phase.bins;
     out->voice_up_rate = rate(out->voice_up_bytes, ph->end - ph->start);
+    out->speech_s = speech_seconds(p, ph, out->speech_bins);
     out->max_speech_s = out->voice_up_bytes / ET_AVS_MIN_AUDIO_BYTES_PER_S;
     if (dev == NULL || !et_device_is_speaker(dev)) {
         out->verdict = ET_VERDICT_NONE;
@@ -911,14 +958,14 @@ void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const
     if (!d->settled_valid) {
         d->settled = (idle_rates){ -1, -1 };
         for (uint32_t i = 0; i + 1 < n; i++)
-            idle_rates_add(&d->settled, &list[i], voice[i]);
+            idle_rates_add(&d->settled, &list[i], voice[i].bytes);
         d->settled_valid = true;
     }
     /* The last phase counts only while no earlier one lasts long enough: the end of the capture
      * may cut it short, and its rate moves with every packet (every verdict would move with it). */
     idle_rates r = d->settled;
     if (n && r.lasting < 0) {
-        idle_rates_add(&r, &list[n - 1], voice[n - 1]);
+        idle_rates_add(&r, &list[n - 1], voice[n - 1].bytes);
         out->baseline_moves = !list[n - 1].wake;
     }
     out->baseline_rate = r.lasting >= 0 ? r.lasting : r.brief >= 0 ? r.brief : 0;
@@ -934,6 +981,7 @@ double et_phases_end(const et_phases *p)
 void et_phases_rejudge(const et_phases *p, const et_phase *ph, et_phase_judgement *j)
 {
     j->voice_up_rate = rate(j->voice_up_bytes, ph->end - ph->start);
+    j->speech_s = speech_seconds(p, ph, j->speech_bins);
     if (j->verdict == ET_VERDICT_OK || j->verdict == ET_VERDICT_SUSPECT)
         j->verdict = j->voice_up_bytes >= p->cfg.min_voice_bytes &&
                      j->voice_up_rate > j->baseline_rate + p->cfg.margin ? ET_VERDICT_SUSPECT : ET_VERDICT_OK;

@@ -5,7 +5,7 @@
  *
  * Plain C (GLib only). Automatic detection (doc/phases.md): speech is recognised by its shape on
  * each cloud flow (upload in nearly every 100 ms bin, at most the rate of uncompressed audio, for
- * at least a second). A speaker's voice path is its AVS flows and its unnamed cloud flows; speech
+ * at least a second). A speaker's voice path is its voice flows and its unnamed cloud flows; speech
  * there, with the answer downloaded after it, is an interaction, and interactions closer than
  * `gap` are one. Everything else is idle. Verdicts judge speech upload in phases without a wake
  * word, on any cloud flow.
@@ -98,14 +98,16 @@ void et_phases_lookup(et_phases *p, const et_flows *flows, uint32_t device, doub
 const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t device, uint32_t *count,
                                uint64_t *version);
 
-/* Is this flow on its device's voice path (by its current class): AVS, or untagged and unnamed
- * to a cloud address? */
+/* Is this flow on its device's voice path (by its current class): the voice group, or untagged
+ * and unnamed to a cloud address? */
 bool et_phases_voice_path(const et_flows *flows, const et_flow *fl);
 
 typedef struct et_phase_judgement {
     uint64_t voice_up_bytes;   /* speech upload in the phase (any cloud flow of the device) */
     double voice_up_rate;      /* bytes per second */
     double baseline_rate;      /* the device's idle baseline, bytes per second */
+    uint32_t speech_bins;      /* bins of speech in the phase (on any cloud flow of the device) */
+    double speech_s;           /* their seconds, never more than the phase's duration */
     double max_speech_s;       /* seconds of speech the upload could carry at AVS's lowest bitrate */
     et_verdict verdict;
     bool baseline_moves;       /* the baseline counts the last phase, whose end still moves */

@@ -16,40 +16,55 @@
 #define SRC_AVS "Alexa Voice Service docs: 'Manage an HTTP/2 connection with AVS' (endpoints)"
 #define SRC_PRIV "Princeton IoT Inspector / YourThings Echo captures (host lists)"
 #define SRC_VCF "VCFingerprinting Echo captures (Kennedy et al., CNS 2019)"
+#define SRC_VAF "va-fingerprinting (USENIX Security 2023) fixedFlowIds"
+#define SRC_SIRI "Siri's voice endpoint: certificate CN guzzoni.apple.com; nDPI maps guzzoni.apple. to AppleSiri; " SRC_VAF "_Siri"
+#define SRC_GOOGLE "Google Assistant's voice: Home Mini over TCP (CESNET NEMEA-SIoT), Nest Mini over QUIC (" SRC_VAF "_Google); on a phone or laptop it is search"
 static const et_rule builtin_rules[] = {
-    { "avs-alexa-*.amazon.com",          "avs",          ET_GROUP_AVS,     SRC_AVS },
-    { "bob-dispatch-prod-*.amazon.com",  "avs",          ET_GROUP_AVS,     SRC_MON " (certificate CN of the AVS endpoint)" },
-    { "alexa.*.gateway.devices.a2z.com", "avs",          ET_GROUP_AVS,     SRC_AVS " (newer regional endpoints)" },
-    { "pindorama.amazon.com",            "avs",          ET_GROUP_AVS,     "2017 Echo Dot captures (shared notes): its only long-lived connection carries all the voice" },
-    { "device-metrics-*.amazon.com",     "metrics",      ET_GROUP_METRICS, SRC_MON },
-    { "unagi-*.amazon.com",              "metrics",      ET_GROUP_METRICS, SRC_MON " (frequent resumed TLS sessions)" },
-    { "d3p8zr0ffa9t17.cloudfront.net",   "connectivity", ET_GROUP_OTHER,   SRC_VCF " (answers the Echo's reachability probe GET /HTTPConnTest.txt)" },
-    { "d3h5bk8iotgjvw.cloudfront.net",   "amazon",       ET_GROUP_OTHER,   SRC_VCF " (serves the same /1/meta.json as prod.amazoncrl.com)" },
-    { "fireoscaptiveportal.com",         "connectivity", ET_GROUP_OTHER,   "Fire OS captive-portal probe (Amazon devices' connectivity check)" },
-    { "*.cloudfront.net",                "cdn",          ET_GROUP_CDN,     SRC_PRIV " (firmware and content downloads)" },
-    { "softwareupdates.amazon.com",      "cdn",          ET_GROUP_CDN,     SRC_PRIV },
-    { "spectrum.s3.amazonaws.com",       "connectivity", ET_GROUP_OTHER,   SRC_MON " (cleartext /kindle-wifi/wifistub.html check)" },
-    { "kindle-time.amazon.com",          "time",         ET_GROUP_OTHER,   SRC_MON },
-    { "ntp-g7g.amazon.com",              "time",         ET_GROUP_OTHER,   SRC_MON " (NTP)" },
-    { "*.pool.ntp.org",                  "time",         ET_GROUP_OTHER,   "NTP Pool project (vendor zones)" },
-    { "api.amazonalexa.com",             "api",          ET_GROUP_OTHER,   SRC_AVS " (Alexa APIs)" },
-    { "api.amazon.com",                  "api",          ET_GROUP_OTHER,   "Login with Amazon docs (token endpoint)" },
-    { "arcus-uswest.amazon.com",         "api",          ET_GROUP_OTHER,   SRC_MON },
-    { "dcape-na.amazon.com",             "api",          ET_GROUP_OTHER,   SRC_MON },
-    { "dp-gw-na.amazon.com",             "api",          ET_GROUP_OTHER,   SRC_MON },
-    { "prod.amazoncrl.com",              "amazon",       ET_GROUP_OTHER,   SRC_MON " (certificate revocation lists)" },
-    { "*.amazon.com",                    "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
-    { "*.amazonalexa.com",               "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
-    { "*.amazonaws.com",                 "amazon",       ET_GROUP_OTHER,   "Amazon Web Services' domain" },
-    { "*.a2z.com",                       "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
-    { "*.amazon.dev",                    "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
-    { "*.media-amazon.com",              "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
-    { "*.ssl-images-amazon.com",         "amazon",       ET_GROUP_OTHER,   "Amazon's own domain" },
-    { "*.amazontrust.com",               "amazon",       ET_GROUP_OTHER,   "Amazon Trust Services (OCSP, CRL)" },
+    { "avs-alexa-*.amazon.com",          "avs",          ET_GROUP_VOICE,   SRC_AVS, true },
+    { "bob-dispatch-prod-*.amazon.com",  "avs",          ET_GROUP_VOICE,   SRC_MON " (certificate CN of the AVS endpoint)", true },
+    { "alexa.*.gateway.devices.a2z.com", "avs",          ET_GROUP_VOICE,   SRC_AVS " (newer regional endpoints)", true },
+    { "pindorama.amazon.com",            "avs",          ET_GROUP_VOICE,   "2017 Echo Dot captures (shared notes): its only long-lived connection carries all the voice", true },
+    { "guzzoni.apple.com",               "siri",         ET_GROUP_VOICE,   SRC_SIRI, false },
+    { "dejavu.apple.com",                "siri",         ET_GROUP_VOICE,   SRC_VAF " (newer HomePods send the invocation there over TCP)", false },
+    { "www.google.com",                  "google-assistant", ET_GROUP_VOICE, SRC_GOOGLE, false },
+    { "embeddedassistant.googleapis.com", "google-assistant", ET_GROUP_VOICE, "Google Assistant SDK docs (gRPC endpoint for third-party devices)", true },
+    { "device-metrics-*.amazon.com",     "metrics",      ET_GROUP_METRICS, SRC_MON, false },
+    { "unagi-*.amazon.com",              "metrics",      ET_GROUP_METRICS, SRC_MON " (frequent resumed TLS sessions)", false },
+    { "d3p8zr0ffa9t17.cloudfront.net",   "connectivity", ET_GROUP_OTHER,   SRC_VCF " (answers the Echo's reachability probe GET /HTTPConnTest.txt)", false },
+    { "d3h5bk8iotgjvw.cloudfront.net",   "amazon",       ET_GROUP_OTHER,   SRC_VCF " (serves the same /1/meta.json as prod.amazoncrl.com)", false },
+    { "fireoscaptiveportal.com",         "connectivity", ET_GROUP_OTHER,   "Fire OS captive-portal probe (Amazon devices' connectivity check)", false },
+    { "*.cloudfront.net",                "cdn",          ET_GROUP_CDN,     SRC_PRIV " (firmware and content downloads)", false },
+    { "softwareupdates.amazon.com",      "cdn",          ET_GROUP_CDN,     SRC_PRIV, false },
+    { "spectrum.s3.amazonaws.com",       "connectivity", ET_GROUP_OTHER,   SRC_MON " (cleartext /kindle-wifi/wifistub.html check)", false },
+    { "kindle-time.amazon.com",          "time",         ET_GROUP_OTHER,   SRC_MON, false },
+    { "ntp-g7g.amazon.com",              "time",         ET_GROUP_OTHER,   SRC_MON " (NTP)", false },
+    { "*.pool.ntp.org",                  "time",         ET_GROUP_OTHER,   "NTP Pool project (vendor zones)", false },
+    { "api.amazonalexa.com",             "api",          ET_GROUP_OTHER,   SRC_AVS " (Alexa APIs)", false },
+    { "api.amazon.com",                  "api",          ET_GROUP_OTHER,   "Login with Amazon docs (token endpoint)", false },
+    { "arcus-uswest.amazon.com",         "api",          ET_GROUP_OTHER,   SRC_MON, false },
+    { "dcape-na.amazon.com",             "api",          ET_GROUP_OTHER,   SRC_MON, false },
+    { "dp-gw-na.amazon.com",             "api",          ET_GROUP_OTHER,   SRC_MON, false },
+    { "prod.amazoncrl.com",              "amazon",       ET_GROUP_OTHER,   SRC_MON " (certificate revocation lists)", false },
+    { "*.amazon.com",                    "amazon",       ET_GROUP_OTHER,   "Amazon's own domain", false },
+    { "*.amazonalexa.com",               "amazon",       ET_GROUP_OTHER,   "Amazon's own domain", false },
+    { "*.amazonaws.com",                 "amazon",       ET_GROUP_OTHER,   "Amazon Web Services' domain", false },
+    { "*.a2z.com",                       "amazon",       ET_GROUP_OTHER,   "Amazon's own domain", false },
+    { "*.amazon.dev",                    "amazon",       ET_GROUP_OTHER,   "Amazon's own domain", false },
+    { "*.media-amazon.com",              "amazon",       ET_GROUP_OTHER,   "Amazon's own domain", false },
+    { "*.ssl-images-amazon.com",         "amazon",       ET_GROUP_OTHER,   "Amazon's own domain", false },
+    { "*.amazontrust.com",               "amazon",       ET_GROUP_OTHER,   "Amazon Trust Services (OCSP, CRL)", false },
+    { "*.apple.com",                     "apple",        ET_GROUP_OTHER,   "Apple's own domain", false },
+    { "*.icloud.com",                    "apple",        ET_GROUP_OTHER,   "Apple's own domain", false },
+    { "*.aaplimg.com",                   "apple",        ET_GROUP_OTHER,   "Apple's CDN domain (guzzoni.apple.com's CNAME target)", false },
+    { "*.google.com",                    "google",       ET_GROUP_OTHER,   "Google's own domain", false },
+    { "*.googleapis.com",                "google",       ET_GROUP_OTHER,   "Google's own domain", false },
+    { "*.gstatic.com",                   "google",       ET_GROUP_OTHER,   "Google's own domain", false },
+    { "*.googleusercontent.com",         "google",       ET_GROUP_OTHER,   "Google's own domain", false },
+    { "*.sonos.com",                     "sonos",        ET_GROUP_OTHER,   "Sonos players' cloud hosts (ab-us.ws.sonos.com, msmetrics.ws.sonos.com; nDPI's sonos.pcapng)", false },
 };
 
 static const struct { const char *name, *label; } groups[ET_GROUP_COUNT] = {
-    [ET_GROUP_AVS] = { "avs", "AVS" },
+    [ET_GROUP_VOICE] = { "voice", "Voice" },
     [ET_GROUP_METRICS] = { "metrics", "Metrics" },
     [ET_GROUP_CDN] = { "cdn", "CDN" },
     [ET_GROUP_OTHER] = { "other", "Other" },
@@ -68,6 +83,9 @@ const char *et_group_label(et_group g)
 
 et_group et_group_of_service(const char *service)
 {
+    bool voice;
+    if (et_speaker_service(service, NULL, &voice, NULL) && voice)
+        return ET_GROUP_VOICE;
     for (int g = 0; service && g < ET_GROUP_COUNT; g++) {
         if (strcmp(service, groups[g].name) == 0)
             return (et_group)g;
@@ -75,22 +93,119 @@ et_group et_group_of_service(const char *service)
     return ET_GROUP_OTHER;
 }
 
-static const char *const speaker_services[] = {
-    "avs", "metrics", "cdn", "api", "connectivity", "time",
+static const char *const assistant_names[ET_ASSISTANT_COUNT] = {
+    [ET_ASSISTANT_NONE] = "", [ET_ASSISTANT_ALEXA] = "alexa", [ET_ASSISTANT_SIRI] = "siri",
+    [ET_ASSISTANT_GOOGLE] = "google", [ET_ASSISTANT_UNKNOWN] = "unknown",
 };
+
+const char *et_assistant_name(et_assistant a)
+{
+    return assistant_names[(unsigned)a < ET_ASSISTANT_COUNT ? a : ET_ASSISTANT_NONE];
+}
+
+/* A speaker's services: whose they are, whether they carry its voice, and what a device that is
+ * not such a speaker gets instead (a phone's Siri or search is Apple's or Google's, not a
+ * speaker's). */
+static const struct {
+    const char *service;
+    et_assistant assistant;
+    bool voice;
+    const char *fallback;
+} speaker_services[] = {
+    { "avs", ET_ASSISTANT_ALEXA, true, "amazon" },
+    { "siri", ET_ASSISTANT_SIRI, true, "apple" },
+    { "google-assistant", ET_ASSISTANT_GOOGLE, true, "google" },
+    { "voice", ET_ASSISTANT_UNKNOWN, true, "other" },
+    { "metrics", ET_ASSISTANT_ALEXA, false, "amazon" },
+    { "cdn", ET_ASSISTANT_ALEXA, false, "amazon" },
+    { "api", ET_ASSISTANT_ALEXA, false, "amazon" },
+    { "connectivity", ET_ASSISTANT_ALEXA, false, "amazon" },
+    { "time", ET_ASSISTANT_ALEXA, false, "amazon" },
+};
+
+const char *et_assistant_voice_service(et_assistant a)
+{
+    for (size_t i = 0; a != ET_ASSISTANT_NONE && i < G_N_ELEMENTS(speaker_services); i++) {
+        if (speaker_services[i].voice && speaker_services[i].assistant == a)
+            return speaker_services[i].service;
+    }
+    return NULL;
+}
+
+bool et_speaker_service(const char *service, et_assistant *assistant, bool *voice, const char **fallback)
+{
+    for (size_t i = 0; service && i < G_N_ELEMENTS(speaker_services); i++) {
+        if (strcmp(service, speaker_services[i].service) == 0) {
+            if (assistant)
+                *assistant = speaker_services[i].assistant;
+            if (voice)
+                *voice = speaker_services[i].voice;
+            if (fallback)
+                *fallback = speaker_services[i].fallback;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Makers whose every networked product is a speaker, by the start of Wireshark's manufacturer
+ * name (doc/classification.md, "Speakers"). Apple and Google make phones too: their speakers are
+ * told by mDNS. */
+static const struct {
+    const char *vendor;
+    et_assistant assistant;
+    const char *source;
+} speaker_vendors[] = {
+    { "Amazon", ET_ASSISTANT_ALEXA, "Echo devices' MAC addresses are Amazon Technologies' OUIs" },
+    { "Sonos", ET_ASSISTANT_UNKNOWN, "Sonos players (OUI 48:a6:b8 and others) carry Alexa or Google Assistant built in" },
+};
+
+et_assistant et_vendor_assistant(const char *vendor)
+{
+    for (size_t i = 0; vendor && i < G_N_ELEMENTS(speaker_vendors); i++) {
+        if (g_ascii_strncasecmp(vendor, speaker_vendors[i].vendor, strlen(speaker_vendors[i].vendor)) == 0)
+            return speaker_vendors[i].assistant;
+    }
+    return ET_ASSISTANT_NONE;
+}
+
+/* Speaker models in the TXT records a device announces over mDNS (key=value, value prefix). */
+static const struct {
+    const char *prefix;
+    et_assistant assistant;
+    const char *source;
+} speaker_models[] = {
+    { "model=AudioAccessory", ET_ASSISTANT_SIRI, "_airplay._tcp / _raop._tcp TXT of HomePod (AudioAccessory1,1) and HomePod mini (AudioAccessory5,1)" },
+    { "rpMd=AudioAccessory", ET_ASSISTANT_SIRI, "_companion-link._tcp TXT of HomePods" },
+    { "md=Google Home", ET_ASSISTANT_GOOGLE, "_googlecast._tcp TXT of Google Home, Home Mini, Home Max" },
+    { "md=Google Nest", ET_ASSISTANT_GOOGLE, "_googlecast._tcp TXT of Google Nest Mini, Nest Hub" },
+    { "md=Nest ", ET_ASSISTANT_GOOGLE, "_googlecast._tcp TXT of Nest Audio" },
+};
+
+et_assistant et_mdns_txt_assistant(const char *txt, size_t len, char *model, size_t model_size)
+{
+    if (model_size)
+        model[0] = '\0';
+    for (size_t i = 0; txt && i < G_N_ELEMENTS(speaker_models); i++) {
+        size_t n = strlen(speaker_models[i].prefix);
+        if (len < n || strncmp(txt, speaker_models[i].prefix, n) != 0)
+            continue;
+        const char *value = memchr(txt, '=', len) + 1;
+        size_t vlen = len - (size_t)(value - txt);
+        if (vlen >= model_size)
+            vlen = model_size ? model_size - 1 : 0;
+        for (size_t k = 0; k < vlen; k++)        /* shown in a field: printable ASCII only */
+            model[k] = g_ascii_isprint(value[k]) ? value[k] : '?';
+        if (model_size)
+            model[vlen] = '\0';
+        return speaker_models[i].assistant;
+    }
+    return ET_ASSISTANT_NONE;
+}
 
 struct et_ruleset {
     GArray *rules;            /* et_rule, strings owned by the set */
 };
-
-bool et_is_speaker_service(const char *service)
-{
-    for (size_t i = 0; i < G_N_ELEMENTS(speaker_services); i++) {
-        if (strcmp(service, speaker_services[i]) == 0)
-            return true;
-    }
-    return false;
-}
 
 static bool is_host_char(unsigned char c)
 {
@@ -237,6 +352,14 @@ bool et_host_normalize(const char *in, size_t in_len, char *out, size_t out_size
     }
     if (label_len == 0)
         goto bad;
+    /* A top label of digits only ("0.0.0.0", "10.1.2.3") is an address, not a name (RFC 3696). */
+    size_t top = n;
+    while (top > 0 && out[top - 1] != '.')
+        top--;
+    while (top < n && g_ascii_isdigit(out[top]))
+        top++;
+    if (top == n)
+        goto bad;
     out[n] = '\0';
     return true;
 bad:
@@ -311,24 +434,26 @@ void et_ruleset_free(et_ruleset *rs)
     g_free(rs);
 }
 
-static void add_rule(et_ruleset *rs, const char *pattern, const char *service, et_group group, const char *source)
+static void add_rule(et_ruleset *rs, const et_rule *from)
 {
-    et_rule r = { g_strdup(pattern), g_ascii_strdown(service, -1), group, g_strdup(source) };
+    et_rule r = { g_strdup(from->pattern), g_ascii_strdown(from->service, -1), from->group,
+                  g_strdup(from->source), from->names_speaker };
     g_array_append_val(rs->rules, r);
 }
 
 void et_ruleset_add(et_ruleset *rs, const char *pattern, const char *service)
 {
     char *lower = g_ascii_strdown(service, -1);
-    add_rule(rs, pattern, lower, et_group_of_service(lower), "user rule");
+    /* A user's AVS host makes its device a speaker, as the built-in AVS rows do. */
+    et_rule r = { pattern, lower, et_group_of_service(lower), "user rule", strcmp(lower, "avs") == 0 };
+    add_rule(rs, &r);
     g_free(lower);
 }
 
 void et_ruleset_add_builtin(et_ruleset *rs)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(builtin_rules); i++)
-        add_rule(rs, builtin_rules[i].pattern, builtin_rules[i].service, builtin_rules[i].group,
-                 builtin_rules[i].source);
+        add_rule(rs, &builtin_rules[i]);
 }
 
 const et_rule *et_ruleset_match(const et_ruleset *rs, const char *host)

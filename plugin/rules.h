@@ -16,11 +16,11 @@
 
 /* Statistics groups: the column groups of the phase and timeline tables and the field
  * echotap.group, in column order. A rule row carries its group (nDPI's category in the row). */
-typedef enum { ET_GROUP_AVS, ET_GROUP_METRICS, ET_GROUP_CDN, ET_GROUP_OTHER, ET_GROUP_UNTAGGED,
+typedef enum { ET_GROUP_VOICE, ET_GROUP_METRICS, ET_GROUP_CDN, ET_GROUP_OTHER, ET_GROUP_UNTAGGED,
                ET_GROUP_COUNT } et_group;
-/* "avs", "metrics", "cdn", "other", "untagged": echotap.group's values and the JSON's names. */
+/* "voice", "metrics", "cdn", "other", "untagged": echotap.group's values and the JSON's names. */
 const char *et_group_name(et_group g);
-/* "AVS", "Metrics", "CDN", "Other", "Untagged": the tables' column titles. */
+/* "Voice", "Metrics", "CDN", "Other", "Untagged": the tables' column titles. */
 const char *et_group_label(et_group g);
 /* The group of a user rule's service: the group of that name, else other. */
 et_group et_group_of_service(const char *service);
@@ -30,13 +30,36 @@ typedef struct et_rule {
     const char *service;
     et_group group;           /* the service's statistics group */
     const char *source;       /* where the entry comes from (built-in table: public source) */
+    bool names_speaker;       /* only speakers of the service's assistant open such a flow (AVS,
+                               * the Assistant SDK's endpoint): it makes its device one */
 } et_rule;
 
 typedef struct et_ruleset et_ruleset;
 
-/* Built-in services that describe what a smart speaker does. On a device that is not a
- * speaker they collapse to "amazon" (see doc/classification.md). */
-bool et_is_speaker_service(const char *service);
+/* The voice assistants a speaker can carry. ET_ASSISTANT_UNKNOWN: a speaker (by its maker's MAC
+ * vendor) whose assistant nothing has named yet. */
+typedef enum { ET_ASSISTANT_NONE, ET_ASSISTANT_ALEXA, ET_ASSISTANT_SIRI, ET_ASSISTANT_GOOGLE,
+               ET_ASSISTANT_UNKNOWN, ET_ASSISTANT_COUNT } et_assistant;
+/* "", "alexa", "siri", "google", "unknown": echotap.device.assistant's values. */
+const char *et_assistant_name(et_assistant a);
+/* The service of an assistant's voice connection: avs, siri, google-assistant, or voice for an
+ * unknown assistant; NULL for none. */
+const char *et_assistant_voice_service(et_assistant a);
+
+/* Services that describe what a smart speaker does (doc/classification.md, "Speakers"): the
+ * assistant they belong to (voice services: their own; Amazon's device services: Alexa) and the
+ * service a device that is not a speaker gets instead ("amazon", "apple", "google"). Returns
+ * false for any other service. */
+bool et_speaker_service(const char *service, et_assistant *assistant, bool *voice, const char **fallback);
+
+/* What a device's MAC vendor says (Wireshark's manufacturer name): an Amazon device is an Alexa
+ * speaker, a speaker maker's device a speaker whose assistant is unknown; else NONE. */
+et_assistant et_vendor_assistant(const char *vendor);
+
+/* What one mDNS TXT string a device announces about itself says: the assistant of a speaker model
+ * (model=AudioAccessory*: HomePod; md=Google Home*: Google), with the model text (after '=') in
+ * model; ET_ASSISTANT_NONE for any other string (an iPhone, a Chromecast). */
+et_assistant et_mdns_txt_assistant(const char *txt, size_t len, char *model, size_t model_size);
 
 /* Checks a pattern: NULL if valid, else a static message saying what is wrong. */
 const char *et_pattern_error(const char *pattern);

@@ -456,7 +456,7 @@ static void test_cert_wildcard_names(void **state)
 
     et_flow *fl = tcp_flow(fx, a, 50000, ip4(13, 32, 0, 1), 443, 0);
     d = device_of(fx, fl);
-    et_flows_set_amazon_oui(fx->flows, d, true);
+    et_flows_set_vendor(fx->flows, d, "Amazon Technologies Inc.");
     sni(fx, fl, "dvi8md6049w6b.cloudfront.net");
     assert_int_equal(et_flows_add_cert(fx->flows, fl, "*.cloudfront.net", sans, 2), 3);
     /* "*.cloudfront.net" covers the SNI: no mismatch. */
@@ -546,7 +546,7 @@ static void test_mismatch_not_for_names_of_a_covering_cert(void **state)
 
     /* SNI dp-gw-na-js (amazon), the certificate's CN dp-gw-na (api), a SAN covers the SNI. */
     et_flow *fl = tcp_flow(fx, a, 50000, ip4(52, 94, 0, 1), 443, 0);
-    et_flows_set_amazon_oui(fx->flows, device_of(fx, fl), true);
+    et_flows_set_vendor(fx->flows, device_of(fx, fl), "Amazon Technologies Inc.");
     sni(fx, fl, "dp-gw-na-js.amazon.com");
     const char *s1[] = { "dp-gw-na.amazon.com", "dp-gw-na-js.amazon.com" };
     et_flows_add_cert(fx->flows, fl, "dp-gw-na.amazon.com", s1, 2);
@@ -756,7 +756,7 @@ static void test_dns_disabled(void **state)
     et_flow *fl = tcp_flow(fx, a, 50000, s, 443, 2);
     assert_int_equal(fl->evidence, ET_EV_NONE);
     assert_null(fl->ev_host[ET_EV_DNS]);
-    assert_false(device_of(fx, fl)->has_avs);
+    assert_false(device_of(fx, fl)->by_flow == ET_ASSISTANT_ALEXA);
 }
 
 /* ---- same-ip ---- */
@@ -834,31 +834,21 @@ static void test_same_ip_disabled(void **state)
 
 /* ---- speakers ---- */
 
-static void test_vendor(void **state)
-{
-    (void)state;
-    assert_true(et_vendor_is_amazon("Amazon Technologies Inc."));
-    assert_false(et_vendor_is_amazon("Apple, Inc."));
-    assert_false(et_vendor_is_amazon("Raspberry Pi Trading Ltd"));
-    assert_false(et_vendor_is_amazon(""));
-    assert_false(et_vendor_is_amazon(NULL));
-}
-
 static void test_speaker_by_oui(void **state)
 {
     fixture *fx = *state;
     et_addr a = SPEAKER, s = ip4(52, 94, 5, 5);
     et_flow *fl = tcp_flow(fx, a, 50000, s, 443, 0);
     et_device *d = device_of(fx, fl);
-    et_flows_set_amazon_oui(fx->flows, d, et_vendor_is_amazon("Amazon Technologies Inc."));
-    assert_true(d->amazon_oui);
+    et_flows_set_vendor(fx->flows, d, "Amazon Technologies Inc.");
+    assert_true(d->by_vendor == ET_ASSISTANT_ALEXA);
     assert_true(d->oui_checked);
     assert_true(et_device_is_speaker(d));
     sni(fx, fl, "api.amazon.com");
     assert_string_equal(fl->service, "api");
     assert_int_equal(et_flow_group(fl), ET_GROUP_OTHER);
     /* A speaker by its OUI, without AVS flows yet. */
-    assert_false(d->has_avs);
+    assert_false(d->by_flow == ET_ASSISTANT_ALEXA);
 }
 
 static void test_non_speaker_services(void **state)
@@ -878,7 +868,7 @@ static void test_non_speaker_services(void **state)
         et_addr s = ip4(52, 94, 6, (uint8_t)i);
         et_flow *fl = tcp_flow(fx, b, (uint16_t)(50000 + i), s, 443, i);
         d = device_of(fx, fl);
-        et_flows_set_amazon_oui(fx->flows, d, et_vendor_is_amazon("Apple, Inc."));
+        et_flows_set_vendor(fx->flows, d, "Apple, Inc.");
         sni(fx, fl, cases[i].sni);
         if (cases[i].service)
             assert_string_equal(fl->service, cases[i].service);
@@ -913,7 +903,7 @@ static void test_speaker_by_avs_reclassifies(void **state)
     /* A device whose MAC is not Amazon's. */
     et_flow *api = tcp_flow(fx, b, 50000, ip4(52, 94, 7, 1), 443, 0);
     et_device *d = device_of(fx, api);
-    et_flows_set_amazon_oui(fx->flows, d, false);
+    et_flows_set_vendor(fx->flows, d, NULL);
     sni(fx, api, "api.amazon.com");
     et_flow *met = tcp_flow(fx, b, 50001, ip4(52, 94, 7, 2), 443, 1);
     sni(fx, met, "device-metrics-us-2.amazon.com");
@@ -928,8 +918,8 @@ static void test_speaker_by_avs_reclassifies(void **state)
     size_t before = changes(fx);
     et_flow *avs = tcp_flow(fx, b, 50003, AVS_SERVER, 443, 3);
     sni(fx, avs, "avs-alexa-4-na.amazon.com");
-    assert_true(d->has_avs);
-    assert_false(d->amazon_oui);
+    assert_true(d->by_flow == ET_ASSISTANT_ALEXA);
+    assert_false(d->by_vendor == ET_ASSISTANT_ALEXA);
     assert_true(et_device_is_speaker(d));
     assert_string_equal(avs->service, "avs");
     /* Its earlier flows are reclassified... */
@@ -960,12 +950,12 @@ static void test_oui_change_log(void **state)
     et_device *d = device_of(fx, fl);
     assert_string_equal(fl->service, "amazon");
     size_t before = changes(fx);
-    et_flows_set_amazon_oui(fx->flows, d, true);
+    et_flows_set_vendor(fx->flows, d, "Amazon Technologies Inc.");
     assert_string_equal(fl->service, "api");
     assert_true(changed_since(fx, before, fl->id));
     /* Setting it again changes nothing. */
     size_t n = changes(fx);
-    et_flows_set_amazon_oui(fx->flows, d, true);
+    et_flows_set_vendor(fx->flows, d, "Amazon Technologies Inc.");
     assert_int_equal(changes(fx), n);
     /* Nor does a packet. */
     et_flows_packet(fx->flows, fl, true, 100, 1, 1, 0);
@@ -1015,7 +1005,7 @@ static void test_big_download(void **state)
     et_addr a = SPEAKER, b = PHONE;
     const uint64_t big = 1000000;
     et_flow *fl = tcp_flow(fx, a, 50000, ip4(13, 32, 0, 1), 443, 0);
-    et_flows_set_amazon_oui(fx->flows, device_of(fx, fl), true);
+    et_flows_set_vendor(fx->flows, device_of(fx, fl), "Amazon Technologies Inc.");
     sni(fx, fl, "dvi8md6049w6b.cloudfront.net");
     assert_int_equal(et_flow_group(fl), ET_GROUP_CDN);
     /* Uploads do not count. */
@@ -1060,7 +1050,7 @@ static void test_big_download(void **state)
 static void test_groups(void **state)
 {
     (void)state;
-    assert_string_equal(et_group_name(ET_GROUP_AVS), "avs");
+    assert_string_equal(et_group_name(ET_GROUP_VOICE), "voice");
     assert_string_equal(et_group_name(ET_GROUP_METRICS), "metrics");
     assert_string_equal(et_group_name(ET_GROUP_CDN), "cdn");
     assert_string_equal(et_group_name(ET_GROUP_OTHER), "other");
@@ -1075,12 +1065,12 @@ static void test_groups(void **state)
     et_flows *f = et_flows_new(rs, &cfg);
     et_addr spk = SPEAKER, phone = PHONE, s = SERVER2, a = AVS_SERVER;
     static const struct { const char *sni; const char *service; et_group group; } cases[] = {
-        { "avs-alexa-4-na.amazon.com", "avs", ET_GROUP_AVS },       /* makes SPEAKER a speaker */
+        { "avs-alexa-4-na.amazon.com", "avs", ET_GROUP_VOICE },       /* makes SPEAKER a speaker */
         { "unagi-na.amazon.com", "metrics", ET_GROUP_METRICS },
         { "dvi8md6049w6b.cloudfront.net", "cdn", ET_GROUP_CDN },
         { "kindle-time.amazon.com", "time", ET_GROUP_OTHER },
         { "www.amazon.com", "amazon", ET_GROUP_OTHER },
-        { "voice.example.org", "avs", ET_GROUP_AVS },
+        { "voice.example.org", "avs", ET_GROUP_VOICE },
         { "cdn.example.org", "cdn", ET_GROUP_CDN },
         { "mine.example.org", "mine", ET_GROUP_OTHER },
         { "www.example.net", NULL, ET_GROUP_UNTAGGED },
@@ -1108,7 +1098,7 @@ static void test_groups(void **state)
     assert_int_equal(v->evidence, ET_EV_TRAFFIC);
     assert_null(v->host);
     assert_string_equal(v->service, "avs");
-    assert_int_equal(et_flow_group(v), ET_GROUP_AVS);
+    assert_int_equal(et_flow_group(v), ET_GROUP_VOICE);
     et_flows_free(f);
     et_ruleset_free(rs);
 }
@@ -1315,7 +1305,6 @@ int main(void)
         T(test_same_ip),
         T(test_same_ip_strongest_then_earliest),
         T_OWN(test_same_ip_disabled),
-        cmocka_unit_test(test_vendor),
         T(test_speaker_by_oui),
         T(test_non_speaker_services),
         cmocka_unit_test(test_user_service_any_device),

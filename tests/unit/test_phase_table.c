@@ -143,7 +143,7 @@ static bool same_row(const et_ptable_row *a, const et_ptable_row *b)
            g_strcmp0(a->label, b->label) == 0 && a->start == b->start && a->duration == b->duration &&
            memcmp(&a->cells, &b->cells, sizeof(a->cells)) == 0 &&
            a->voice_up_bytes == b->voice_up_bytes && a->voice_up_rate == b->voice_up_rate &&
-           a->max_speech_s == b->max_speech_s && g_strcmp0(a->verdict, b->verdict) == 0;
+           a->speech_s == b->speech_s && g_strcmp0(a->verdict, b->verdict) == 0;
 }
 
 /* The row of (device, index), or NULL. */
@@ -216,12 +216,12 @@ static void assert_equals_recount(world *w, const char *what, uint32_t seed)
                 }
             }
             if (strcmp(x->verdict, et_verdict_name(j.verdict)) != 0 || x->voice_up_bytes != j.voice_up_bytes ||
-                !close_to(x->voice_up_rate, j.voice_up_rate) || !close_to(x->max_speech_s, j.max_speech_s))
+                !close_to(x->voice_up_rate, j.voice_up_rate) || !close_to(x->speech_s, j.speech_s))
                 fail_msg("%s seed %u packet %u device %u phase %u (%s): row %s, %llu B at %.3f B/s, %.3f s; "
                          "recount %s, %llu B at %.3f B/s, %.3f s", what, seed, w->packets->len,
                          device, i, ph->label, x->verdict, (unsigned long long)x->voice_up_bytes, x->voice_up_rate,
-                         x->max_speech_s, et_verdict_name(j.verdict),
-                         (unsigned long long)j.voice_up_bytes, j.voice_up_rate, j.max_speech_s);
+                         x->speech_s, et_verdict_name(j.verdict),
+                         (unsigned long long)j.voice_up_bytes, j.voice_up_rate, j.speech_s);
             seen++;
         }
         /* Rows of phases that no longer exist (merged): shown empty. */
@@ -345,10 +345,10 @@ static void test_schedule_rows(void **state)
         assert_int_equal(r->index, i);
         assert_string_equal(r->label, labels[i]);
     }
-    assert_int_equal(et_ptable_get(w->table, 0)->cells.bytes[ET_GROUP_AVS][0], 100);
-    assert_int_equal(et_ptable_get(w->table, 0)->cells.packets[ET_GROUP_AVS][0], 1);
+    assert_int_equal(et_ptable_get(w->table, 0)->cells.bytes[ET_GROUP_VOICE][0], 100);
+    assert_int_equal(et_ptable_get(w->table, 0)->cells.packets[ET_GROUP_VOICE][0], 1);
     pkt(w, avs, false, 300, 12.0);
-    assert_int_equal(et_ptable_get(w->table, 1)->cells.bytes[ET_GROUP_AVS][1], 300);
+    assert_int_equal(et_ptable_get(w->table, 1)->cells.bytes[ET_GROUP_VOICE][1], 300);
     /* Nothing changed without a packet; a packet of one phase reports its row. */
     size_t n;
     et_ptable_changed(w->table, &n);
@@ -375,8 +375,8 @@ static void test_class_change_moves_counts(void **state)
     pkt(w, avs, false, 100, 11.5);
     const et_ptable_row *r = et_ptable_get(w->table, 0);
     assert_int_equal(r->cells.bytes[ET_GROUP_UNTAGGED][0], 0);
-    assert_int_equal(r->cells.bytes[ET_GROUP_AVS][0], 800);
-    assert_int_equal(r->cells.packets[ET_GROUP_AVS][0], 2);
+    assert_int_equal(r->cells.bytes[ET_GROUP_VOICE][0], 800);
+    assert_int_equal(r->cells.packets[ET_GROUP_VOICE][0], 2);
     assert_equals_recount(w, "class change", 0);
     world_free(w);
 }

@@ -574,7 +574,7 @@ static void test_oui_speaker_untagged_voice_path(void **state)
     et_flow *cloud = flow_to(w, SPEAKER, 50000, ip4(34, 1, 2, 3), 0, NULL);
     et_flow *lan = flow_to(w, SPEAKER, 50001, ip4(192, 168, 1, 1), 0, NULL);
     et_device *d = et_flows_device(w->flows, cloud->device);
-    et_flows_set_amazon_oui(w->flows, d, et_vendor_is_amazon("Amazon Technologies Inc."));
+    et_flows_set_vendor(w->flows, d, "Amazon Technologies Inc.");
     assert_null(cloud->service);
     assert_true(et_phases_voice_path(w->flows, cloud));
     assert_false(et_phases_voice_path(w->flows, lan));
@@ -595,7 +595,7 @@ static void test_non_speaker_single_phase(void **state)
     world *w = *state;
     et_flow *fl = flow_to(w, PHONE, 50000, ip4(34, 1, 2, 3), 0, NULL);
     et_device *d = et_flows_device(w->flows, fl->device);
-    et_flows_set_amazon_oui(w->flows, d, false);
+    et_flows_set_vendor(w->flows, d, NULL);
     stream(w, fl, true, 10.05, 13.0, 3200);
     stream(w, fl, false, 13.05, 15.0, 5000);
     uint32_t n;

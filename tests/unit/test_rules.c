@@ -273,14 +273,84 @@ static void test_service_error(void **state)
 static void test_speaker_services(void **state)
 {
     (void)state;
-    const char *speaker[] = { "avs", "metrics", "cdn", "api", "connectivity", "time" };
-    for (size_t i = 0; i < 6; i++)
-        assert_true(et_is_speaker_service(speaker[i]));
-    assert_false(et_is_speaker_service("amazon"));
-    assert_false(et_is_speaker_service("my-service"));
-    assert_false(et_is_speaker_service(""));
-    assert_false(et_is_speaker_service("av"));
-    assert_false(et_is_speaker_service("avs2"));
+    static const struct { const char *service, *fallback; et_assistant assistant; bool voice; } speaker[] = {
+        { "avs", "amazon", ET_ASSISTANT_ALEXA, true },
+        { "siri", "apple", ET_ASSISTANT_SIRI, true },
+        { "google-assistant", "google", ET_ASSISTANT_GOOGLE, true },
+        { "voice", "other", ET_ASSISTANT_UNKNOWN, true },
+        { "metrics", "amazon", ET_ASSISTANT_ALEXA, false },
+        { "cdn", "amazon", ET_ASSISTANT_ALEXA, false },
+        { "api", "amazon", ET_ASSISTANT_ALEXA, false },
+        { "connectivity", "amazon", ET_ASSISTANT_ALEXA, false },
+        { "time", "amazon", ET_ASSISTANT_ALEXA, false },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(speaker); i++) {
+        et_assistant a = ET_ASSISTANT_NONE;
+        bool voice = !speaker[i].voice;
+        const char *fallback = NULL;
+        assert_true(et_speaker_service(speaker[i].service, &a, &voice, &fallback));
+        assert_int_equal(a, speaker[i].assistant);
+        assert_int_equal(voice, speaker[i].voice);
+        assert_string_equal(fallback, speaker[i].fallback);
+        assert_int_equal(et_group_of_service(speaker[i].service), voice ? ET_GROUP_VOICE : et_group_of_service(speaker[i].service));
+    }
+    static const char *const not_speaker[] = { "amazon", "apple", "google", "local", "my-service", "", "av", "avs2" };
+    for (size_t i = 0; i < G_N_ELEMENTS(not_speaker); i++)
+        assert_false(et_speaker_service(not_speaker[i], NULL, NULL, NULL));
+    assert_false(et_speaker_service(NULL, NULL, NULL, NULL));
+    assert_string_equal(et_assistant_voice_service(ET_ASSISTANT_ALEXA), "avs");
+    assert_string_equal(et_assistant_voice_service(ET_ASSISTANT_SIRI), "siri");
+    assert_string_equal(et_assistant_voice_service(ET_ASSISTANT_GOOGLE), "google-assistant");
+    assert_string_equal(et_assistant_voice_service(ET_ASSISTANT_UNKNOWN), "voice");
+    assert_null(et_assistant_voice_service(ET_ASSISTANT_NONE));
+    assert_string_equal(et_assistant_name(ET_ASSISTANT_GOOGLE), "google");
+    assert_string_equal(et_assistant_name((et_assistant)99), "");
+}
+
+/* A MAC vendor names a speaker only for makers whose networked products are all speakers. */
+static void test_vendor_assistant(void **state)
+{
+    (void)state;
+    assert_int_equal(et_vendor_assistant("Amazon Technologies Inc."), ET_ASSISTANT_ALEXA);
+    assert_int_equal(et_vendor_assistant("AmazonTe"), ET_ASSISTANT_ALEXA);
+    assert_int_equal(et_vendor_assistant("Sonos, Inc."), ET_ASSISTANT_UNKNOWN);
+    assert_int_equal(et_vendor_assistant("Apple, Inc."), ET_ASSISTANT_NONE);
+    assert_int_equal(et_vendor_assistant("Google, Inc."), ET_ASSISTANT_NONE);
+    assert_int_equal(et_vendor_assistant("Raspberry Pi Trading Ltd"), ET_ASSISTANT_NONE);
+    assert_int_equal(et_vendor_assistant(""), ET_ASSISTANT_NONE);
+    assert_int_equal(et_vendor_assistant(NULL), ET_ASSISTANT_NONE);
+}
+
+static et_assistant txt(const char *s, char *model, size_t size)
+{
+    return et_mdns_txt_assistant(s, strlen(s), model, size);
+}
+
+/* Speaker models in mDNS TXT strings; phones, computers, TVs and Chromecasts are none. */
+static void test_mdns_txt_assistant(void **state)
+{
+    (void)state;
+    char model[48];
+    assert_int_equal(txt("model=AudioAccessory1,1", model, sizeof(model)), ET_ASSISTANT_SIRI);
+    assert_string_equal(model, "AudioAccessory1,1");
+    assert_int_equal(txt("rpMd=AudioAccessory5,1", model, sizeof(model)), ET_ASSISTANT_SIRI);
+    assert_string_equal(model, "AudioAccessory5,1");
+    assert_int_equal(txt("md=Google Home Mini", model, sizeof(model)), ET_ASSISTANT_GOOGLE);
+    assert_string_equal(model, "Google Home Mini");
+    assert_int_equal(txt("md=Google Nest Mini", model, sizeof(model)), ET_ASSISTANT_GOOGLE);
+    assert_int_equal(txt("md=Nest Audio", model, sizeof(model)), ET_ASSISTANT_GOOGLE);
+    static const char *const none[] = { "model=iPhone14,2", "model=AppleTV11,1", "model=MacBookPro18,3",
+                                        "md=Chromecast", "md=Google TV", "fn=Google Home Mini", "", "model=" };
+    for (size_t i = 0; i < G_N_ELEMENTS(none); i++) {
+        assert_int_equal(txt(none[i], model, sizeof(model)), ET_ASSISTANT_NONE);
+        assert_string_equal(model, "");
+    }
+    /* The model is cut to the buffer and made printable: it is shown in a field. */
+    char small[6];
+    assert_int_equal(txt("md=Google Home\x01Mini", small, sizeof(small)), ET_ASSISTANT_GOOGLE);
+    assert_string_equal(small, "Googl");
+    assert_int_equal(et_mdns_txt_assistant("md=Google Home\x01", 15, model, sizeof(model)), ET_ASSISTANT_GOOGLE);
+    assert_string_equal(model, "Google Home?");
 }
 
 /* ---- et_host_normalize ---- */
@@ -299,6 +369,14 @@ static void test_normalize_basic(void **state)
     assert_string_equal(out, "www.example.org");
     assert_true(normalize("localhost", out, sizeof(out)));
     assert_string_equal(out, "localhost");
+    assert_true(normalize("1password.com", out, sizeof(out)));
+    assert_true(normalize("a.b.c2", out, sizeof(out)));
+
+    /* An address is not a name: a certificate CN "0.0.0.0" names no host. */
+    assert_false(normalize("0.0.0.0", out, sizeof(out)));
+    assert_false(normalize("10.1.2.3", out, sizeof(out)));
+    assert_false(normalize("host.123", out, sizeof(out)));
+    assert_false(normalize("42", out, sizeof(out)));
     assert_true(normalize("_dmarc.example", out, sizeof(out)));
     assert_string_equal(out, "_dmarc.example");
     /* Punycode (IDN A-labels) is plain ASCII. */
@@ -461,8 +539,8 @@ static void test_builtin_rows_are_complete(void **state)
 static void test_groups(void **state)
 {
     (void)state;
-    static const char *const names[ET_GROUP_COUNT] = { "avs", "metrics", "cdn", "other", "untagged" };
-    static const char *const labels[ET_GROUP_COUNT] = { "AVS", "Metrics", "CDN", "Other", "Untagged" };
+    static const char *const names[ET_GROUP_COUNT] = { "voice", "metrics", "cdn", "other", "untagged" };
+    static const char *const labels[ET_GROUP_COUNT] = { "Voice", "Metrics", "CDN", "Other", "Untagged" };
     for (int g = 0; g < ET_GROUP_COUNT; g++) {
         assert_string_equal(et_group_name((et_group)g), names[g]);
         assert_string_equal(et_group_label((et_group)g), labels[g]);
@@ -471,6 +549,10 @@ static void test_groups(void **state)
     assert_int_equal(et_group_of_service("time"), ET_GROUP_OTHER);
     assert_int_equal(et_group_of_service("amazon"), ET_GROUP_OTHER);
     assert_int_equal(et_group_of_service("mine"), ET_GROUP_OTHER);
+    assert_int_equal(et_group_of_service("avs"), ET_GROUP_VOICE);
+    assert_int_equal(et_group_of_service("siri"), ET_GROUP_VOICE);
+    assert_int_equal(et_group_of_service("google-assistant"), ET_GROUP_VOICE);
+    assert_int_equal(et_group_of_service("local"), ET_GROUP_OTHER);
     assert_int_equal(et_group_of_service("AVS"), ET_GROUP_OTHER);   /* rule sets lower-case first */
 
     et_ruleset *rs = et_ruleset_new();
@@ -479,7 +561,16 @@ static void test_groups(void **state)
     et_ruleset_add(rs, "t.example", "time");
     et_ruleset_add(rs, "x.example", "mine");
     et_ruleset_add_builtin(rs);
-    assert_int_equal(et_ruleset_match(rs, "a.example")->group, ET_GROUP_AVS);
+    assert_int_equal(et_ruleset_match(rs, "a.example")->group, ET_GROUP_VOICE);
+    assert_true(et_ruleset_match(rs, "a.example")->names_speaker);
+    assert_false(et_ruleset_match(rs, "m.example")->names_speaker);
+    assert_true(et_ruleset_match(rs, "avs-alexa-4-na.amazon.com")->names_speaker);
+    assert_false(et_ruleset_match(rs, "guzzoni.apple.com")->names_speaker);   /* iPhones use it too */
+    assert_false(et_ruleset_match(rs, "www.google.com")->names_speaker);      /* every browser does */
+    assert_true(et_ruleset_match(rs, "embeddedassistant.googleapis.com")->names_speaker);
+    assert_string_equal(et_ruleset_match(rs, "guzzoni.apple.com")->service, "siri");
+    assert_string_equal(et_ruleset_match(rs, "www.google.com")->service, "google-assistant");
+    assert_string_equal(et_ruleset_match(rs, "ab-us.ws.sonos.com")->service, "sonos");
     assert_int_equal(et_ruleset_match(rs, "m.example")->group, ET_GROUP_METRICS);
     assert_int_equal(et_ruleset_match(rs, "t.example")->group, ET_GROUP_OTHER);
     assert_int_equal(et_ruleset_match(rs, "x.example")->group, ET_GROUP_OTHER);
@@ -697,6 +788,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pattern_error_messages),
         cmocka_unit_test(test_service_error),
         cmocka_unit_test(test_speaker_services),
+        cmocka_unit_test(test_vendor_assistant),
+        cmocka_unit_test(test_mdns_txt_assistant),
         cmocka_unit_test(test_normalize_basic),
         cmocka_unit_test(test_normalize_length_not_nul_terminated),
         cmocka_unit_test(test_normalize_rejects),

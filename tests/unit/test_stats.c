@@ -86,10 +86,10 @@ static void test_cells_helpers(void **state)
 {
     (void)state;
     et_cells a = { 0 }, b = { 0 };
-    a.bytes[ET_GROUP_AVS][0] = 10;
+    a.bytes[ET_GROUP_VOICE][0] = 10;
     a.bytes[ET_GROUP_CDN][0] = 5;
     a.bytes[ET_GROUP_OTHER][1] = 7;
-    a.packets[ET_GROUP_AVS][0] = 2;
+    a.packets[ET_GROUP_VOICE][0] = 2;
     a.packets[ET_GROUP_UNTAGGED][1] = 3;
     assert_int_equal(et_cells_bytes(&a, 0), 15);
     assert_int_equal(et_cells_bytes(&a, 1), 7);
@@ -97,7 +97,7 @@ static void test_cells_helpers(void **state)
     assert_int_equal(et_cells_packets(&a, 1), 3);
     et_cells_add(&b, &a, 1);
     et_cells_add(&b, &a, 1);
-    assert_int_equal(b.bytes[ET_GROUP_AVS][0], 20);
+    assert_int_equal(b.bytes[ET_GROUP_VOICE][0], 20);
     et_cells_add(&b, &a, -1);
     assert_memory_equal(&a, &b, sizeof(a));
 }
@@ -122,10 +122,10 @@ static void test_add_counts_group_and_direction(void **state)
     const et_cells *c = et_acc_row(w->acc, r0, &device, &key);
     assert_int_equal(device, avs->device);
     assert_int_equal(key, 0);
-    assert_int_equal(c->bytes[ET_GROUP_AVS][0], 100);
-    assert_int_equal(c->bytes[ET_GROUP_AVS][1], 1500);
-    assert_int_equal(c->packets[ET_GROUP_AVS][0], 1);
-    assert_int_equal(c->packets[ET_GROUP_AVS][1], 1);
+    assert_int_equal(c->bytes[ET_GROUP_VOICE][0], 100);
+    assert_int_equal(c->bytes[ET_GROUP_VOICE][1], 1500);
+    assert_int_equal(c->packets[ET_GROUP_VOICE][0], 1);
+    assert_int_equal(c->packets[ET_GROUP_VOICE][1], 1);
     assert_int_equal(c->bytes[ET_GROUP_METRICS][0], 60);
     assert_int_equal(et_cells_bytes(c, 0), 160);
     assert_int_equal(et_cells_packets(c, 0), 2);
@@ -170,25 +170,25 @@ static void test_class_change_moves_counts(void **state)
 
     const char *name = "avs-alexa-4-na.amazon.com";
     assert_true(et_flows_add_dns(w->flows, name, strlen(name), &server, &dev, 3));
-    assert_int_equal(et_flow_group(x), ET_GROUP_AVS);
+    assert_int_equal(et_flow_group(x), ET_GROUP_VOICE);
     et_acc_sync(w->acc, w->flows);
     assert_int_equal(dirty_set(w), (1ull << r0) | (1ull << r1));
     c0 = et_acc_row(w->acc, r0, NULL, NULL);
     assert_int_equal(c0->bytes[ET_GROUP_UNTAGGED][0], 0);
     assert_int_equal(c0->packets[ET_GROUP_UNTAGGED][0], 0);
     assert_int_equal(c0->bytes[ET_GROUP_UNTAGGED][1], 0);
-    assert_int_equal(c0->bytes[ET_GROUP_AVS][0], 1500);
-    assert_int_equal(c0->packets[ET_GROUP_AVS][0], 2);
-    assert_int_equal(c0->bytes[ET_GROUP_AVS][1], 300);
+    assert_int_equal(c0->bytes[ET_GROUP_VOICE][0], 1500);
+    assert_int_equal(c0->packets[ET_GROUP_VOICE][0], 2);
+    assert_int_equal(c0->bytes[ET_GROUP_VOICE][1], 300);
     assert_int_equal(c0->bytes[ET_GROUP_METRICS][0], 60);     /* other flows stay */
     const et_cells *c1 = et_acc_row(w->acc, r1, NULL, NULL);
-    assert_int_equal(c1->bytes[ET_GROUP_AVS][0], 2000);
+    assert_int_equal(c1->bytes[ET_GROUP_VOICE][0], 2000);
     assert_int_equal(et_cells_bytes(c1, 0), 2000);
     /* Later packets of the flow count in its new group; a second sync moves nothing. */
     add(w, x, true, 10, 1);
     et_acc_sync(w->acc, w->flows);
     c1 = et_acc_row(w->acc, r1, NULL, NULL);
-    assert_int_equal(c1->bytes[ET_GROUP_AVS][0], 2010);
+    assert_int_equal(c1->bytes[ET_GROUP_VOICE][0], 2010);
     assert_int_equal(c1->bytes[ET_GROUP_UNTAGGED][0], 0);
 }
 
@@ -230,8 +230,8 @@ static void test_deltas(void **state)
     /* The 1000 taken before leave Untagged; all 1050 arrive in AVS (two's complement). */
     assert_int_equal((int64_t)d.bytes[ET_GROUP_UNTAGGED][0], -1000);
     assert_int_equal((int64_t)d.packets[ET_GROUP_UNTAGGED][0], -1);
-    assert_int_equal(d.bytes[ET_GROUP_AVS][0], 1050);
-    assert_int_equal(d.packets[ET_GROUP_AVS][0], 2);
+    assert_int_equal(d.bytes[ET_GROUP_VOICE][0], 1050);
+    assert_int_equal(d.packets[ET_GROUP_VOICE][0], 2);
 }
 
 static void test_sums(void **state)
@@ -245,11 +245,11 @@ static void test_sums(void **state)
     add(w, phone, true, 1000, 3);
     et_cells s;
     et_acc_sum(w->acc, avs->device, 2, 6, &s);                 /* keys 2, 3, 5 */
-    assert_int_equal(s.bytes[ET_GROUP_AVS][0], 30 + 40 + 60);
-    assert_int_equal(s.packets[ET_GROUP_AVS][0], 3);
+    assert_int_equal(s.bytes[ET_GROUP_VOICE][0], 30 + 40 + 60);
+    assert_int_equal(s.packets[ET_GROUP_VOICE][0], 3);
     assert_int_equal(s.bytes[ET_GROUP_UNTAGGED][0], 0);        /* the phone's row is not the speaker's */
     et_acc_sum(w->acc, avs->device, 0, INT64_MAX, &s);
-    assert_int_equal(s.bytes[ET_GROUP_AVS][0], 10 + 30 + 40 + 60 + 80 + 100);
+    assert_int_equal(s.bytes[ET_GROUP_VOICE][0], 10 + 30 + 40 + 60 + 80 + 100);
     et_acc_sum(w->acc, avs->device, 10, 20, &s);
     assert_int_equal(et_cells_bytes(&s, 0), 0);
     et_acc_sum(w->acc, phone->device, 3, 4, &s);
