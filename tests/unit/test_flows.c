@@ -281,6 +281,8 @@ static void test_evidence_names(void **state)
     assert_string_equal(et_evidence_name(ET_EV_DNS), "dns");
     assert_string_equal(et_evidence_name(ET_EV_RESOLVED), "resolved");
     assert_string_equal(et_evidence_name(ET_EV_SAME_IP), "same-ip");
+    assert_string_equal(et_evidence_name(ET_EV_TRAFFIC), "traffic");
+    assert_string_equal(et_evidence_name(ET_EV_LAN), "lan");
     assert_string_equal(et_evidence_name(ET_EV_NONE), "none");
     assert_string_equal(et_evidence_name(ET_EV_COUNT), "none");
     assert_true(ET_EV_SNI > ET_EV_CERT && ET_EV_CERT > ET_EV_HTTP_HOST && ET_EV_HTTP_HOST > ET_EV_DNS &&
@@ -941,6 +943,147 @@ static void test_speaker_by_avs_reclassifies(void **state)
     assert_string_equal(cdn->service, "cdn");
 }
 
+/* ---- speakers of every maker (doc/classification.md, "Speakers") ---- */
+
+#define HOMEPOD ip4(192, 168, 1, 30)
+#define GOOGLE_HOME ip4(192, 168, 1, 31)
+#define SONOS ip4(192, 168, 1, 32)
+
+static void mdns(fixture *fx, et_addr device, const char *txt, bool speaker_model)
+{
+    assert_int_equal(et_flows_add_mdns_txt(fx->flows, &device, txt, strlen(txt)), speaker_model);
+}
+
+/* guzzoni is Siri on a HomePod (told by its mDNS model), Apple's on an iPhone; the model may come
+ * after the flow, which then changes class. */
+static void test_siri_on_homepod_only(void **state)
+{
+    fixture *fx = *state;
+    et_addr hp = HOMEPOD, phone = PHONE;
+    et_flow *on_hp = tcp_flow(fx, hp, 50000, ip4(17, 253, 1, 1), 443, 0);
+    et_flow *on_phone = tcp_flow(fx, phone, 50001, ip4(17, 253, 1, 2), 443, 0);
+    et_flows_set_vendor(fx->flows, device_of(fx, on_hp), "Apple, Inc.");
+    et_flows_set_vendor(fx->flows, device_of(fx, on_phone), "Apple, Inc.");
+    sni(fx, on_hp, "guzzoni.apple.com");
+    sni(fx, on_phone, "guzzoni.apple.com");
+    assert_string_equal(on_hp->service, "apple");
+    assert_int_equal(on_hp->group, ET_GROUP_OTHER);
+    assert_false(et_device_is_speaker(device_of(fx, on_hp)));
+
+    size_t before = changes(fx);
+    mdns(fx, phone, "model=iPhone14,2", false);
+    mdns(fx, hp, "model=AudioAccessory1,1", true);
+    assert_true(changed_since(fx, before, on_hp->id));
+    assert_int_equal(et_device_assistant(device_of(fx, on_hp)), ET_ASSISTANT_SIRI);
+    assert_string_equal(device_of(fx, on_hp)->model, "AudioAccessory1,1");
+    assert_string_equal(on_hp->service, "siri");
+    assert_int_equal(on_hp->group, ET_GROUP_VOICE);
+    assert_string_equal(on_phone->service, "apple");
+    assert_false(et_device_is_speaker(device_of(fx, on_phone)));
+    /* Its other Apple flows are Apple's. */
+    et_flow *other = tcp_flow(fx, hp, 50002, ip4(17, 253, 1, 3), 443, 1);
+    sni(fx, other, "gsp-ssl.ls.apple.com");
+    assert_string_equal(other->service, "apple");
+}
+
+/* www.google.com is the Assistant on a Google speaker, search on a laptop and on an Echo. */
+static void test_google_assistant_on_google_speakers_only(void **state)
+{
+    fixture *fx = *state;
+    et_addr gh = GOOGLE_HOME, laptop = PHONE, echo = SPEAKER;
+    mdns(fx, gh, "md=Google Home Mini", true);
+    mdns(fx, laptop, "md=Chromecast", false);
+    et_addr g1 = ip4(142, 250, 1, 1), g2 = ip4(142, 250, 1, 2), g3 = ip4(142, 250, 1, 3);
+    et_flow *gq = et_flows_add(fx->flows, UDP, &gh, 50001, &g1, 443, -1, 0);
+    et_flow *search = tcp_flow(fx, laptop, 50002, g2, 443, 0);
+    et_flow *on_echo = tcp_flow(fx, echo, 50003, g3, 443, 0);
+    et_flows_set_vendor(fx->flows, device_of(fx, on_echo), "Amazon Technologies Inc.");
+    sni(fx, gq, "www.google.com");
+    sni(fx, search, "www.google.com");
+    sni(fx, on_echo, "www.google.com");
+    assert_string_equal(gq->service, "google-assistant");
+    assert_int_equal(gq->group, ET_GROUP_VOICE);
+    assert_string_equal(search->service, "google");
+    assert_int_equal(search->group, ET_GROUP_OTHER);
+    assert_string_equal(on_echo->service, "google");
+    assert_int_equal(et_device_assistant(device_of(fx, gq)), ET_ASSISTANT_GOOGLE);
+    assert_false(et_device_is_speaker(device_of(fx, search)));
+}
+
+/* Alexa built into another maker's speaker: its AVS flow makes it an Alexa speaker; a speaker
+ * maker's device with nothing named is a speaker of an unknown assistant, whose voice connection
+ * (found by its shape) is "voice". */
+static void test_alexa_built_in(void **state)
+{
+    fixture *fx = *state;
+    et_addr sonos = SONOS, other = ip4(192, 168, 1, 33);
+    et_flow *sonos_cloud = tcp_flow(fx, sonos, 50000, ip4(54, 1, 1, 1), 443, 0);
+    et_flows_set_vendor(fx->flows, device_of(fx, sonos_cloud), "Sonos, Inc.");
+    sni(fx, sonos_cloud, "ab-us.ws.sonos.com");
+    assert_string_equal(sonos_cloud->service, "sonos");
+    assert_int_equal(et_device_assistant(device_of(fx, sonos_cloud)), ET_ASSISTANT_UNKNOWN);
+    et_flow *avs = tcp_flow(fx, sonos, 50001, AVS_SERVER, 443, 1);
+    sni(fx, avs, "avs-alexa-4-na.amazon.com");
+    assert_string_equal(avs->service, "avs");
+    assert_int_equal(et_device_assistant(device_of(fx, avs)), ET_ASSISTANT_ALEXA);
+
+    et_flow *unnamed = tcp_flow(fx, other, 50002, ip4(52, 94, 9, 9), 443, 2);
+    et_flows_set_vendor(fx->flows, device_of(fx, unnamed), "Sonos, Inc.");
+    assert_null(unnamed->service);
+    et_flows_add_traffic(fx->flows, unnamed);
+    assert_string_equal(unnamed->service, "voice");
+    assert_int_equal(unnamed->group, ET_GROUP_VOICE);
+    assert_int_equal(unnamed->evidence, ET_EV_TRAFFIC);
+
+    /* On a device that is no speaker, traffic names nothing. */
+    et_addr phone = PHONE;
+    et_flow *phone_flow = tcp_flow(fx, phone, 50003, ip4(52, 94, 9, 10), 443, 3);
+    et_flows_add_traffic(fx->flows, phone_flow);
+    assert_null(phone_flow->service);
+}
+
+/* The Assistant SDK's endpoint, like AVS, is opened by speakers only. */
+static void test_assistant_sdk_names_speaker(void **state)
+{
+    fixture *fx = *state;
+    et_addr dev = ip4(192, 168, 1, 40);
+    et_flow *fl = tcp_flow(fx, dev, 50000, ip4(142, 250, 2, 1), 443, 0);
+    sni(fx, fl, "embeddedassistant.googleapis.com");
+    assert_int_equal(et_device_assistant(device_of(fx, fl)), ET_ASSISTANT_GOOGLE);
+    assert_string_equal(fl->service, "google-assistant");
+}
+
+/* LAN flows no rule names are local; a certificate CN "0.0.0.0" names no host. */
+static void test_lan_is_local(void **state)
+{
+    fixture *fx = *state;
+    et_addr a = SPEAKER, b = ip4(192, 168, 1, 21), router = ip4(192, 168, 1, 1), mcast = ip4(224, 0, 0, 251);
+    et_flow *echo_to_echo = tcp_flow(fx, a, 50000, b, 55443, 0);
+    et_flows_set_vendor(fx->flows, device_of(fx, echo_to_echo), "Amazon Technologies Inc.");
+    const char *sans[] = { "0.0.0.0" };
+    assert_int_equal(et_flows_add_cert(fx->flows, echo_to_echo, "0.0.0.0", sans, 1), 0);
+    assert_null(echo_to_echo->host);
+    assert_string_equal(echo_to_echo->service, "local");
+    assert_int_equal(echo_to_echo->evidence, ET_EV_LAN);
+    assert_int_equal(echo_to_echo->group, ET_GROUP_OTHER);
+    et_flow *whalexa = tcp_flow(fx, a, 50001, b, 55443, 1);
+    assert_int_equal(et_flows_add_cert(fx->flows, whalexa, "WHALEXA", NULL, 0), 1);
+    assert_string_equal(whalexa->service, "local");
+    assert_int_equal(whalexa->evidence, ET_EV_CERT);
+    et_flow *to_router = et_flows_add(fx->flows, UDP, &a, 40000, &router, 53, -1, 2);
+    assert_string_equal(to_router->service, "local");
+    et_flow *mdns_flow = et_flows_add(fx->flows, UDP, &a, 5353, &mcast, 5353, -1, 3);
+    assert_string_equal(mdns_flow->service, "local");
+    /* A rule's name on the LAN keeps its rule. */
+    et_flow *named = tcp_flow(fx, a, 50002, ip4(10, 0, 0, 9), 443, 4);
+    sni(fx, named, "unagi-na.amazon.com");
+    assert_string_equal(named->service, "metrics");
+    /* A cloud flow without a name stays untagged. */
+    et_flow *cloud = tcp_flow(fx, a, 50003, ip4(52, 94, 9, 11), 443, 5);
+    assert_null(cloud->service);
+    assert_int_equal(cloud->evidence, ET_EV_NONE);
+}
+
 static void test_oui_change_log(void **state)
 {
     fixture *fx = *state;
@@ -1314,6 +1457,11 @@ int main(void)
         T(test_packet_totals),
         T(test_big_download),
         cmocka_unit_test(test_groups),
+        T(test_siri_on_homepod_only),
+        T(test_google_assistant_on_google_speakers_only),
+        T(test_alexa_built_in),
+        T(test_assistant_sdk_names_speaker),
+        T(test_lan_is_local),
         cmocka_unit_test_setup_teardown(test_flow_record, setup_all, teardown),
         cmocka_unit_test(test_addr_text),
         cmocka_unit_test(test_addr_equal),

@@ -26,6 +26,8 @@
 #include "unit_helpers.h"
 
 #define TCP 6
+#define UDP 17
+#define ACK 0x10
 #define SYN 0x02
 #define BIN 0.1
 
@@ -413,10 +415,113 @@ static void test_voice_burst(void **state)
     et_phases_judge(w->phases, w->flows, avs->device, &list[1], &j);
     assert_int_equal(j.verdict, ET_VERDICT_WAKE);
     assert_int_equal(j.voice_up_bytes, 96000);
-    assert_float_equal(j.max_speech_s, 24.0, 1e-9);
+    assert_float_equal(j.speech_s, 3.0, 1e-9);          /* 30 bins of speech, measured */
+    assert_float_equal(j.max_speech_s, 24.0, 1e-9);     /* what 96 kB could carry at 4000 B/s */
     et_phases_judge(w->phases, w->flows, avs->device, &list[0], &j);
     assert_int_equal(j.verdict, ET_VERDICT_OK);
     assert_int_equal(j.voice_up_bytes, 0);          /* pings are not speech */
+}
+
+/* ---- speech of other codecs and generations (doc/phases.md, "Speech") ---- */
+
+/* An Echo Dot 3 at PCM rate: its voice connection, older than the capture, silent for 20 s;
+ * then ~66 kB of buffered audio in one bin, ~3.3 kB per bin with every fourth bin a record more,
+ * for 5 s, then the answer. Unnamed: the voice connection by its shape. */
+static void test_pcm_after_buffered_burst(void **state)
+{
+    world *w = *state;
+    et_addr echo = SPEAKER, server = ip4(52, 94, 1, 7);
+    et_flow *fl = et_flows_add(w->flows, TCP, &echo, 50000, &server, 443, ACK, 20.05);
+    et_flows_set_vendor(w->flows, et_flows_device(w->flows, fl->device), "Amazon Technologies Inc.");
+    for (int i = 0; i < 45; i++)                 /* 65.7 kB within the first 100 ms */
+        pkt(w, fl, true, 1460, 20.05 + 0.001 * i);
+    for (int b = 1; b <= 50; b++)
+        pkt(w, fl, true, b % 4 == 0 ? 4450 : 3300, 20.05 + 0.1 * b);
+    stream(w, fl, false, 25.2, 27.0, 4000);
+    ping(w, fl, 35.05);
+    uint32_t n;
+    const et_phase *list = phases_of(w, fl->device, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[1], "interaction", 20.0, 27.0, BIN);
+    assert_string_equal(fl->service, "avs");
+    assert_int_equal(fl->evidence, ET_EV_TRAFFIC);
+    et_phase_judgement j;
+    et_phases_judge(w->phases, w->flows, fl->device, &list[1], &j);
+    assert_float_equal(j.speech_s, 5.1, 1e-9);
+    assert_true(j.speech_s <= list[1].end - list[1].start);
+}
+
+/* A burst then a bulk upload faster than any audio is no speech; nor is a burst alone, nor one
+ * larger than buffered audio can be. */
+static void test_burst_then_bulk_is_no_speech(void **state)
+{
+    world *w = *state;
+    et_flow *avs = avs_flow(w, 0);
+    for (int i = 0; i < 40; i++)
+        pkt(w, avs, true, 1460, 5.05 + 0.001 * i);
+    stream(w, avs, true, 5.15, 7.0, 10000);      /* 100 kB/s for 1.85 s */
+    pkt(w, avs, true, 60000, 10.05);             /* a burst alone */
+    stream(w, avs, true, 20.05, 20.35, 60000);   /* 180 kB in 0.3 s, then audio-sized records */
+    stream(w, avs, true, 20.35, 22.0, 3300);
+    uint32_t n;
+    const et_phase *list = phases_of(w, avs->device, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].label, "idle");
+}
+
+/* QUIC over UDP has no pure acknowledgements to leave out: a download's ACK datagrams fill every
+ * bin with small upload. They are no speech; the speaker's real upload is, and its speech ends
+ * where the answer begins. */
+static void test_udp_ack_stream_is_no_speech(void **state)
+{
+    world *w = *state;
+    et_addr gh = ip4(192, 168, 1, 31), server = ip4(142, 250, 1, 1), laptop = PHONE;
+    assert_true(et_flows_add_mdns_txt(w->flows, &gh, "md=Google Home Mini", 19));
+    et_flow *voice = et_flows_add(w->flows, UDP, &gh, 50000, &server, 443, -1, 1.0);
+    assert_true(et_flows_add_sni(w->flows, voice, "www.google.com", 14));
+    assert_string_equal(voice->service, "google-assistant");
+    /* A 3 s download with ACKs (80 B, twice per bin) on the speaker's own voice flow. */
+    for (int b = 0; b < 30; b++) {
+        pkt(w, voice, false, 1350, 2.05 + 0.1 * b);
+        pkt(w, voice, false, 1350, 2.07 + 0.1 * b);
+        pkt(w, voice, true, 80, 2.08 + 0.1 * b);
+        pkt(w, voice, true, 80, 2.09 + 0.1 * b);
+    }
+    uint32_t n;
+    const et_phase *list = phases_of(w, voice->device, &n);
+    assert_int_equal(n, 1);
+    /* Then a 4 s command (3.5 kB per bin, the server's small ACKs) and its answer with ACKs. */
+    for (int b = 0; b < 40; b++) {
+        pkt(w, voice, true, 1200, 10.05 + 0.1 * b);
+        pkt(w, voice, true, 1200, 10.08 + 0.1 * b);
+        pkt(w, voice, true, 1100, 10.11 + 0.1 * b);
+        pkt(w, voice, false, 60, 10.12 + 0.1 * b);
+    }
+    for (int b = 0; b < 20; b++) {
+        pkt(w, voice, false, 1350, 14.25 + 0.1 * b);
+        pkt(w, voice, true, 80, 14.27 + 0.1 * b);
+    }
+    ping(w, voice, 19.05);
+    list = phases_of(w, voice->device, &n);
+    assert_int_equal(n, 3);
+    assert_phase(&list[1], "interaction", 10.0, 16.2, BIN);
+    et_phase_judgement j;
+    et_phases_judge(w->phases, w->flows, voice->device, &list[1], &j);
+    assert_float_equal(j.speech_s, 4.0, 0.11);
+
+    /* A laptop's QUIC download from the same host: no speech, no phases but "all". */
+    et_flow *dl = et_flows_add(w->flows, UDP, &laptop, 50001, &server, 443, -1, 20.0);
+    assert_true(et_flows_add_sni(w->flows, dl, "www.google.com", 14));
+    for (int b = 0; b < 30; b++) {
+        pkt(w, dl, false, 1350, 20.05 + 0.1 * b);
+        pkt(w, dl, true, 80, 20.06 + 0.1 * b);
+    }
+    assert_string_equal(dl->service, "google");
+    et_phase all;
+    et_phases_lookup(w->phases, w->flows, dl->device, 21.0, &all);
+    assert_string_equal(all.label, "all");
+    et_phases_judge(w->phases, w->flows, dl->device, &all, &j);
+    assert_int_equal(j.voice_up_bytes, 0);
 }
 
 static void test_version_changes(void **state)
@@ -1071,6 +1176,9 @@ int main(void)
         cmocka_unit_test(test_detector_defaults),
         T(test_idle_only),
         T(test_voice_burst),
+        T(test_pcm_after_buffered_burst),
+        T(test_burst_then_bulk_is_no_speech),
+        T(test_udp_ack_stream_is_no_speech),
         T(test_version_changes),
         T(test_bursts_merge_within_gap),
         T(test_bursts_split_beyond_gap),
