@@ -21,7 +21,7 @@ from live_view import GROUP_BYTES, parse_live
 import wireshark_gui as gui
 
 CAPTURE = CAPTURES / "echo-study.pcapng"
-GROUP_NAMES = {"avs": "AVS", "metrics": "Metrics", "cdn": "CDN", "other": "Other", "untagged": "Untagged"}
+GROUP_NAMES = {"voice": "Voice", "metrics": "Metrics", "cdn": "CDN", "other": "Other", "untagged": "Untagged"}
 # Colouring rules of plugin/profile/colorfilters (background, 8-bit): a filter that shows only one
 # kind of packet must paint whole rows in its colour and none in the others'.
 RULE_COLOURS = {'echotap.service == "avs" && echotap.dir == "up"': "#FF9E9E",
@@ -178,7 +178,7 @@ def copy_rows(ws, layout, win, title, columns):
     return [by_name(header, line) for line in lines]
 
 
-PHASES_CELLS = {"bytes": "{} {} bytes"}                              # "AVS up bytes"
+PHASES_CELLS = {"bytes": "{} {} bytes"}                              # "Voice up bytes"
 PHASE_PACKETS_CELLS = {"packets": "{} {} pkts"}                      # "AVS up pkts"
 TIMELINE_CELLS = {"bytes": "{} {}"}                                  # "AVS up" (bytes)
 
@@ -404,14 +404,14 @@ def test_io_graph_presets_split_the_study(wireshark, layout, out_dir):
     assert step == 0.1, f"interval {step} s, not 100 ms"
     lines = csv.splitlines()
     header = [h.strip('"') for h in lines[0].split(",")]
-    assert header == ["Interval start", "AVS up", "AVS down", "metrics", "CDN", "untagged"]
+    assert header == ["Interval start", "Voice up", "Voice down", "metrics", "CDN", "untagged"]
     sums = collections.Counter()
     for line in lines[1:]:
         for name, value in zip(header[1:], line.split(",")[1:]):
             sums[name] += int(float(value))
     bytes_of = lambda pred: sum(s["bytes"] for s in truth["stats"] if pred(s))
-    assert sums["AVS up"] == bytes_of(lambda s: s["service"] == "avs" and s["dir"] == "up")
-    assert sums["AVS down"] == bytes_of(lambda s: s["service"] == "avs" and s["dir"] == "down")
+    assert sums["Voice up"] == bytes_of(lambda s: group_of(s["service"]) == "voice" and s["dir"] == "up")
+    assert sums["Voice down"] == bytes_of(lambda s: group_of(s["service"]) == "voice" and s["dir"] == "down")
     assert sums["metrics"] == bytes_of(lambda s: s["service"] == "metrics")
     assert sums["CDN"] == bytes_of(lambda s: s["service"] == "cdn")
     assert sums["untagged"] == bytes_of(lambda s: group_of(s["service"]) == "untagged")
