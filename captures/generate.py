@@ -11,6 +11,7 @@ and per phase x device x service x direction (frame lengths), the schedule and t
 interactions. Same seed, same bytes.
 """
 import argparse
+import ipaddress
 import json
 import pathlib
 import random
@@ -29,6 +30,27 @@ T0 = 1768471200.0            # 2026-01-15 10:00:00 UTC
 # AVS audio (see captures/README.md): 16 kHz 16-bit mono PCM = 32000 B/s, sent as one HTTP/2
 # DATA frame per 100 ms; a TLS record adds 5 bytes of header and 16 of AEAD tag, HTTP/2 9.
 AUDIO_CHUNK = 3200 + 9 + 16
+
+
+# Local addresses (spec-21 "LAN"): a flow to one of them whose host matches no rule is `local`,
+# with evidence `lan` when nothing names it. Documentation ranges (198.51.100.0/24, 2001:db8::/32)
+# stand for cloud servers here: they are not in this list.
+LOCAL_NETS = [ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4",
+    "0.0.0.0/8", "fc00::/7", "fe80::/10", "ff00::/8", "::1/128")]
+
+
+def is_local(ip):
+    ip = ipaddress.ip_address(ip)
+    return any(ip in net for net in LOCAL_NETS if net.version == ip.version)
+
+
+def lan_truth(server_ip, service, host, evidence):
+    """What a flow's truth becomes under spec-21's LAN rule: a local server whose flow no rule
+    names (service None as the scenario meant it) is `local`; with no name at all, evidence `lan`."""
+    if service is None and is_local(server_ip):
+        return "local", host, evidence if host else "lan"
+    return service, host, evidence
 
 
 class World:
@@ -60,10 +82,12 @@ class World:
 
     def tcp(self, dev, server_ip, sport=443, service=None, host=None, evidence=None, rtt=0.030, cport=None):
         srv = Host(None, server_ip)
+        service, host, evidence = lan_truth(srv.ip, service, host, evidence)
         flow = self.cap.flow("tcp", dev.ip, cport or self.port(dev), srv.ip, sport, service, host, evidence)
         return TcpConn(self.cap, self.net, self.rng, flow, dev, srv, rtt=rtt)
 
     def udp(self, dev, server, sport, cport=None, service=None, host=None, evidence=None):
+        service, host, evidence = lan_truth(server.ip, service, host, evidence)
         flow = self.cap.flow("udp", dev.ip, cport or self.port(dev), server.ip, sport, service, host, evidence)
         return UdpConn(self.cap, self.net, flow, dev, server)
 
