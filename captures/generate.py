@@ -19,9 +19,9 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from echogen import (CCS, Capture, Host, Net, TcpConn, UdpConn, app_data, certificate, client_hello,  # noqa: E402
-                     dns_message, encrypted_finished, handshake, http_request, http_response, ntp_packet,
-                     record, server_hello, server_key_exchange, tls13_handshake, tls_full_handshake,
-                     tls_resumed_handshake, us)
+                     dns_message, encrypted_finished, gquic_chlo, gquic_short, handshake, http_request,
+                     http_response, mdns_response, ntp_packet, record, server_hello, server_key_exchange,
+                     tls13_handshake, tls_full_handshake, tls_mutual_handshake, tls_resumed_handshake, us)
 
 HERE = pathlib.Path(__file__).resolve().parent
 CERTS = {p.stem: p.read_bytes() for p in (HERE / "certs").glob("*.der")}
@@ -80,8 +80,10 @@ class World:
         self.ports[dev] = nxt if nxt <= 60999 else 32768 + nxt - 61000
         return self.ports[dev]
 
-    def tcp(self, dev, server_ip, sport=443, service=None, host=None, evidence=None, rtt=0.030, cport=None):
-        srv = Host(None, server_ip)
+    def tcp(self, dev, server_ip, sport=443, service=None, host=None, evidence=None, rtt=0.030, cport=None,
+            peer=None):
+        """A TCP connection from dev to server_ip (beyond the router), or to `peer`, a Host on the LAN."""
+        srv = peer or Host(None, server_ip)
         service, host, evidence = lan_truth(srv.ip, service, host, evidence)
         flow = self.cap.flow("tcp", dev.ip, cport or self.port(dev), srv.ip, sport, service, host, evidence)
         return TcpConn(self.cap, self.net, self.rng, flow, dev, srv, rtt=rtt)
@@ -195,6 +197,8 @@ class World:
                             **({"traffic_from": f.traffic_from} if hasattr(f, "traffic_from") else {})}
                            for f in self.cap.flows if f.first is not None],
                  "stats": stats, "packets": self.cap.packets}
+        if hasattr(self, "devices"):
+            truth["devices"] = self.devices
         if hasattr(self, "expected_verdicts"):
             truth["expected_verdicts"] = self.expected_verdicts
         pathlib.Path(path).write_text(json.dumps(truth, indent=1) + "\n")
@@ -634,6 +638,162 @@ def covert(path):
     w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py covert")
 
 
+# --- other speakers (issue 21): true shapes, public sources in captures/README.md -------------------
+
+MDNS = Host("01:00:5e:00:00:fb", "224.0.0.251")
+APPLE_GUZZONI_IP = "17.57.146.20"        # Apple's 17.0.0.0/8
+GOOGLE_WWW_IP, GOOGLE_WWW2_IP = "142.250.185.100", "142.250.185.132"
+
+
+def device(addr, speaker, assistant, model=None):
+    return {"address": str(addr.ip), "speaker": speaker, "assistant": assistant, "model": model}
+
+
+def mdns(w, t, dev, records):
+    """An mDNS response from dev (UDP 5353 to 224.0.0.251:5353): one flow per device, whose
+    client is its sender (equal ports: the first packet's sender)."""
+    flows = w.__dict__.setdefault("mdns_flows", {})
+    if dev not in flows:
+        flows[dev] = w.udp(dev, MDNS, 5353, cport=5353)
+    flows[dev].send(t, True, mdns_response(records))
+
+
+def speech_entry(w, dev, label, start, end, first, last, sent_bytes):
+    """An interaction of the truth: first and last are the times of its first and last speech
+    upload records (speech_s is their span)."""
+    w.interactions.append({"device": str(dev.ip), "label": label, "start": round(start - T0, 3),
+                           "end": round(end - T0, 3), "speech_s": round(last - first, 3),
+                           "speech_bytes": sent_bytes})
+
+
+def speak_pcm_records(w, conn, t, seconds, record=1100, every=0.031):
+    """16 kHz 16-bit PCM as an Echo Dot 3 streams it: a TLS record of `record` bytes every
+    `every` s (1024 B of audio + HTTP/2 and TLS framing): three records, 3.3 kB, in most 100 ms
+    bins and four, 4.4 kB, in every 4th-5th. Returns the time of the last record."""
+    at, last = t, t
+    while at < t + seconds:
+        conn.send(at, True, app_data(w.rng, record - 5))
+        last = at
+        at += every
+    return last
+
+
+class Gquic:
+    """A gQUIC Q046 connection on UDP 443 as seen beside the client: its CHLO (with SNI) and the
+    server's REJ, a second CHLO and the SHLO, then encrypted short-header packets. The server
+    acknowledges every second packet a round trip later; the client acknowledges at once."""
+
+    def __init__(self, w, dev, server_ip, truth, rtt=0.025):
+        self.w, self.rtt = w, rtt
+        service, host, evidence = truth
+        self.conn = w.udp(dev, Host(None, server_ip), 443, service=service, host=host, evidence=evidence)
+        self.cid = w.rng.randbytes(8)
+        self.pkn = {True: 1, False: 1}
+        self.unacked = {True: 0, False: 0}
+
+    def _send(self, t, up, n):
+        self.conn.send(t, up, gquic_short(self.w.rng, self.cid, self.pkn[up], n, to_server=up))
+        self.pkn[up] += 1
+
+    def handshake(self, t, sni):
+        rng = self.w.rng
+        self.conn.send(t, True, gquic_chlo(rng, self.cid, self.pkn[True], sni))
+        self.pkn[True] += 1
+        self._send(t + self.rtt, False, 1350)                      # REJ (server config, certificates)
+        self._send(t + self.rtt + 0.0004, False, 1180)
+        self.conn.send(t + self.rtt + 0.002, True, gquic_chlo(rng, self.cid, self.pkn[True], sni))
+        self.pkn[True] += 1
+        self._send(t + 2 * self.rtt + 0.002, False, 1200)          # SHLO
+        return t + 2 * self.rtt + 0.003
+
+    def data(self, t, up, n):
+        """One data packet of n bytes; every second one is acknowledged by the other side."""
+        self._send(t, up, n)
+        self.unacked[up] += 1
+        if self.unacked[up] == 2:
+            self.unacked[up] = 0
+            self._send(t + (self.rtt if up else 0.0002), not up, 50 + self.w.rng.randrange(12))
+
+    def download(self, t, total, rate, size=1350):
+        at = t
+        while total > 0:
+            self.data(at, False, min(size, total + 30))
+            total -= size
+            at += size / rate
+        return at + 0.0003
+
+
+def echo_pcm(path):
+    """Three Echos (Amazon OUIs), automatic phases. An Echo Dot 3 whose AVS connection began
+    before the capture sends nothing at all for 20 s, then ~66 kB of buffered audio in the first
+    100 ms, 16 kHz 16-bit PCM for ~5 s, the answer. Two other Echos talk mutual TLS to each other
+    on TCP 55443 (self-signed certificates, CN WHALEXA and 0.0.0.0) and UDP 55444; one of them
+    speaks once (Opus-like records) on an AVS connection named by DNS."""
+    w = World(path, seed=10)
+    dot3 = Host("fc:65:de:3a:91:02", "192.168.1.22")         # Amazon OUI (Echo Dot 3)
+    echo_b = Host("f0:d2:f1:44:07:be", "192.168.1.23")       # Amazon OUI
+    echo_c = Host("44:65:0d:18:c2:5a", "192.168.1.24")       # Amazon OUI
+    T = T0
+    w.devices = [device(d, True, "alexa") for d in (dot3, echo_b, echo_c)]
+
+    avs_b = w.tcp(echo_b, "52.94.233.41", 443, *AVS)       # older than the capture, named by DNS
+    avs_c = w.tcp(echo_c, "52.94.233.42", 443, *AVS)
+    w.ping(avs_b, T + 0.0)
+    w.ping(avs_c, T + 0.3)
+    w.dns(T + 0.6, echo_b, AVS_HOST, [(AVS_HOST, 1, "52.94.233.41")])
+    w.dns(T + 0.8, echo_c, AVS_HOST, [(AVS_HOST, 1, "52.94.233.42")])
+
+    # Echo-to-Echo on the LAN: mutual TLS on TCP 55443, each side's own self-signed certificate.
+    # The flow's certificate is the server's: CN "0.0.0.0" names nothing (local, lan); WHALEXA
+    # is a name no rule matches (local, host whalexa, cert).
+    lan = w.tcp(echo_b, str(echo_c.ip), 55443, peer=echo_c, rtt=0.004)
+    t = tls_mutual_handshake(lan, w.rng, lan.open(T + 1.0), CERTS["whalexa-zero"], CERTS["whalexa-a"])
+    t = lan.send(t + 0.01, True, app_data(w.rng, 640))
+    t = lan.send(t + 0.01, False, app_data(w.rng, 380))
+    lan.close(t + 0.2)
+    lan2 = w.tcp(echo_c, str(echo_b.ip), 55443, "local", "whalexa", "cert", peer=echo_b, rtt=0.004)
+    t = tls_mutual_handshake(lan2, w.rng, lan2.open(T + 3.0), CERTS["whalexa-a"], CERTS["whalexa-zero"])
+    for k in range(8):                                         # a small message each way every 6 s
+        lan2.send(t + 0.05 + 6.0 * k, True, app_data(w.rng, 300 + w.rng.randrange(100)))
+        lan2.send(t + 0.06 + 6.0 * k, False, app_data(w.rng, 200 + w.rng.randrange(100)))
+    dgram = w.udp(echo_b, echo_c, 55444, cport=55444)          # equal ports: the first sender is the client
+    for k in range(10):
+        dgram.send(T + 2.0 + 5.0 * k, True, w.rng.randbytes(180 + w.rng.randrange(40)))
+        dgram.send(T + 2.004 + 5.0 * k, False, w.rng.randbytes(180 + w.rng.randrange(40)))
+
+    for k, d in enumerate((echo_b, echo_c)):
+        w.dns(T + 4.0 + k, d, "unagi-na.amazon.com", [("unagi-na.amazon.com", 1, UNAGI_IP)])
+        unagi(w, T + 4.1 + k, d)
+        unagi(w, T + 30.0 + k, d)
+    w.https(T + 9.0, echo_c, METRICS_IP, ("metrics", "device-metrics-us.amazon.com", "cert"),
+            certs=[CERTS["metrics"]], up=5000, down=410)
+    w.ping(avs_b, T + 15.0)
+    w.ping(avs_c, T + 16.0)
+
+    # The Dot 3: nothing for 20 s, then the buffered audio, PCM, the answer.
+    old = w.tcp(dot3, "52.46.141.31", 443, "avs", None, "traffic", rtt=0.040)
+    start, sent = T + 20.0, sent_up(old)
+    old.send(start, True, app_data(w.rng, 66000))           # MSS-sized segments within ~6 ms
+    last = speak_pcm_records(w, old, start + 0.1, 5.0)
+    speech = sent_up(old) - sent
+    old.flow.traffic_from = round(last + 0.3 - T, 6)
+    end = w.answer(old, last + 0.3, 24000)
+    speech_entry(w, dot3, "pcm command", start, end, start, last, speech)
+    w.dns(T + 27.0, dot3, "unagi-na.amazon.com", [("unagi-na.amazon.com", 1, UNAGI_IP)])
+    unagi(w, T + 27.1, dot3)
+
+    # Echo B speaks once, Opus-like records.
+    start, sent = T + 40.0, sent_up(avs_b)
+    last = w.speak_opus(avs_b, start, 3.0)
+    speech = sent_up(avs_b) - sent
+    end = w.answer(avs_b, last + 0.3, 18000)
+    speech_entry(w, echo_b, "opus command", start, end, start, last, speech)
+    w.ping(avs_c, T + 46.0)
+    w.ping(avs_b, T + 52.0)
+    w.ping(old, T + 54.0)
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py echo-pcm")
+
+
 def scale(path, hours, speakers, ota_mb):
     """A long capture for benchmarks and long runs: `speakers` Echos for `hours`, each with its
     AVS connection (pings every 30 s, a command every ~10 minutes), metrics and resumed unagi
@@ -679,7 +839,7 @@ def scale(path, hours, speakers, ota_mb):
 
 COMMITTED = {"echo-study": echo_study, "multi-speaker": multi_speaker, "ipv6": ipv6,
              "cut-midflow": cut_midflow, "hostile": hostile, "intercepted": intercepted,
-             "real-shapes": real_shapes, "covert": covert}
+             "real-shapes": real_shapes, "covert": covert, "echo-pcm": echo_pcm}
 
 
 def main():
