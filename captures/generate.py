@@ -794,6 +794,186 @@ def echo_pcm(path):
     w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py echo-pcm")
 
 
+GUZZONI = "guzzoni.apple.com"
+
+
+def homepod(path):
+    """A HomePod (Apple OUI), told a speaker only by its mDNS TXT model=AudioAccessory1,1: short
+    idle guzzoni connections, two Siri activations (Opus-like, then PCM records) on guzzoni with
+    SNI, each followed by its answer. Beside it an iPhone (model=iPhone14,2) using Siri, whose
+    speech-shaped upload to guzzoni leaves it a non-speaker (apple), and an Apple TV
+    (model=AppleTV11,1) opening guzzoni at boot. Automatic phases."""
+    w = World(path, seed=11)
+    pod = Host("d0:03:4b:6e:20:11", "192.168.1.50")          # Apple OUI (HomePod)
+    phone = Host("f0:b3:ec:2a:5d:73", "192.168.1.51")        # Apple OUI (iPhone)
+    tv = Host("90:dd:5d:0c:44:e8", "192.168.1.52")           # Apple OUI (Apple TV)
+    T = T0
+    w.devices = [device(pod, True, "siri", "AudioAccessory1,1"), device(phone, False, None, "iPhone14,2"),
+                 device(tv, False, None, "AppleTV11,1")]
+    siri = ("siri", GUZZONI, "sni")
+    apple = ("apple", GUZZONI, "sni")
+    answer = [(GUZZONI, 5, "guzzoni-apple-com.v.aaplimg.com"), ("guzzoni-apple-com.v.aaplimg.com", 1, APPLE_GUZZONI_IP)]
+
+    def airplay(dev, name, model, ip):
+        inst = f"{name}._airplay._tcp.local"
+        return [("_airplay._tcp.local", 12, inst),
+                (inst, 16, [f"model={model}", "deviceid=" + ":".join(f"{b:02X}" for b in dev.mac), "flags=0x18644",
+                            "features=0x4A7FDFD5,0x3C155FDE", "srcvers=610.20.41"]),
+                (inst, 33, (7000, f"{name.replace(' ', '-')}.local")), (f"{name.replace(' ', '-')}.local", 1, ip)]
+
+    mdns(w, T + 0.0, pod, airplay(pod, "Living Room", "AudioAccessory1,1", str(pod.ip)))
+    mdns(w, T + 0.4, tv, airplay(tv, "Bedroom TV", "AppleTV11,1", str(tv.ip)))
+    info = "Anna's iPhone._device-info._tcp.local"
+    mdns(w, T + 0.7, phone, [("_device-info._tcp.local", 12, info), (info, 16, ["model=iPhone14,2", "osxvers=21"]),
+                             ("Annas-iPhone.local", 1, str(phone.ip))])
+
+    # The Apple TV boots: it looks guzzoni up and opens it (a few kB, no speech).
+    w.dns(T + 1.0, tv, GUZZONI, answer)
+    w.https(T + 1.1, tv, APPLE_GUZZONI_IP, apple, sni=GUZZONI, tls13=True, up=2100, down=3900)
+    # The HomePod's short idle guzzoni connections: a few kB each, under 1 s.
+    w.dns(T + 3.0, pod, GUZZONI, answer)
+    for at in (3.1, 24.0, 52.0):
+        w.https(T + at, pod, APPLE_GUZZONI_IP, siri, sni=GUZZONI, tls13=True, up=1800 + w.rng.randrange(900),
+                down=2600 + w.rng.randrange(900))
+    w.https(T + 6.0, pod, "17.248.146.70", ("apple", "p28-keyvalueservice.icloud.com", "sni"),
+            sni="p28-keyvalueservice.icloud.com", tls13=True, up=1300, down=2200)
+
+    # Siri activation 1: a guzzoni connection opens at the wake word; 3 s of Opus-like records.
+    conn = w.tcp(pod, APPLE_GUZZONI_IP, 443, *siri)
+    t = tls13_handshake(conn, w.rng, conn.open(T + 10.0), GUZZONI)
+    start, sent = t + 0.6, sent_up(conn)
+    last = w.speak_opus(conn, start, 3.0)
+    speech = sent_up(conn) - sent
+    end = w.answer(conn, last + 0.35, 21000)
+    conn.close(end + 1.5)
+    speech_entry(w, pod, "siri opus", start, end, start, last, speech)
+    mdns(w, T + 20.0, pod, airplay(pod, "Living Room", "AudioAccessory1,1", str(pod.ip)))
+
+    # Siri activation 2: 16 kHz PCM records, one per 100 ms, for 2.5 s.
+    conn = w.tcp(pod, APPLE_GUZZONI_IP, 443, *siri)
+    t = tls13_handshake(conn, w.rng, conn.open(T + 33.0), GUZZONI)
+    start, sent = t + 0.6, sent_up(conn)
+    w.speak(conn, start, 2.5)
+    last = start + 0.02 + 0.1 * 24
+    speech = sent_up(conn) - sent
+    end = w.answer(conn, last + 0.35, 16000)
+    conn.close(end + 1.5)
+    speech_entry(w, pod, "siri pcm", start, end, start, last, speech)
+
+    # The iPhone's Siri: the same shape to the same host; a phone stays a non-speaker.
+    w.dns(T + 42.0, phone, GUZZONI, answer)
+    conn = w.tcp(phone, APPLE_GUZZONI_IP, 443, *apple)
+    t = tls13_handshake(conn, w.rng, conn.open(T + 42.1), GUZZONI)
+    last = w.speak_opus(conn, t + 0.5, 3.2)
+    end = w.answer(conn, last + 0.3, 19000)
+    conn.close(end + 1.0)
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py homepod")
+
+
+def google_home(path):
+    """A Google Home Mini (Google OUI; mDNS _googlecast._tcp md=Google Home Mini, fn=Kitchen)
+    whose voice goes over gQUIC Q046 (UDP 443) to www.google.com: a CHLO with SNI, ~1.3 kB
+    datagrams making ~3.5 kB per 100 ms for ~4 s, then the answer download during which it sends
+    small ACK datagrams. Two activations. A laptop (Intel OUI) searches www.google.com over TLS
+    and downloads over gQUIC from it with ACKs in every bin. Automatic phases."""
+    w = World(path, seed=12)
+    mini = Host("f4:f5:d8:61:3b:0e", "192.168.1.60")         # Google OUI (Home Mini)
+    laptop = Host(LAPTOP_MAC, "192.168.1.30")
+    T = T0
+    w.devices = [device(mini, True, "google", "Google Home Mini"), device(laptop, False, None)]
+    inst = "Google-Home-Mini-5b2c0e8f1a7d9e34._googlecast._tcp.local"
+    cast = [("_googlecast._tcp.local", 12, inst),
+            (inst, 16, ["id=5b2c0e8f1a7d9e34c0ffee0123456789", "cd=7A3D41B0E3C4F0A2", "rm=", "ve=05",
+                        "md=Google Home Mini", "ic=/setup/icon.png", "fn=Kitchen", "ca=199172", "st=0",
+                        "bs=FA8FCA7B2C44", "nf=1", "rs="]),
+            (inst, 33, (8009, "5b2c0e8f-1a7d-9e34.local")), ("5b2c0e8f-1a7d-9e34.local", 1, str(mini.ip))]
+    mdns(w, T + 0.0, mini, cast)
+    www = [("www.google.com", 1, GOOGLE_WWW_IP)]
+    w.dns(T + 0.5, mini, "connectivitycheck.gstatic.com", [("connectivitycheck.gstatic.com", 1, "142.250.186.35")])
+    w.http(T + 0.6, mini, "142.250.186.35", ("google", "connectivitycheck.gstatic.com", "http-host"),
+           "connectivitycheck.gstatic.com", "/generate_204", b"")
+    w.dns(T + 1.5, mini, "www.google.com", www)
+
+    def activation(at, seconds, answer_bytes, label):
+        q = Gquic(w, mini, GOOGLE_WWW_IP, ("google-assistant", "www.google.com", "sni"))
+        t = q.handshake(T + at, "www.google.com")
+        start = t + 0.9                                      # the first speech datagram
+        sent, n, last = 0, 0, start
+        while start + n * 0.037 < start + seconds:
+            last = start + n * 0.037
+            size = 1290 + w.rng.randrange(30)
+            q.data(last, True, size)
+            sent, n = sent + size, n + 1
+        end = q.download(last + 0.3, answer_bytes, rate=60_000)
+        speech_entry(w, mini, label, start, end, start, last, sent)
+
+    activation(8.0, 4.0, 42_000, "google voice 1")
+    # The laptop: a search over TLS, then a download over gQUIC, both from www.google.com.
+    w.dns(T + 18.0, laptop, "www.google.com", [("www.google.com", 1, GOOGLE_WWW2_IP)])
+    w.https(T + 18.1, laptop, GOOGLE_WWW2_IP, ("google", "www.google.com", "sni"), sni="www.google.com", tls13=True,
+            alpn=["h2", "http/1.1"], up=1600, down=58000, rtt=0.020)
+    q = Gquic(w, laptop, GOOGLE_WWW2_IP, ("google", "www.google.com", "sni"), rtt=0.020)
+    t = q.handshake(T + 20.0, "www.google.com")
+    q.data(t + 0.001, True, 420)                             # the request
+    q.download(t + 0.03, 1_500_000, rate=250_000)           # 6 s: ACK datagrams in every 100 ms bin
+    mdns(w, T + 30.0, mini, cast)
+    activation(36.0, 3.6, 35_000, "google voice 2")
+    w.dns(T + 48.0, mini, "connectivitycheck.gstatic.com", [("connectivitycheck.gstatic.com", 1, "142.250.186.35")])
+    w.http(T + 48.1, mini, "142.250.186.35", ("google", "connectivitycheck.gstatic.com", "http-host"),
+           "connectivitycheck.gstatic.com", "/generate_204", b"")
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py google-home")
+
+
+def sonos(path):
+    """Alexa built into Sonos speakers (OUI 48:a6:b8, Wireshark's "Sonos"): one looks up and
+    opens avs-alexa-4-na.amazon.com (SNI) and speaks a command on it: a speaker, assistant alexa;
+    its *.sonos.com connections are sonos. A second Sonos's AVS connection predates the capture
+    and is never named: its one command makes it voice by traffic, the speaker's assistant
+    unknown. Automatic phases."""
+    w = World(path, seed=13)
+    one = Host("48:a6:b8:2c:71:05", "192.168.1.70")          # Sonos OUI (Sonos One)
+    two = Host("48:a6:b8:2c:9e:41", "192.168.1.71")          # Sonos OUI
+    T = T0
+    w.devices = [device(one, True, "alexa"), device(two, True, "unknown")]
+    old = w.tcp(two, "52.46.141.40", 443, "voice", None, "traffic")   # older than the capture, never named
+    w.ping(old, T + 0.2)
+    for k, (d, at) in enumerate(((one, 1.0), (two, 1.6))):
+        for host, ip in (("ab-us.ws.sonos.com", "54.200.113.7"), ("msmetrics.ws.sonos.com", "34.213.80.19")):
+            if k == 0 or host.startswith("msmetrics"):
+                w.dns(T + at, d, host, [(host, 1, ip)])
+                w.https(T + at + 0.1, d, ip, ("sonos", host, "sni"), sni=host, tls13=True,
+                        up=900 + w.rng.randrange(900), down=1500 + w.rng.randrange(2000))
+                at += 1.0
+
+    w.dns(T + 5.0, one, AVS_HOST, [(AVS_HOST, 1, "52.94.233.50")])
+    avs = w.tcp(one, "52.94.233.50", 443, "avs", AVS_HOST, "sni")
+    t = tls_full_handshake(avs, w.rng, avs.open(T + 5.1), AVS_HOST, [CERTS["avs"]], alpn=["h2"],
+                           session_id=w.rng.randbytes(32))
+    t = avs.send(t + 0.001, True, app_data(w.rng, 1800))              # SynchronizeState
+    avs.send(t + 0.05, False, app_data(w.rng, 600))
+    w.ping(avs, T + 10.0)
+
+    start, sent = T + 15.0, sent_up(avs)
+    w.speak(avs, start, 2.4)
+    last = start + 0.02 + 0.1 * 23
+    speech = sent_up(avs) - sent
+    end = w.answer(avs, last + 0.3, 17000)
+    speech_entry(w, one, "alexa on sonos", start, end, start, last, speech)
+    w.ping(old, T + 22.0)
+    w.https(T + 26.0, one, "34.213.80.19", ("sonos", "msmetrics.ws.sonos.com", "sni"), sni="msmetrics.ws.sonos.com",
+            tls13=True, up=2400, down=900)
+
+    start, sent = T + 35.0, sent_up(old)
+    last = w.speak_opus(old, start, 3.2)
+    speech = sent_up(old) - sent
+    old.flow.traffic_from = round(last + 0.3 - T, 6)
+    end = w.answer(old, last + 0.3, 20000)
+    speech_entry(w, two, "unknown assistant", start, end, start, last, speech)
+    w.ping(avs, T + 44.0)
+    w.ping(old, T + 50.0)
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py sonos")
+
+
 def scale(path, hours, speakers, ota_mb):
     """A long capture for benchmarks and long runs: `speakers` Echos for `hours`, each with its
     AVS connection (pings every 30 s, a command every ~10 minutes), metrics and resumed unagi
@@ -839,7 +1019,8 @@ def scale(path, hours, speakers, ota_mb):
 
 COMMITTED = {"echo-study": echo_study, "multi-speaker": multi_speaker, "ipv6": ipv6,
              "cut-midflow": cut_midflow, "hostile": hostile, "intercepted": intercepted,
-             "real-shapes": real_shapes, "covert": covert, "echo-pcm": echo_pcm}
+             "real-shapes": real_shapes, "covert": covert, "echo-pcm": echo_pcm,
+             "homepod": homepod, "google-home": google_home, "sonos": sonos}
 
 
 def main():
