@@ -31,7 +31,7 @@ HOSTILE = {"hostile.pcapng"}
 def test_the_generated_captures_are_committed():
     names = {p.name for p in GENERATED}
     assert {"echo-study.pcapng", "multi-speaker.pcapng", "ipv6.pcapng", "cut-midflow.pcapng",
-            "hostile.pcapng"} <= names
+            "hostile.pcapng", "echo-pcm.pcapng", "homepod.pcapng", "google-home.pcapng", "sonos.pcapng"} <= names
 
 
 def test_regenerating_gives_identical_bytes(tmp_path):
