@@ -414,3 +414,90 @@ def http_response(body):
 
 def ntp_packet(rng, mode):
     return bytes([0x20 | mode, 2 if mode == 4 else 0, 6, 0xEC]) + rng.randbytes(44)
+
+
+# --- mDNS, gQUIC, mutual TLS (other speakers) --------------------------------------------------
+
+def txt_rdata(strings):
+    return b"".join(u8(len(s.encode())) + s.encode() for s in strings)
+
+
+def mdns_response(records):
+    """An mDNS response (RFC 6762: id 0, authoritative, no question). records: [(owner, type,
+    value)] with type 12 (PTR: a name), 16 (TXT: a list of strings), 33 (SRV: (port, target)),
+    1 (A) or 28 (AAAA); unique records (all but PTR) carry the cache-flush bit."""
+    body = struct.pack("!HHHHHH", 0, 0x8400, 0, len(records), 0, 0)
+    for owner, rtype, value in records:
+        if rtype == 12:
+            rdata = dns_name(value)
+        elif rtype == 16:
+            rdata = txt_rdata(value)
+        elif rtype == 33:
+            port, target = value
+            rdata = struct.pack("!HHH", 0, 0, port) + dns_name(target)
+        else:
+            rdata = ipaddress.ip_address(value).packed
+        rclass = 0x0001 if rtype == 12 else 0x8001
+        body += dns_name(owner) + u16(rtype) + u16(rclass) + struct.pack("!I", 4500 if rtype == 12 else 120)
+        body += u16(len(rdata)) + rdata
+    return body
+
+
+def gquic_tags(tags):
+    """A gQUIC handshake message's tag list: count (u16 LE), 2 bytes of padding, then (tag, end
+    offset u32 LE) pairs and the values back to back."""
+    head, values = u16le(len(tags)) + b"\0\0", b""
+    for tag, value in tags:
+        values += value
+        head += tag + struct.pack("<I", len(values))
+    return head + values
+
+
+def u16le(n):
+    return struct.pack("<H", n)
+
+
+def gquic_chlo(rng, cid, pkn, sni, size=1350):
+    """A client's gQUIC Q046 Initial packet (long header: 0xC3, version Q046, DCIL/SCIL 0x50,
+    8-byte connection id, 4-byte packet number) holding, unencrypted, a 12-byte message
+    authentication hash and one STREAM frame on stream 1 with a CHLO whose SNI tag is `sni`,
+    padded (PAD tag) to `size` bytes of UDP payload, as Chrome's and Google devices' are."""
+    def packet(pad):
+        chlo = b"CHLO" + gquic_tags([(b"PAD\0", b"-" * pad), (b"SNI\0", sni.encode()), (b"VER\0", b"Q046"),
+                                     (b"PDMD", b"X509"), (b"UAID", b"Chrome/74.0.3729.172 Linux x86_64"),
+                                     (b"AEAD", b"AESG"), (b"KEXS", b"C255"), (b"NONP", rng_bytes)])
+        frame = b"\xa0\x01" + u16(len(chlo)) + chlo          # STREAM, 1-byte id, data length
+        return b"\xc3Q046\x50" + cid + struct.pack("!I", pkn) + hash12 + frame
+    rng_bytes, hash12 = rng.randbytes(32), rng.randbytes(12)
+    base = len(packet(0))
+    return packet(max(0, size - base))
+
+
+def gquic_short(rng, cid, pkn, n, to_server=True):
+    """A gQUIC Q046 short-header packet of n bytes: first byte 0x43 (4-byte packet number), the
+    connection id only towards the server, then encrypted payload."""
+    head = b"\x43" + (cid if to_server else b"") + struct.pack("!I", pkn)
+    return head + rng.randbytes(max(16, n - len(head)))
+
+
+def certificate_request():
+    """TLS 1.2 CertificateRequest: ECDSA and RSA certificates, two signature algorithms, no CA names."""
+    return handshake(13, u8(2) + u8(64) + u8(1) + u16(4) + u16(0x0403) + u16(0x0804) + u16(0))
+
+
+def certificate_verify(rng):
+    sig = rng.randbytes(71)
+    return handshake(15, u16(0x0403) + u16(len(sig)) + sig)
+
+
+def tls_mutual_handshake(conn, rng, t, server_cert, client_cert):
+    """TLS 1.2 full handshake with client authentication (no SNI): the server's flight carries its
+    certificate and a CertificateRequest; the client answers with its own certificate and a
+    CertificateVerify. Returns when the client may send data."""
+    t = conn.send(t, True, client_hello(rng, None))
+    flight = record(22, server_hello(rng, rng.randbytes(32)) + certificate([server_cert]) +
+                    server_key_exchange(rng) + certificate_request() + handshake(14, b""))
+    t = conn.send(t + 0.002, False, flight)
+    t = conn.send(t + 0.003, True, record(22, certificate([client_cert]) + client_key_exchange(rng) +
+                                          certificate_verify(rng)) + CCS + encrypted_finished(rng))
+    return conn.send(t + 0.001, False, CCS + encrypted_finished(rng))

@@ -11,6 +11,7 @@ and per phase x device x service x direction (frame lengths), the schedule and t
 interactions. Same seed, same bytes.
 """
 import argparse
+import ipaddress
 import json
 import pathlib
 import random
@@ -18,9 +19,9 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from echogen import (CCS, Capture, Host, Net, TcpConn, UdpConn, app_data, certificate, client_hello,  # noqa: E402
-                     dns_message, encrypted_finished, handshake, http_request, http_response, ntp_packet,
-                     record, server_hello, server_key_exchange, tls13_handshake, tls_full_handshake,
-                     tls_resumed_handshake, us)
+                     dns_message, encrypted_finished, gquic_chlo, gquic_short, handshake, http_request,
+                     http_response, mdns_response, ntp_packet, record, server_hello, server_key_exchange,
+                     tls13_handshake, tls_full_handshake, tls_mutual_handshake, tls_resumed_handshake, us)
 
 HERE = pathlib.Path(__file__).resolve().parent
 CERTS = {p.stem: p.read_bytes() for p in (HERE / "certs").glob("*.der")}
@@ -29,6 +30,27 @@ T0 = 1768471200.0            # 2026-01-15 10:00:00 UTC
 # AVS audio (see captures/README.md): 16 kHz 16-bit mono PCM = 32000 B/s, sent as one HTTP/2
 # DATA frame per 100 ms; a TLS record adds 5 bytes of header and 16 of AEAD tag, HTTP/2 9.
 AUDIO_CHUNK = 3200 + 9 + 16
+
+
+# Local addresses (spec-21 "LAN"): a flow to one of them whose host matches no rule is `local`,
+# with evidence `lan` when nothing names it. Documentation ranges (198.51.100.0/24, 2001:db8::/32)
+# stand for cloud servers here: they are not in this list.
+LOCAL_NETS = [ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4",
+    "0.0.0.0/8", "fc00::/7", "fe80::/10", "ff00::/8", "::1/128")]
+
+
+def is_local(ip):
+    ip = ipaddress.ip_address(ip)
+    return any(ip in net for net in LOCAL_NETS if net.version == ip.version)
+
+
+def lan_truth(server_ip, service, host, evidence):
+    """What a flow's truth becomes under spec-21's LAN rule: a local server whose flow no rule
+    names (service None as the scenario meant it) is `local`; with no name at all, evidence `lan`."""
+    if service is None and is_local(server_ip):
+        return "local", host, evidence if host else "lan"
+    return service, host, evidence
 
 
 class World:
@@ -58,12 +80,16 @@ class World:
         self.ports[dev] = nxt if nxt <= 60999 else 32768 + nxt - 61000
         return self.ports[dev]
 
-    def tcp(self, dev, server_ip, sport=443, service=None, host=None, evidence=None, rtt=0.030, cport=None):
-        srv = Host(None, server_ip)
+    def tcp(self, dev, server_ip, sport=443, service=None, host=None, evidence=None, rtt=0.030, cport=None,
+            peer=None):
+        """A TCP connection from dev to server_ip (beyond the router), or to `peer`, a Host on the LAN."""
+        srv = peer or Host(None, server_ip)
+        service, host, evidence = lan_truth(srv.ip, service, host, evidence)
         flow = self.cap.flow("tcp", dev.ip, cport or self.port(dev), srv.ip, sport, service, host, evidence)
         return TcpConn(self.cap, self.net, self.rng, flow, dev, srv, rtt=rtt)
 
     def udp(self, dev, server, sport, cport=None, service=None, host=None, evidence=None):
+        service, host, evidence = lan_truth(server.ip, service, host, evidence)
         flow = self.cap.flow("udp", dev.ip, cport or self.port(dev), server.ip, sport, service, host, evidence)
         return UdpConn(self.cap, self.net, flow, dev, server)
 
@@ -171,6 +197,8 @@ class World:
                             **({"traffic_from": f.traffic_from} if hasattr(f, "traffic_from") else {})}
                            for f in self.cap.flows if f.first is not None],
                  "stats": stats, "packets": self.cap.packets}
+        if hasattr(self, "devices"):
+            truth["devices"] = self.devices
         if hasattr(self, "expected_verdicts"):
             truth["expected_verdicts"] = self.expected_verdicts
         pathlib.Path(path).write_text(json.dumps(truth, indent=1) + "\n")
@@ -610,6 +638,342 @@ def covert(path):
     w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py covert")
 
 
+# --- other speakers (issue 21): true shapes, public sources in captures/README.md -------------------
+
+MDNS = Host("01:00:5e:00:00:fb", "224.0.0.251")
+APPLE_GUZZONI_IP = "17.57.146.20"        # Apple's 17.0.0.0/8
+GOOGLE_WWW_IP, GOOGLE_WWW2_IP = "142.250.185.100", "142.250.185.132"
+
+
+def device(addr, speaker, assistant, model=None):
+    return {"address": str(addr.ip), "speaker": speaker, "assistant": assistant, "model": model}
+
+
+def mdns(w, t, dev, records):
+    """An mDNS response from dev (UDP 5353 to 224.0.0.251:5353): one flow per device, whose
+    client is its sender (equal ports: the first packet's sender)."""
+    flows = w.__dict__.setdefault("mdns_flows", {})
+    if dev not in flows:
+        flows[dev] = w.udp(dev, MDNS, 5353, cport=5353)
+    flows[dev].send(t, True, mdns_response(records))
+
+
+def speech_entry(w, dev, label, start, end, first, last, sent_bytes):
+    """An interaction of the truth: first and last are the times of its first and last speech
+    upload records (speech_s is their span)."""
+    w.interactions.append({"device": str(dev.ip), "label": label, "start": round(start - T0, 3),
+                           "end": round(end - T0, 3), "speech_s": round(last - first, 3),
+                           "speech_bytes": sent_bytes})
+
+
+def speak_pcm_records(w, conn, t, seconds, record=1100, every=0.031):
+    """16 kHz 16-bit PCM as an Echo Dot 3 streams it: a TLS record of `record` bytes every
+    `every` s (1024 B of audio + HTTP/2 and TLS framing): three records, 3.3 kB, in most 100 ms
+    bins and four, 4.4 kB, in every 4th-5th. Returns the time of the last record."""
+    at, last = t, t
+    while at < t + seconds:
+        conn.send(at, True, app_data(w.rng, record - 5))
+        last = at
+        at += every
+    return last
+
+
+class Gquic:
+    """A gQUIC Q046 connection on UDP 443 as seen beside the client: its CHLO (with SNI) and the
+    server's REJ, a second CHLO and the SHLO, then encrypted short-header packets. The server
+    acknowledges every second packet a round trip later; the client acknowledges at once."""
+
+    def __init__(self, w, dev, server_ip, truth, rtt=0.025):
+        self.w, self.rtt = w, rtt
+        service, host, evidence = truth
+        self.conn = w.udp(dev, Host(None, server_ip), 443, service=service, host=host, evidence=evidence)
+        self.cid = w.rng.randbytes(8)
+        self.pkn = {True: 1, False: 1}
+        self.unacked = {True: 0, False: 0}
+
+    def _send(self, t, up, n):
+        self.conn.send(t, up, gquic_short(self.w.rng, self.cid, self.pkn[up], n, to_server=up))
+        self.pkn[up] += 1
+
+    def handshake(self, t, sni):
+        rng = self.w.rng
+        self.conn.send(t, True, gquic_chlo(rng, self.cid, self.pkn[True], sni))
+        self.pkn[True] += 1
+        self._send(t + self.rtt, False, 1350)                      # REJ (server config, certificates)
+        self._send(t + self.rtt + 0.0004, False, 1180)
+        self.conn.send(t + self.rtt + 0.002, True, gquic_chlo(rng, self.cid, self.pkn[True], sni))
+        self.pkn[True] += 1
+        self._send(t + 2 * self.rtt + 0.002, False, 1200)          # SHLO
+        return t + 2 * self.rtt + 0.003
+
+    def data(self, t, up, n):
+        """One data packet of n bytes; every second one is acknowledged by the other side."""
+        self._send(t, up, n)
+        self.unacked[up] += 1
+        if self.unacked[up] == 2:
+            self.unacked[up] = 0
+            self._send(t + (self.rtt if up else 0.0002), not up, 50 + self.w.rng.randrange(12))
+
+    def download(self, t, total, rate, size=1350):
+        at = t
+        while total > 0:
+            self.data(at, False, min(size, total + 30))
+            total -= size
+            at += size / rate
+        return at + 0.0003
+
+
+def echo_pcm(path):
+    """Three Echos (Amazon OUIs), automatic phases. An Echo Dot 3 whose AVS connection began
+    before the capture sends nothing at all for 20 s, then ~66 kB of buffered audio in the first
+    100 ms, 16 kHz 16-bit PCM for ~5 s, the answer. Two other Echos talk mutual TLS to each other
+    on TCP 55443 (self-signed certificates, CN WHALEXA and 0.0.0.0) and UDP 55444; one of them
+    speaks once (Opus-like records) on an AVS connection named by DNS."""
+    w = World(path, seed=10)
+    dot3 = Host("fc:65:de:3a:91:02", "192.168.1.22")         # Amazon OUI (Echo Dot 3)
+    echo_b = Host("f0:d2:f1:44:07:be", "192.168.1.23")       # Amazon OUI
+    echo_c = Host("44:65:0d:18:c2:5a", "192.168.1.24")       # Amazon OUI
+    T = T0
+    w.devices = [device(d, True, "alexa") for d in (dot3, echo_b, echo_c)]
+
+    avs_b = w.tcp(echo_b, "52.94.233.41", 443, *AVS)       # older than the capture, named by DNS
+    avs_c = w.tcp(echo_c, "52.94.233.42", 443, *AVS)
+    w.ping(avs_b, T + 0.0)
+    w.ping(avs_c, T + 0.3)
+    w.dns(T + 0.6, echo_b, AVS_HOST, [(AVS_HOST, 1, "52.94.233.41")])
+    w.dns(T + 0.8, echo_c, AVS_HOST, [(AVS_HOST, 1, "52.94.233.42")])
+
+    # Echo-to-Echo on the LAN: mutual TLS on TCP 55443, each side's own self-signed certificate.
+    # The flow's certificate is the server's: CN "0.0.0.0" names nothing (local, lan); WHALEXA
+    # is a name no rule matches (local, host whalexa, cert).
+    lan = w.tcp(echo_b, str(echo_c.ip), 55443, peer=echo_c, rtt=0.004)
+    t = tls_mutual_handshake(lan, w.rng, lan.open(T + 1.0), CERTS["whalexa-zero"], CERTS["whalexa-a"])
+    t = lan.send(t + 0.01, True, app_data(w.rng, 640))
+    t = lan.send(t + 0.01, False, app_data(w.rng, 380))
+    lan.close(t + 0.2)
+    lan2 = w.tcp(echo_c, str(echo_b.ip), 55443, "local", "whalexa", "cert", peer=echo_b, rtt=0.004)
+    t = tls_mutual_handshake(lan2, w.rng, lan2.open(T + 3.0), CERTS["whalexa-a"], CERTS["whalexa-zero"])
+    for k in range(8):                                         # a small message each way every 6 s
+        lan2.send(t + 0.05 + 6.0 * k, True, app_data(w.rng, 300 + w.rng.randrange(100)))
+        lan2.send(t + 0.06 + 6.0 * k, False, app_data(w.rng, 200 + w.rng.randrange(100)))
+    dgram = w.udp(echo_b, echo_c, 55444, cport=55444)          # equal ports: the first sender is the client
+    for k in range(10):
+        dgram.send(T + 2.0 + 5.0 * k, True, w.rng.randbytes(180 + w.rng.randrange(40)))
+        dgram.send(T + 2.004 + 5.0 * k, False, w.rng.randbytes(180 + w.rng.randrange(40)))
+
+    for k, d in enumerate((echo_b, echo_c)):
+        w.dns(T + 4.0 + k, d, "unagi-na.amazon.com", [("unagi-na.amazon.com", 1, UNAGI_IP)])
+        unagi(w, T + 4.1 + k, d)
+        unagi(w, T + 30.0 + k, d)
+    w.https(T + 9.0, echo_c, METRICS_IP, ("metrics", "device-metrics-us.amazon.com", "cert"),
+            certs=[CERTS["metrics"]], up=5000, down=410)
+    w.ping(avs_b, T + 15.0)
+    w.ping(avs_c, T + 16.0)
+
+    # The Dot 3: nothing for 20 s, then the buffered audio, PCM, the answer.
+    old = w.tcp(dot3, "52.46.141.31", 443, "avs", None, "traffic", rtt=0.040)
+    start, sent = T + 20.0, sent_up(old)
+    old.send(start, True, app_data(w.rng, 66000))           # MSS-sized segments within ~6 ms
+    last = speak_pcm_records(w, old, start + 0.1, 5.0)
+    speech = sent_up(old) - sent
+    old.flow.traffic_from = round(last + 0.3 - T, 6)
+    end = w.answer(old, last + 0.3, 24000)
+    speech_entry(w, dot3, "pcm command", start, end, start, last, speech)
+    w.dns(T + 27.0, dot3, "unagi-na.amazon.com", [("unagi-na.amazon.com", 1, UNAGI_IP)])
+    unagi(w, T + 27.1, dot3)
+
+    # Echo B speaks once, Opus-like records.
+    start, sent = T + 40.0, sent_up(avs_b)
+    last = w.speak_opus(avs_b, start, 3.0)
+    speech = sent_up(avs_b) - sent
+    end = w.answer(avs_b, last + 0.3, 18000)
+    speech_entry(w, echo_b, "opus command", start, end, start, last, speech)
+    w.ping(avs_c, T + 46.0)
+    w.ping(avs_b, T + 52.0)
+    w.ping(old, T + 54.0)
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py echo-pcm")
+
+
+GUZZONI = "guzzoni.apple.com"
+
+
+def homepod(path):
+    """A HomePod (Apple OUI), told a speaker only by its mDNS TXT model=AudioAccessory1,1: short
+    idle guzzoni connections, two Siri activations (Opus-like, then PCM records) on guzzoni with
+    SNI, each followed by its answer. Beside it an iPhone (model=iPhone14,2) using Siri, whose
+    speech-shaped upload to guzzoni leaves it a non-speaker (apple), and an Apple TV
+    (model=AppleTV11,1) opening guzzoni at boot. Automatic phases."""
+    w = World(path, seed=11)
+    pod = Host("d0:03:4b:6e:20:11", "192.168.1.50")          # Apple OUI (HomePod)
+    phone = Host("f0:b3:ec:2a:5d:73", "192.168.1.51")        # Apple OUI (iPhone)
+    tv = Host("90:dd:5d:0c:44:e8", "192.168.1.52")           # Apple OUI (Apple TV)
+    T = T0
+    w.devices = [device(pod, True, "siri", "AudioAccessory1,1"), device(phone, False, None, "iPhone14,2"),
+                 device(tv, False, None, "AppleTV11,1")]
+    siri = ("siri", GUZZONI, "sni")
+    apple = ("apple", GUZZONI, "sni")
+    answer = [(GUZZONI, 5, "guzzoni-apple-com.v.aaplimg.com"), ("guzzoni-apple-com.v.aaplimg.com", 1, APPLE_GUZZONI_IP)]
+
+    def airplay(dev, name, model, ip):
+        inst = f"{name}._airplay._tcp.local"
+        return [("_airplay._tcp.local", 12, inst),
+                (inst, 16, [f"model={model}", "deviceid=" + ":".join(f"{b:02X}" for b in dev.mac), "flags=0x18644",
+                            "features=0x4A7FDFD5,0x3C155FDE", "srcvers=610.20.41"]),
+                (inst, 33, (7000, f"{name.replace(' ', '-')}.local")), (f"{name.replace(' ', '-')}.local", 1, ip)]
+
+    mdns(w, T + 0.0, pod, airplay(pod, "Living Room", "AudioAccessory1,1", str(pod.ip)))
+    mdns(w, T + 0.4, tv, airplay(tv, "Bedroom TV", "AppleTV11,1", str(tv.ip)))
+    info = "Anna's iPhone._device-info._tcp.local"
+    mdns(w, T + 0.7, phone, [("_device-info._tcp.local", 12, info), (info, 16, ["model=iPhone14,2", "osxvers=21"]),
+                             ("Annas-iPhone.local", 1, str(phone.ip))])
+
+    # The Apple TV boots: it looks guzzoni up and opens it (a few kB, no speech).
+    w.dns(T + 1.0, tv, GUZZONI, answer)
+    w.https(T + 1.1, tv, APPLE_GUZZONI_IP, apple, sni=GUZZONI, tls13=True, up=2100, down=3900)
+    # The HomePod's short idle guzzoni connections: a few kB each, under 1 s.
+    w.dns(T + 3.0, pod, GUZZONI, answer)
+    for at in (3.1, 24.0, 52.0):
+        w.https(T + at, pod, APPLE_GUZZONI_IP, siri, sni=GUZZONI, tls13=True, up=1800 + w.rng.randrange(900),
+                down=2600 + w.rng.randrange(900))
+    w.https(T + 6.0, pod, "17.248.146.70", ("apple", "p28-keyvalueservice.icloud.com", "sni"),
+            sni="p28-keyvalueservice.icloud.com", tls13=True, up=1300, down=2200)
+
+    # Siri activation 1: a guzzoni connection opens at the wake word; 3 s of Opus-like records.
+    conn = w.tcp(pod, APPLE_GUZZONI_IP, 443, *siri)
+    t = tls13_handshake(conn, w.rng, conn.open(T + 10.0), GUZZONI)
+    start, sent = t + 0.6, sent_up(conn)
+    last = w.speak_opus(conn, start, 3.0)
+    speech = sent_up(conn) - sent
+    end = w.answer(conn, last + 0.35, 21000)
+    conn.close(end + 1.5)
+    speech_entry(w, pod, "siri opus", start, end, start, last, speech)
+    mdns(w, T + 20.0, pod, airplay(pod, "Living Room", "AudioAccessory1,1", str(pod.ip)))
+
+    # Siri activation 2: 16 kHz PCM records, one per 100 ms, for 2.5 s.
+    conn = w.tcp(pod, APPLE_GUZZONI_IP, 443, *siri)
+    t = tls13_handshake(conn, w.rng, conn.open(T + 33.0), GUZZONI)
+    start, sent = t + 0.6, sent_up(conn)
+    w.speak(conn, start, 2.5)
+    last = start + 0.02 + 0.1 * 24
+    speech = sent_up(conn) - sent
+    end = w.answer(conn, last + 0.35, 16000)
+    conn.close(end + 1.5)
+    speech_entry(w, pod, "siri pcm", start, end, start, last, speech)
+
+    # The iPhone's Siri: the same shape to the same host; a phone stays a non-speaker.
+    w.dns(T + 42.0, phone, GUZZONI, answer)
+    conn = w.tcp(phone, APPLE_GUZZONI_IP, 443, *apple)
+    t = tls13_handshake(conn, w.rng, conn.open(T + 42.1), GUZZONI)
+    last = w.speak_opus(conn, t + 0.5, 3.2)
+    end = w.answer(conn, last + 0.3, 19000)
+    conn.close(end + 1.0)
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py homepod")
+
+
+def google_home(path):
+    """A Google Home Mini (Google OUI; mDNS _googlecast._tcp md=Google Home Mini, fn=Kitchen)
+    whose voice goes over gQUIC Q046 (UDP 443) to www.google.com: a CHLO with SNI, ~1.3 kB
+    datagrams making ~3.5 kB per 100 ms for ~4 s, then the answer download during which it sends
+    small ACK datagrams. Two activations. A laptop (Intel OUI) searches www.google.com over TLS
+    and downloads over gQUIC from it with ACKs in every bin. Automatic phases."""
+    w = World(path, seed=12)
+    mini = Host("f4:f5:d8:61:3b:0e", "192.168.1.60")         # Google OUI (Home Mini)
+    laptop = Host(LAPTOP_MAC, "192.168.1.30")
+    T = T0
+    w.devices = [device(mini, True, "google", "Google Home Mini"), device(laptop, False, None)]
+    inst = "Google-Home-Mini-5b2c0e8f1a7d9e34._googlecast._tcp.local"
+    cast = [("_googlecast._tcp.local", 12, inst),
+            (inst, 16, ["id=5b2c0e8f1a7d9e34c0ffee0123456789", "cd=7A3D41B0E3C4F0A2", "rm=", "ve=05",
+                        "md=Google Home Mini", "ic=/setup/icon.png", "fn=Kitchen", "ca=199172", "st=0",
+                        "bs=FA8FCA7B2C44", "nf=1", "rs="]),
+            (inst, 33, (8009, "5b2c0e8f-1a7d-9e34.local")), ("5b2c0e8f-1a7d-9e34.local", 1, str(mini.ip))]
+    mdns(w, T + 0.0, mini, cast)
+    www = [("www.google.com", 1, GOOGLE_WWW_IP)]
+    w.dns(T + 0.5, mini, "connectivitycheck.gstatic.com", [("connectivitycheck.gstatic.com", 1, "142.250.186.35")])
+    w.http(T + 0.6, mini, "142.250.186.35", ("google", "connectivitycheck.gstatic.com", "http-host"),
+           "connectivitycheck.gstatic.com", "/generate_204", b"")
+    w.dns(T + 1.5, mini, "www.google.com", www)
+
+    def activation(at, seconds, answer_bytes, label):
+        q = Gquic(w, mini, GOOGLE_WWW_IP, ("google-assistant", "www.google.com", "sni"))
+        t = q.handshake(T + at, "www.google.com")
+        start = t + 0.9                                      # the first speech datagram
+        sent, n, last = 0, 0, start
+        while start + n * 0.037 < start + seconds:
+            last = start + n * 0.037
+            size = 1290 + w.rng.randrange(30)
+            q.data(last, True, size)
+            sent, n = sent + size, n + 1
+        end = q.download(last + 0.3, answer_bytes, rate=60_000)
+        speech_entry(w, mini, label, start, end, start, last, sent)
+
+    activation(8.0, 4.0, 42_000, "google voice 1")
+    # The laptop: a search over TLS, then a download over gQUIC, both from www.google.com.
+    w.dns(T + 18.0, laptop, "www.google.com", [("www.google.com", 1, GOOGLE_WWW2_IP)])
+    w.https(T + 18.1, laptop, GOOGLE_WWW2_IP, ("google", "www.google.com", "sni"), sni="www.google.com", tls13=True,
+            alpn=["h2", "http/1.1"], up=1600, down=58000, rtt=0.020)
+    q = Gquic(w, laptop, GOOGLE_WWW2_IP, ("google", "www.google.com", "sni"), rtt=0.020)
+    t = q.handshake(T + 20.0, "www.google.com")
+    q.data(t + 0.001, True, 420)                             # the request
+    q.download(t + 0.03, 1_500_000, rate=250_000)           # 6 s: ACK datagrams in every 100 ms bin
+    mdns(w, T + 30.0, mini, cast)
+    activation(36.0, 3.6, 35_000, "google voice 2")
+    w.dns(T + 48.0, mini, "connectivitycheck.gstatic.com", [("connectivitycheck.gstatic.com", 1, "142.250.186.35")])
+    w.http(T + 48.1, mini, "142.250.186.35", ("google", "connectivitycheck.gstatic.com", "http-host"),
+           "connectivitycheck.gstatic.com", "/generate_204", b"")
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py google-home")
+
+
+def sonos(path):
+    """Alexa built into Sonos speakers (OUI 48:a6:b8, Wireshark's "Sonos"): one looks up and
+    opens avs-alexa-4-na.amazon.com (SNI) and speaks a command on it: a speaker, assistant alexa;
+    its *.sonos.com connections are sonos. A second Sonos's AVS connection predates the capture
+    and is never named: its one command makes it voice by traffic, the speaker's assistant
+    unknown. Automatic phases."""
+    w = World(path, seed=13)
+    one = Host("48:a6:b8:2c:71:05", "192.168.1.70")          # Sonos OUI (Sonos One)
+    two = Host("48:a6:b8:2c:9e:41", "192.168.1.71")          # Sonos OUI
+    T = T0
+    w.devices = [device(one, True, "alexa"), device(two, True, "unknown")]
+    old = w.tcp(two, "52.46.141.40", 443, "voice", None, "traffic")   # older than the capture, never named
+    w.ping(old, T + 0.2)
+    for k, (d, at) in enumerate(((one, 1.0), (two, 1.6))):
+        for host, ip in (("ab-us.ws.sonos.com", "54.200.113.7"), ("msmetrics.ws.sonos.com", "34.213.80.19")):
+            if k == 0 or host.startswith("msmetrics"):
+                w.dns(T + at, d, host, [(host, 1, ip)])
+                w.https(T + at + 0.1, d, ip, ("sonos", host, "sni"), sni=host, tls13=True,
+                        up=900 + w.rng.randrange(900), down=1500 + w.rng.randrange(2000))
+                at += 1.0
+
+    w.dns(T + 5.0, one, AVS_HOST, [(AVS_HOST, 1, "52.94.233.50")])
+    avs = w.tcp(one, "52.94.233.50", 443, "avs", AVS_HOST, "sni")
+    t = tls_full_handshake(avs, w.rng, avs.open(T + 5.1), AVS_HOST, [CERTS["avs"]], alpn=["h2"],
+                           session_id=w.rng.randbytes(32))
+    t = avs.send(t + 0.001, True, app_data(w.rng, 1800))              # SynchronizeState
+    avs.send(t + 0.05, False, app_data(w.rng, 600))
+    w.ping(avs, T + 10.0)
+
+    start, sent = T + 15.0, sent_up(avs)
+    w.speak(avs, start, 2.4)
+    last = start + 0.02 + 0.1 * 23
+    speech = sent_up(avs) - sent
+    end = w.answer(avs, last + 0.3, 17000)
+    speech_entry(w, one, "alexa on sonos", start, end, start, last, speech)
+    w.ping(old, T + 22.0)
+    w.https(T + 26.0, one, "34.213.80.19", ("sonos", "msmetrics.ws.sonos.com", "sni"), sni="msmetrics.ws.sonos.com",
+            tls13=True, up=2400, down=900)
+
+    start, sent = T + 35.0, sent_up(old)
+    last = w.speak_opus(old, start, 3.2)
+    speech = sent_up(old) - sent
+    old.flow.traffic_from = round(last + 0.3 - T, 6)
+    end = w.answer(old, last + 0.3, 20000)
+    speech_entry(w, two, "unknown assistant", start, end, start, last, speech)
+    w.ping(avs, T + 44.0)
+    w.ping(old, T + 50.0)
+    w.write_truth(str(path).replace(".pcapng", ".truth.json"), "captures/generate.py sonos")
+
+
 def scale(path, hours, speakers, ota_mb):
     """A long capture for benchmarks and long runs: `speakers` Echos for `hours`, each with its
     AVS connection (pings every 30 s, a command every ~10 minutes), metrics and resumed unagi
@@ -655,7 +1019,8 @@ def scale(path, hours, speakers, ota_mb):
 
 COMMITTED = {"echo-study": echo_study, "multi-speaker": multi_speaker, "ipv6": ipv6,
              "cut-midflow": cut_midflow, "hostile": hostile, "intercepted": intercepted,
-             "real-shapes": real_shapes, "covert": covert}
+             "real-shapes": real_shapes, "covert": covert, "echo-pcm": echo_pcm,
+             "homepod": homepod, "google-home": google_home, "sonos": sonos}
 
 
 def main():

@@ -12,6 +12,18 @@ import pytest
 
 from conftest import CAPTURES, load_truth, truth_captures
 
+# The voice services a flow found by its shape alone can get (spec-21 "Voice connection by shape").
+VOICE_SERVICES = {"avs", "siri", "google-assistant", "voice"}
+LOCAL_NETS = [ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4",
+    "0.0.0.0/8", "fc00::/7", "fe80::/10", "ff00::/8", "::1/128")]
+
+
+def is_local(address):
+    ip = ipaddress.ip_address(address)
+    return any(ip in net for net in LOCAL_NETS if net.version == ip.version)
+
+
 GENERATED = [p for p in truth_captures() if load_truth(p).get("made_by", "").startswith("captures/generate.py")]
 HOSTILE = {"hostile.pcapng"}
 
@@ -19,7 +31,7 @@ HOSTILE = {"hostile.pcapng"}
 def test_the_generated_captures_are_committed():
     names = {p.name for p in GENERATED}
     assert {"echo-study.pcapng", "multi-speaker.pcapng", "ipv6.pcapng", "cut-midflow.pcapng",
-            "hostile.pcapng"} <= names
+            "hostile.pcapng", "echo-pcm.pcapng", "homepod.pcapng", "google-home.pcapng", "sonos.pcapng"} <= names
 
 
 def test_regenerating_gives_identical_bytes(tmp_path):
@@ -101,14 +113,16 @@ def normalized(name):
 
 
 def fields_per_stream(tshark_plain, capture, field):
-    """{conversation key: [values of field]} from tshark's own dissection."""
+    """{conversation key: [values of field]} from tshark's own dissection (TCP and UDP)."""
     out = collections.defaultdict(list)
     rows = tshark_plain.fields(capture, ["ip.src", "ipv6.src", "ip.dst", "ipv6.dst", "tcp.srcport", "tcp.dstport",
-                                         field], "-E", "occurrence=a", "-E", "aggregator=|")
-    for ip4s, ip6s, ip4d, ip6d, sp, dp, values in rows:
+                                         "udp.srcport", "udp.dstport", field],
+                               "-E", "occurrence=a", "-E", "aggregator=|")
+    for ip4s, ip6s, ip4d, ip6d, tsp, tdp, usp, udp_, values in rows:
+        proto, sp, dp = ("tcp", tsp, tdp) if tsp else ("udp", usp, udp_)
         if not sp or not values:
             continue
-        key = ("tcp", *sorted([(ip4s or ip6s, int(sp)), (ip4d or ip6d, int(dp))]))
+        key = (proto, *sorted([(ip4s or ip6s, int(sp)), (ip4d or ip6d, int(dp))]))
         out[key] += values.split("|")
     return out
 
@@ -118,6 +132,8 @@ def test_truth_hosts_are_what_wireshark_dissects(tshark_plain, capture):
     """Each flow's host is in the evidence its truth names, as Wireshark's dissectors read it."""
     truth = load_truth(capture)
     sni = fields_per_stream(tshark_plain, capture, "tls.handshake.extensions_server_name")
+    for key, values in fields_per_stream(tshark_plain, capture, "gquic.tag.sni").items():
+        sni[key] += values                      # a gQUIC CHLO's SNI tag (Wireshark 4.0: not in tls.*)
     http = fields_per_stream(tshark_plain, capture, "http.host")
     cert = fields_per_stream(tshark_plain, capture, "x509ce.dNSName")
     cn = fields_per_stream(tshark_plain, capture, "x509sat.printableString")
@@ -136,7 +152,7 @@ def test_truth_hosts_are_what_wireshark_dissects(tshark_plain, capture):
         if ev == "sni":
             assert host in [normalized(v) for v in sni[key]], f
         elif ev == "cert":
-            assert host in cert[key] + cn[key] + cn_utf8[key], f
+            assert host in [normalized(v) for v in cert[key] + cn[key] + cn_utf8[key]], f
             assert not sni[key], f"{f}: a flow named by its certificate has no SNI"
         elif ev == "http-host":
             assert host in [normalized(v.split(":")[0]) for v in http[key]], f
@@ -147,8 +163,12 @@ def test_truth_hosts_are_what_wireshark_dissects(tshark_plain, capture):
             strong.setdefault(f["server"], []).append(f)
         elif ev == "traffic":
             # Named by nothing at all: no SNI, certificate, HTTP Host or DNS answer for it.
-            assert host is None and f["service"] == "avs", f
+            assert host is None and f["service"] in VOICE_SERVICES, f
             assert not sni[key] and not cert[key] and not http[key] and not answers[f["server"]], f
+        elif ev == "lan":
+            # A local server nothing names (spec-21): no SNI, no valid certificate name, no DNS answer.
+            assert host is None and f["service"] == "local" and is_local(f["server"]), f
+            assert not sni[key] and not answers[f["server"]], f
         else:
             assert ev is None and host is None, f
         if ev in ("sni", "cert", "http-host"):

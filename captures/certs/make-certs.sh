@@ -39,3 +39,12 @@ ca mitmproxy "/O=mitmproxy/CN=mitmproxy"
 leaf api amazon "/CN=api.amazonalexa.com" "DNS:api.amazonalexa.com"
 leaf forged-api mitmproxy "/CN=api.amazonalexa.com" "DNS:api.amazonalexa.com"
 ls -l ./*.der
+# Echo-to-Echo mutual TLS on the LAN (TCP 55443): self-signed, CN WHALEXA (one Echo's CN is
+# "0.0.0.0", which is not a host name). Made by running these lines alone, so that the older
+# fixtures kept their bytes.
+selfsigned() {  # selfsigned FILE "SUBJECT"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -subj "$2" \
+        -keyout "$tmp/$1.key" -outform DER -out "$1.der" 2>/dev/null
+}
+selfsigned whalexa-a "/CN=WHALEXA"
+selfsigned whalexa-zero "/CN=0.0.0.0"
