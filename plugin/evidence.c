@@ -138,10 +138,11 @@ static void gather_tls(packet_info *pinfo, proto_tree *tree, et_flows *flows, et
     }
 }
 
-static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl)
+/* The server's certificate only: with mutual TLS the client sends its own after it. */
+static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl, bool up)
 {
     GPtrArray *certs = found(tree, &wf_cert);
-    if (!certs || certs->len == 0 || fl->cert_names)
+    if (up || !certs || certs->len == 0 || fl->cert_names)
         return;
     /* The first certificate of the message is the server's own. */
     const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
@@ -273,7 +274,7 @@ void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, e
         return;
     gather_sni(pinfo, tree, flows, fl);
     if (use_cert)
-        gather_cert(pinfo, tree, flows, fl);
+        gather_cert(pinfo, tree, flows, fl, up);
     gather_tls(pinfo, tree, flows, fl, up);
     gather_http_host(pinfo, tree, flows, fl);
     gather_dns(pinfo, tree, flows);

@@ -518,9 +518,14 @@ bool et_flows_add_mdns_txt(et_flows *f, const et_addr *addr, const char *txt, si
 {
     char model[ET_MODEL_MAX];
     et_assistant a = et_mdns_txt_assistant(txt, len, model, sizeof(model));
-    if (a == ET_ASSISTANT_NONE)
+    if (model[0] == '\0')
         return false;
     et_device *d = device_for(f, addr);
+    if (a == ET_ASSISTANT_NONE) {       /* a model, but no speaker's: it names the device all the same */
+        if (d->by_model == ET_ASSISTANT_NONE)
+            g_strlcpy(d->model, model, sizeof(d->model));
+        return false;
+    }
     et_assistant before = et_device_assistant(d);
     d->by_model = a;
     g_strlcpy(d->model, model, sizeof(d->model));

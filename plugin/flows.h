@@ -56,7 +56,7 @@ typedef struct et_device {
     et_assistant by_model;     /* a speaker model it announced over mDNS */
     et_assistant by_flow;      /* a flow named by a rule that only that assistant's devices use */
     bool oui_checked;
-    char model[ET_MODEL_MAX];  /* the announced model ("AudioAccessory5,1"), "" if none */
+    char model[ET_MODEL_MAX];  /* the model it announced ("AudioAccessory5,1", "iPhone14,2"), "" if none */
 } et_device;
 
 /* The device's assistant: named by its flows, its announced model, then its MAC vendor;
@@ -141,7 +141,8 @@ bool et_flows_packet(et_flows *f, et_flow *fl, bool up, uint32_t len, double t, 
 
 /* The device's MAC vendor, as Wireshark's manufacturer table names it (NULL: unknown). */
 void et_flows_set_vendor(et_flows *f, et_device *d, const char *vendor);
-/* A TXT string of an mDNS answer that the device at addr sent about itself. Returns true when it
+/* A TXT string of an mDNS answer that the device at addr sent about itself. A model it names
+ * becomes the device's (a speaker model is never replaced by another model). Returns true when it
  * names a speaker model (the device is then a speaker of that model's assistant). */
 bool et_flows_add_mdns_txt(et_flows *f, const et_addr *addr, const char *txt, size_t len);
 

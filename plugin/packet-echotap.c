@@ -485,7 +485,7 @@ void proto_register_echotap(void)
         { &hf_assistant, { "Assistant", "echotap.device.assistant", FT_STRING, BASE_NONE, NULL, 0x0,
             "The speaker's voice assistant: alexa, siri, google, or unknown (a speaker maker's device whose assistant nothing names)", HFILL } },
         { &hf_model, { "Model", "echotap.device.model", FT_STRING, BASE_NONE, NULL, 0x0,
-            "The speaker model the device announces over mDNS (AudioAccessory5,1, Google Home Mini)", HFILL } },
+            "The model the device announces over mDNS (AudioAccessory5,1, Google Home Mini, iPhone14,2)", HFILL } },
         { &hf_dir, { "Direction", "echotap.dir", FT_STRING, BASE_NONE, NULL, 0x0,
             "up: device to server; down: server to device", HFILL } },
         { &hf_phase, { "Phase", "echotap.phase", FT_STRING, BASE_NONE, NULL, 0x0,

@@ -182,23 +182,30 @@ static const struct {
     { "md=Nest ", ET_ASSISTANT_GOOGLE, "_googlecast._tcp TXT of Nest Audio" },
 };
 
+/* The TXT keys that carry a device's model: Apple's (model, rpMd) and Google Cast's (md). */
+static const char *const model_keys[] = { "model=", "rpMd=", "md=" };
+
 et_assistant et_mdns_txt_assistant(const char *txt, size_t len, char *model, size_t model_size)
 {
     if (model_size)
         model[0] = '\0';
-    for (size_t i = 0; txt && i < G_N_ELEMENTS(speaker_models); i++) {
+    const char *value = NULL;
+    for (size_t i = 0; txt && i < G_N_ELEMENTS(model_keys) && !value; i++) {
+        size_t n = strlen(model_keys[i]);
+        if (len >= n && strncmp(txt, model_keys[i], n) == 0)
+            value = txt + n;
+    }
+    if (value == NULL)
+        return ET_ASSISTANT_NONE;
+    size_t vlen = MIN(len - (size_t)(value - txt), model_size ? model_size - 1 : 0);
+    for (size_t k = 0; k < vlen; k++)            /* shown in a field: printable ASCII only */
+        model[k] = g_ascii_isprint(value[k]) ? value[k] : '?';
+    if (model_size)
+        model[vlen] = '\0';
+    for (size_t i = 0; i < G_N_ELEMENTS(speaker_models); i++) {
         size_t n = strlen(speaker_models[i].prefix);
-        if (len < n || strncmp(txt, speaker_models[i].prefix, n) != 0)
-            continue;
-        const char *value = memchr(txt, '=', len) + 1;
-        size_t vlen = len - (size_t)(value - txt);
-        if (vlen >= model_size)
-            vlen = model_size ? model_size - 1 : 0;
-        for (size_t k = 0; k < vlen; k++)        /* shown in a field: printable ASCII only */
-            model[k] = g_ascii_isprint(value[k]) ? value[k] : '?';
-        if (model_size)
-            model[vlen] = '\0';
-        return speaker_models[i].assistant;
+        if (len >= n && strncmp(txt, speaker_models[i].prefix, n) == 0)
+            return speaker_models[i].assistant;
     }
     return ET_ASSISTANT_NONE;
 }

@@ -56,9 +56,10 @@ bool et_speaker_service(const char *service, et_assistant *assistant, bool *voic
  * speaker, a speaker maker's device a speaker whose assistant is unknown; else NONE. */
 et_assistant et_vendor_assistant(const char *vendor);
 
-/* What one mDNS TXT string a device announces about itself says: the assistant of a speaker model
- * (model=AudioAccessory*: HomePod; md=Google Home*: Google), with the model text (after '=') in
- * model; ET_ASSISTANT_NONE for any other string (an iPhone, a Chromecast). */
+/* What one mDNS TXT string a device announces about itself says: its model (the value of a
+ * model, rpMd or md key, made printable, "" for any other string) into model, and the assistant
+ * of a speaker model (model=AudioAccessory*: HomePod; md=Google Home*: Google);
+ * ET_ASSISTANT_NONE for any other model (an iPhone, a Chromecast) or string. */
 et_assistant et_mdns_txt_assistant(const char *txt, size_t len, char *model, size_t model_size);
 
 /* Checks a pattern: NULL if valid, else a static message saying what is wrong. */

@@ -973,6 +973,8 @@ static void test_siri_on_homepod_only(void **state)
     size_t before = changes(fx);
     mdns(fx, phone, "model=iPhone14,2", false);
     mdns(fx, hp, "model=AudioAccessory1,1", true);
+    mdns(fx, hp, "model=J105aAP", false);          /* another record of its own: the speaker model stays */
+    assert_string_equal(device_of(fx, on_phone)->model, "iPhone14,2");
     assert_true(changed_since(fx, before, on_hp->id));
     assert_int_equal(et_device_assistant(device_of(fx, on_hp)), ET_ASSISTANT_SIRI);
     assert_string_equal(device_of(fx, on_hp)->model, "AudioAccessory1,1");

@@ -339,8 +339,13 @@ static void test_mdns_txt_assistant(void **state)
     assert_string_equal(model, "Google Home Mini");
     assert_int_equal(txt("md=Google Nest Mini", model, sizeof(model)), ET_ASSISTANT_GOOGLE);
     assert_int_equal(txt("md=Nest Audio", model, sizeof(model)), ET_ASSISTANT_GOOGLE);
-    static const char *const none[] = { "model=iPhone14,2", "model=AppleTV11,1", "model=MacBookPro18,3",
-                                        "md=Chromecast", "md=Google TV", "fn=Google Home Mini", "", "model=" };
+    static const char *const others[] = { "model=iPhone14,2", "model=AppleTV11,1", "rpMd=MacBookPro18,3",
+                                          "md=Chromecast", "md=Google TV" };
+    for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
+        assert_int_equal(txt(others[i], model, sizeof(model)), ET_ASSISTANT_NONE);
+        assert_string_equal(model, strchr(others[i], '=') + 1);
+    }
+    static const char *const none[] = { "fn=Google Home Mini", "", "model=", "modelx=AudioAccessory1,1" };
     for (size_t i = 0; i < G_N_ELEMENTS(none); i++) {
         assert_int_equal(txt(none[i], model, sizeof(model)), ET_ASSISTANT_NONE);
         assert_string_equal(model, "");
