@@ -19,7 +19,7 @@ PLOT = ROOT / "tools" / "plot"
 STUDY = CAPTURES / "echo-study.pcapng"
 STUDY_SCHEDULE = "0 silence; 8 query; 14 silence; 22 command; 27 conversation"
 STUDY_PNG = ROOT / "doc" / "images" / "study.png"
-DEVICE, SERVER = (192, 168, 1, 20), (10, 0, 0, 1)
+DEVICE, SERVER = (192, 168, 1, 20), (198, 51, 100, 1)     # a cloud server without a name: untagged
 # (seconds from the first packet, up?, UDP payload bytes): away from 100 ms bin edges.
 PACKETS = [(0.0, True, 120), (0.05, False, 900), (0.15, True, 40), (0.55, False, 1400),
            (1.25, True, 300), (1.27, True, 310), (1.31, False, 64), (2.35, False, 10)]
