@@ -55,6 +55,17 @@ def tshark_plain(_tmp_root):
     return Tshark(_tmp_root / "home-plain", None)
 
 
+FLOW_FRAMES = "(tcp or udp) and not icmp and not icmpv6"    # the frames of echotap's flows
+
+
+def wireshark_bytes(tshark_plain, capture, display_filter=FLOW_FRAMES):
+    """Bytes of the frames that match a display filter, as Wireshark's I/O statistics count them
+    (no plugin): the independent count the tools' byte figures are checked against."""
+    out = tshark_plain.run("-r", capture, "-q", "-z", f"io,stat,0,{display_filter}").stdout
+    row = [line for line in out.splitlines() if "<>" in line][-1]
+    return int(row.strip("| ").split("|")[-1])
+
+
 def load_truth(capture):
     path = pathlib.Path(str(capture).replace(".pcapng", ".truth.json"))
     return json.loads(path.read_text())
