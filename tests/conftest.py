@@ -71,6 +71,17 @@ def load_truth(capture):
     return json.loads(path.read_text())
 
 
+def truth_speakers(tshark_plain, capture):
+    """A committed capture's smart speakers, found without echotap (doc/classification.md): its
+    devices whose MAC vendor is Amazon by Wireshark's own table, or that have a command or an avs
+    flow in the truth."""
+    truth = load_truth(capture)
+    amazon = tshark_plain.fields(capture, ["ip.src", "ipv6.src"], "-Y", 'eth.src.oui_resolved contains "Amazon"')
+    devices = {f["device"] for f in truth["flows"]}
+    return (devices & {ip4 or ip6 for ip4, ip6 in amazon}) | {i["device"] for i in truth["interactions"]} \
+        | {f["device"] for f in truth["flows"] if f["service"] == "avs"}
+
+
 def truth_captures():
     """Every committed capture that has a truth file next to it."""
     return sorted(p for p in CAPTURES.glob("*.pcapng") if p.with_suffix(".truth.json").exists())

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import CAPTURES, FLOW_FRAMES, ROOT, group_of, load_truth, wireshark_bytes
+from conftest import CAPTURES, FLOW_FRAMES, ROOT, group_of, load_truth, truth_speakers, wireshark_bytes
 from echotap_tshark import GROUP_LABELS, GROUPS
 
 TOOL = ROOT / "tools" / "echotap-summary"
@@ -21,11 +21,6 @@ def summary(plugin_so, *args, stdin=None):
 
 def kb(n):
     return f"{n / 1000:.1f}" if n else "-"
-
-
-def truth_speakers(truth):
-    """A speaker: a device with a command in the truth or an avs flow (doc/classification.md)."""
-    return {i["device"] for i in truth["interactions"]} | {f["device"] for f in truth["flows"] if f["service"] == "avs"}
 
 
 def test_summary_shows_the_truths_upload_per_phase(plugin_so):
@@ -63,7 +58,7 @@ def test_summary_shows_the_truths_upload_per_phase(plugin_so):
 def test_devices_that_are_not_speakers_in_one_line(plugin_so, tshark_plain, name):
     capture = CAPTURES / name
     truth = load_truth(capture)
-    speakers = truth_speakers(truth)
+    speakers = truth_speakers(tshark_plain, capture)
     others = {f["device"] for f in truth["flows"]} - speakers
     assert others, "the capture must have a device that is not a speaker"
     out = summary(plugin_so, capture)
@@ -90,3 +85,20 @@ def test_help_documents_every_option_and_column(plugin_so):
     truth = load_truth(CAPTURES / "echo-study.pcapng")
     assert summary(plugin_so, CAPTURES / "echo-study.pcapng", "-p", f"echotap.schedule:{truth['schedule']}") == \
         summary(plugin_so, CAPTURES / "echo-study.pcapng", "--schedule", truth["schedule"])
+
+
+def test_installed_beside_echotap_corpus(plugin_so, _tmp_root):
+    """`cmake --install` puts echotap-summary beside echotap-corpus, with the library they share;
+    installed (no checkout around it) it prints what the checkout's prints."""
+    build = plugin_so.resolve().parent
+    if not (build / "cmake_install.cmake").exists():
+        pytest.skip(f"{plugin_so} is not in a CMake build directory")
+    dest = _tmp_root / "installed"
+    subprocess.run(["cmake", "--install", str(build)], check=True, capture_output=True,
+                   env={**os.environ, "DESTDIR": str(dest)})
+    tools = {p.name: p for p in dest.rglob("echotap-*") if p.is_file() and os.access(p, os.X_OK)}
+    assert set(tools) == {"echotap-corpus", "echotap-summary"} and tools["echotap-summary"].parent == tools["echotap-corpus"].parent
+    capture = CAPTURES / "multi-speaker.pcapng"
+    installed = subprocess.run([str(tools["echotap-summary"]), str(capture)], capture_output=True, text=True, check=True,
+                               cwd="/", env={**os.environ, "ECHOTAP_PLUGIN": str(plugin_so)}).stdout
+    assert installed == summary(plugin_so, capture)
