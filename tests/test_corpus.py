@@ -169,15 +169,17 @@ def test_failures_recorded_and_second_run_skips(corpus_run, work, plugin_so):
     shutil.copytree(caps, caps2)
     study = (CAPTURES / "echo-study.pcapng").read_bytes()
     (caps2 / "cut.pcapng").write_bytes(study[:len(study) // 2])
+    (caps2 / "cut-other.pcapng.gz").write_bytes(gzip.compress(study[:len(study) // 3])[:-100])  # cut short, gzipped
     (caps2 / "x.pcap").write_text("This is not a capture file, just some text.\n")
     (caps2 / "y.cap").write_text("Nor is this one.\n" * 10)
     out2 = work / "out2"
     shutil.copytree(out, out2)
     proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2", "--timeline")
-    assert this_run(proc.stdout) == {"read": 0, "failed": 3, "skipped": len(layout)}
+    assert this_run(proc.stdout) == {"read": 0, "failed": 4, "skipped": len(layout)}
     failed = {pathlib.Path(r["path"]).name: r for r in rows(out2 / "corpus.sqlite", "captures", "WHERE status = 'failed'")}
-    assert set(failed) == {"cut.pcapng", "x.pcap", "y.cap"}
-    assert failed["cut.pcapng"]["reason"].startswith("truncated: The capture appears to have been cut short")
+    assert set(failed) == {"cut.pcapng", "cut-other.pcapng.gz", "x.pcap", "y.cap"}
+    for cut in ("cut.pcapng", "cut-other.pcapng.gz"):
+        assert failed[cut]["reason"].startswith("truncated: The capture appears to have been cut short"), failed[cut]
     assert failed["x.pcap"]["reason"].startswith("not a pcap or pcapng file")
     assert "isn't a capture file" in failed["y.cap"]["reason"]
     assert "failed" in proc.stdout and "cut short" in proc.stdout
@@ -188,7 +190,7 @@ def test_failures_recorded_and_second_run_skips(corpus_run, work, plugin_so):
     assert {t: v for t, v in after.items() if t != "captures"} == {t: v for t, v in before.items() if t != "captures"}
     # A second run: everything recorded is skipped, nothing changes.
     proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2", "--timeline")
-    assert this_run(proc.stdout) == {"read": 0, "failed": 0, "skipped": len(layout) + 3}
+    assert this_run(proc.stdout) == {"read": 0, "failed": 0, "skipped": len(layout) + 4}
     assert dump(out2 / "corpus.sqlite") == after
     # Other options (here: no timeline) are another result: the captures run again.
     shutil.copytree(out, work / "out3")
