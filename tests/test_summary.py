@@ -97,7 +97,8 @@ def test_installed_beside_echotap_corpus(plugin_so, _tmp_root):
     subprocess.run(["cmake", "--install", str(build)], check=True, capture_output=True,
                    env={**os.environ, "DESTDIR": str(dest)})
     tools = {p.name: p for p in dest.rglob("echotap-*") if p.is_file() and os.access(p, os.X_OK)}
-    assert set(tools) == {"echotap-corpus", "echotap-summary"} and tools["echotap-summary"].parent == tools["echotap-corpus"].parent
+    assert set(tools) == {"echotap-corpus", "echotap-summary"}
+    assert tools["echotap-summary"].parent == tools["echotap-corpus"].parent
     capture = CAPTURES / "multi-speaker.pcapng"
     installed = subprocess.run([str(tools["echotap-summary"]), str(capture)], capture_output=True, text=True, check=True,
                                cwd="/", env={**os.environ, "ECHOTAP_PLUGIN": str(plugin_so)}).stdout
