@@ -55,9 +55,31 @@ def tshark_plain(_tmp_root):
     return Tshark(_tmp_root / "home-plain", None)
 
 
+FLOW_FRAMES = "(tcp or udp) and not icmp and not icmpv6"    # the frames of echotap's flows
+
+
+def wireshark_bytes(tshark_plain, capture, display_filter=FLOW_FRAMES):
+    """Bytes of the frames that match a display filter, as Wireshark's I/O statistics count them
+    (no plugin): the independent count the tools' byte figures are checked against."""
+    out = tshark_plain.run("-r", capture, "-q", "-z", f"io,stat,0,{display_filter}").stdout
+    row = [line for line in out.splitlines() if "<>" in line][-1]
+    return int(row.strip("| ").split("|")[-1])
+
+
 def load_truth(capture):
     path = pathlib.Path(str(capture).replace(".pcapng", ".truth.json"))
     return json.loads(path.read_text())
+
+
+def truth_speakers(tshark_plain, capture):
+    """A committed capture's smart speakers, found without echotap (doc/classification.md): its
+    devices whose MAC vendor is Amazon by Wireshark's own table, or that have a command or an avs
+    flow in the truth."""
+    truth = load_truth(capture)
+    amazon = tshark_plain.fields(capture, ["ip.src", "ipv6.src"], "-Y", 'eth.src.oui_resolved contains "Amazon"')
+    devices = {f["device"] for f in truth["flows"]}
+    return (devices & {ip4 or ip6 for ip4, ip6 in amazon}) | {i["device"] for i in truth["interactions"]} \
+        | {f["device"] for f in truth["flows"] if f["service"] == "avs"}
 
 
 def truth_captures():

@@ -8,12 +8,13 @@ dash runs' columns, so empty cells and cells with spaces (verdicts) are read rig
 """
 import re
 
+from echotap_tshark import GROUP_LABELS, GROUPS
+
 STORY = ["Device", "Phase", "#", "Start (s)", "Duration (s)", "Verdict", "Speech up (bytes)", "Speech up B/s",
          "Speech (s)"]
 PHASE_KEY = ["Device", "Phase", "#"]
-GROUP_NAMES = ["AVS", "Metrics", "CDN", "Other", "Untagged"]
 # The Phase bytes section's group columns, and the Phases table's columns they show.
-GROUP_BYTES = {f"{g} {d}": f"{g} {d} bytes" for g in GROUP_NAMES for d in ("up", "down")}
+GROUP_BYTES = {f"{GROUP_LABELS[g]} {d}": f"{GROUP_LABELS[g]} {d} bytes" for g in GROUPS for d in ("up", "down")}
 SECTIONS = ("Phases", "Phase bytes", "Flows")
 _DASHES = re.compile(r"^-+(  -+)*$")
 

@@ -3,11 +3,17 @@
 On copies of the committed captures (one gzipped, one in a subfolder, one with a schedule side
 file): the database's flows, phases and per-phase statistics equal `tshark -z echotap,json` of
 each capture; corrupt files are recorded as failed with a reason and change nothing else; a
-second run skips every capture; the cluster paths (GNU parallel over two sshlogins to a real
+second run skips every capture; a capture is its uncompressed content (a .gz copy is the same
+capture) and its name does not depend on the folder given; the summary lists the speakers' bytes
+first and folds the other devices into a line per capture (equal to the truth and to Wireshark's
+own count), or lists them with --all-devices; the cluster paths (GNU parallel over two sshlogins to a real
 sshd on this machine, and the Slurm array script run task by task) merge into the same database.
 With ../shared/real-captures beside the checkout, the 91 real captures go through it too.
 """
 import gzip
+import hashlib
+import importlib.machinery
+import importlib.util
 import json
 import os
 import pathlib
@@ -21,7 +27,7 @@ import time
 
 import pytest
 
-from conftest import CAPTURES, ROOT
+from conftest import CAPTURES, FLOW_FRAMES, ROOT, load_truth, truth_speakers, wireshark_bytes
 
 TOOL = ROOT / "tools" / "echotap-corpus"
 REAL = ROOT.parent / "shared" / "real-captures"
@@ -29,6 +35,10 @@ STUDY_SCHEDULE = "0 silence; 8 query; 14 silence; 22 command; 27 conversation"
 REALSTACK_SCHEDULE = "0 silence; 10 query; 20 silence"
 SCHEDULES = {"echo-study.pcapng": STUDY_SCHEDULE, "realstack.pcapng": REALSTACK_SCHEDULE}
 TIMING = {"seconds", "finished", "ran_on"}
+# The tool as a module, for its byte format (human) in the summary's expected lines.
+_LOADER = importlib.machinery.SourceFileLoader("echotap_corpus", str(TOOL))
+TOOL_MODULE = importlib.util.module_from_spec(importlib.util.spec_from_loader(_LOADER.name, _LOADER))
+_LOADER.exec_module(TOOL_MODULE)
 
 
 def corpus(plugin_so, *args, check=True, timeout=600):
@@ -135,6 +145,8 @@ def test_counts_equal_per_capture_runs(corpus_run, tshark):
     for copy, original in layout.items():
         cap = captures[str(copy)]
         assert cap["status"] == "ok" and cap["reason"] is None, cap
+        assert cap["name"] == f"{copy.parent.name}/{copy.name}"
+        assert cap["sha256"] == hashlib.sha256(original.read_bytes()).hexdigest()  # the .gz too: uncompressed
         assert cap["size"] == copy.stat().st_size and cap["packets"] > 0
         schedule = SCHEDULES.get(original.name)
         data = reference(tshark, original, schedule)
@@ -157,15 +169,17 @@ def test_failures_recorded_and_second_run_skips(corpus_run, work, plugin_so):
     shutil.copytree(caps, caps2)
     study = (CAPTURES / "echo-study.pcapng").read_bytes()
     (caps2 / "cut.pcapng").write_bytes(study[:len(study) // 2])
+    (caps2 / "cut-other.pcapng.gz").write_bytes(gzip.compress(study[:len(study) // 3])[:-100])  # cut short, gzipped
     (caps2 / "x.pcap").write_text("This is not a capture file, just some text.\n")
     (caps2 / "y.cap").write_text("Nor is this one.\n" * 10)
     out2 = work / "out2"
     shutil.copytree(out, out2)
     proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2", "--timeline")
-    assert this_run(proc.stdout) == {"read": 0, "failed": 3, "skipped": len(layout)}
+    assert this_run(proc.stdout) == {"read": 0, "failed": 4, "skipped": len(layout)}
     failed = {pathlib.Path(r["path"]).name: r for r in rows(out2 / "corpus.sqlite", "captures", "WHERE status = 'failed'")}
-    assert set(failed) == {"cut.pcapng", "x.pcap", "y.cap"}
-    assert failed["cut.pcapng"]["reason"].startswith("truncated: The capture appears to have been cut short")
+    assert set(failed) == {"cut.pcapng", "cut-other.pcapng.gz", "x.pcap", "y.cap"}
+    for cut in ("cut.pcapng", "cut-other.pcapng.gz"):
+        assert failed[cut]["reason"].startswith("truncated: The capture appears to have been cut short"), failed[cut]
     assert failed["x.pcap"]["reason"].startswith("not a pcap or pcapng file")
     assert "isn't a capture file" in failed["y.cap"]["reason"]
     assert "failed" in proc.stdout and "cut short" in proc.stdout
@@ -176,7 +190,7 @@ def test_failures_recorded_and_second_run_skips(corpus_run, work, plugin_so):
     assert {t: v for t, v in after.items() if t != "captures"} == {t: v for t, v in before.items() if t != "captures"}
     # A second run: everything recorded is skipped, nothing changes.
     proc = corpus(plugin_so, caps2, "-o", out2, "-j", "2", "--timeline")
-    assert this_run(proc.stdout) == {"read": 0, "failed": 0, "skipped": len(layout) + 3}
+    assert this_run(proc.stdout) == {"read": 0, "failed": 0, "skipped": len(layout) + 4}
     assert dump(out2 / "corpus.sqlite") == after
     # Other options (here: no timeline) are another result: the captures run again.
     shutil.copytree(out, work / "out3")
@@ -187,6 +201,100 @@ def test_failures_recorded_and_second_run_skips(corpus_run, work, plugin_so):
     corpus(plugin_so, caps2 / "cut.pcapng", "-o", out2, "--timeline", "--keep-truncated", "--retry-failed")
     cut = rows(out2 / "corpus.sqlite", "captures", "WHERE path = ?", (str(caps2 / "cut.pcapng"),))[0]
     assert cut["status"] == "ok" and "cut short" in cut["warning"] and cut["flows"] > 0
+
+
+def other_devices(tshark_plain, original):
+    """{device: (bytes up, bytes down)} of a committed capture's devices that are not speakers, by its truth."""
+    truth = load_truth(original)
+    speakers, others = truth_speakers(tshark_plain, original), {}
+    for f in truth["flows"]:
+        if f["device"] not in speakers:
+            up, down = others.get(f["device"], (0, 0))
+            others[f["device"]] = (up + f["bytes_up"], down + f["bytes_down"])
+    return others
+
+
+def section(lines, heading):
+    """The lines under a heading of the summary, up to the blank line that ends it."""
+    start = lines.index(heading) + 1
+    return lines[start:lines.index("", start)]
+
+
+def test_summary_speakers_first_the_others_one_line_per_capture(corpus_run, tshark_plain):
+    caps, out, layout, _ = corpus_run
+    lines = (out / "summary.txt").read_text().splitlines()
+    speakers = set().union(*(truth_speakers(tshark_plain, o) for o in layout.values()))
+    rows = section(lines, "Speakers: bytes per device and service over the ok captures (up = device to cloud):")
+    assert rows[0].split()[:2] == ["device", "service"] and rows[1:]
+    assert {r.split()[0] for r in rows[1:]} <= speakers
+    human = TOOL_MODULE.human
+    expected = []
+    for copy, original in sorted(layout.items(), key=lambda kv: f"{kv[0].parent.name}/{kv[0].name}"):
+        others = other_devices(tshark_plain, original)
+        if not others:
+            continue
+        up, down = (sum(v[i] for v in others.values()) for i in (0, 1))
+        # Wireshark's own count of the frames these devices sent and got.
+        for direction, n in (("src", up), ("dst", down)):
+            match = " or ".join(f"{'ipv6' if ':' in d else 'ip'}.{direction} == {d}" for d in sorted(others))
+            assert wireshark_bytes(tshark_plain, original, f"{FLOW_FRAMES} and ({match})") == n, (copy.name, direction)
+        n = len(others)
+        expected.append(f"  {copy.parent.name}/{copy.name}: {n} device{'' if n == 1 else 's'}, "
+                        f"up {human(up)}, down {human(down)}")
+    assert expected, "the committed captures must have devices that are not speakers"
+    heading = "Devices that are not speakers, per capture (--all-devices: each device and service):"
+    assert lines.index(heading) > lines.index(rows[-1])
+    assert section(lines, heading) == expected
+
+
+def test_all_devices_lists_each_other_device(corpus_run, work, plugin_so, tshark_plain):
+    caps, out, layout, _ = corpus_run
+    shutil.copytree(out, work / "out-all")
+    proc = corpus(plugin_so, caps, "-o", work / "out-all", "--timeline", "--all-devices")
+    assert this_run(proc.stdout) == {"read": 0, "failed": 0, "skipped": len(layout)}
+    lines = proc.stdout.splitlines()
+    rows = section(lines, "Devices that are not speakers: bytes per device and service:")
+    assert {r.split()[0] for r in rows[1:]} == set().union(*(other_devices(tshark_plain, o) for o in layout.values()))
+    assert not any(l.startswith("Devices that are not speakers, per capture") for l in lines)
+
+
+def test_a_capture_is_its_content_and_its_name_not_the_folder_given(work, plugin_so):
+    """A .pcapng.gz copy beside its .pcapng is the same capture (key: sha256 of the uncompressed
+    bytes, run once, under the first path in sorted order); `name` is folder/file whichever
+    folder above it, or the file itself, is given."""
+    caps = work / "identity"
+    (caps / "day1").mkdir(parents=True)
+    original = CAPTURES / "covert.pcapng"
+    shutil.copy(original, caps / "day1" / "covert.pcapng")
+    (caps / "day1" / "covert.pcapng.gz").write_bytes(gzip.compress(original.read_bytes()))
+    sha = hashlib.sha256(original.read_bytes()).hexdigest()
+    names = set()
+    for i, given in enumerate((caps, caps / "day1", caps / "day1" / "covert.pcapng")):
+        proc = corpus(plugin_so, given, "-o", work / f"identity-out{i}")
+        recorded = rows(work / f"identity-out{i}" / "corpus.sqlite", "captures")
+        assert [(r["sha256"], r["path"]) for r in recorded] == [(sha, str(caps / "day1" / "covert.pcapng"))]
+        names |= {r["name"] for r in recorded}
+        if given.is_dir():
+            assert this_run(proc.stdout) == {"read": 1, "failed": 0, "skipped": 1}
+    assert names == {"day1/covert.pcapng"}
+    # The copy alone, into the first database: already recorded.
+    proc = corpus(plugin_so, caps / "day1" / "covert.pcapng.gz", "-o", work / "identity-out0")
+    assert this_run(proc.stdout) == {"read": 0, "failed": 0, "skipped": 1}
+
+
+def test_out_and_preferences_are_separate_options(corpus_run, work, plugin_so):
+    caps, _, _, _ = corpus_run
+    proc = corpus(plugin_so, caps, "-o", "echotap.gap_ms:800", check=False)
+    assert proc.returncode != 0 and "-p PREF:VALUE" in proc.stderr and not pathlib.Path("echotap.gap_ms:800").exists()
+    # -p reaches tshark: a schedule given as a preference is the capture's schedule.
+    one = work / "pref-caps"
+    one.mkdir()
+    shutil.copy(CAPTURES / "echo-study.pcapng", one)
+    corpus(plugin_so, one, "-o", work / "pref-out", "-p", f"echotap.schedule:{STUDY_SCHEDULE}")
+    truth = load_truth(CAPTURES / "echo-study.pcapng")
+    labels = [r["label"] for r in rows(work / "pref-out" / "corpus.sqlite", "phases", 'WHERE device = ? ORDER BY "index"',
+                                       (truth["interactions"][0]["device"],))]
+    assert labels == [p["label"] for p in truth["phases"]]
 
 
 # ---------------------------------------------------------------- the cluster paths

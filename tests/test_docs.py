@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import CAPTURES, ROOT, group_of, load_truth
-from echotap_tshark import GROUPS
+from conftest import CAPTURES, ROOT, group_of, load_truth, wireshark_bytes
+from echotap_tshark import GROUP_LABELS, GROUPS
 
 PLOT = ROOT / "tools" / "plot"
 STUDY = CAPTURES / "echo-study.pcapng"
@@ -48,14 +48,6 @@ def read_plot_data(keep):
     header = lines[0].lstrip("# ").split()
     rows = [[float(x) for x in line.split()] for line in lines[1:]]
     return header, rows
-
-
-def wireshark_flow_bytes(tshark_plain, capture):
-    """Bytes of every TCP and UDP frame, as Wireshark's I/O statistics count them (no plugin)."""
-    out = tshark_plain.run("-r", capture, "-q", "-z",
-                           "io,stat,0,(tcp or udp) and not icmp and not icmpv6").stdout
-    row = [line for line in out.splitlines() if "<>" in line][-1]
-    return int(row.strip("| ").split("|")[-1])
 
 
 def capture_duration(tshark_plain, capture):
@@ -98,7 +90,7 @@ def test_plot_bins_equal_the_written_packets(plugin_so, tshark_plain, built_capt
             if value:
                 got[(i, name)] += int(value)
     assert got == expected
-    assert sum(expected.values()) == wireshark_flow_bytes(tshark_plain, built_capture)
+    assert sum(expected.values()) == wireshark_bytes(tshark_plain, built_capture)
     # gnuplot is given one series per group and direction.
     assert len(re.findall(r"\busing\b", (keep / "plot.gp").read_text())) == 2 * len(GROUPS)
 
@@ -108,7 +100,7 @@ def test_plot_writes_svg(plugin_so, built_capture, _tmp_root):
     run_tool(PLOT, built_capture, "-o", svg, plugin_so=plugin_so)
     text = svg.read_text()
     assert "<svg" in text and "</svg>" in text
-    assert all(name in text for name in ("AVS", "Metrics", "CDN", "Other", "Untagged"))  # the legend
+    assert all(name in text for name in GROUP_LABELS.values())  # the legend
 
 
 def test_plot_reports_a_bad_schedule(plugin_so, built_capture, _tmp_root):
@@ -133,7 +125,7 @@ def test_study_plot_counts_every_byte(plugin_so, tshark_plain, _tmp_root):
     for row in rows:
         for name, value in zip(header[1:], row[1:]):
             sums[name] += int(value)
-    assert sum(sums.values()) == wireshark_flow_bytes(tshark_plain, STUDY)
+    assert sum(sums.values()) == wireshark_bytes(tshark_plain, STUDY)
     truth = load_truth(STUDY)
     expected = collections.Counter()
     for s in truth["stats"]:

@@ -8,7 +8,7 @@ import collections
 import pytest
 
 from conftest import group_of, load_truth, truth_captures
-from echotap_tshark import GROUPS
+from echotap_tshark import GROUP_LABELS, GROUPS
 
 FIELDS = ["echotap.service", "echotap.host", "echotap.evidence", "echotap.device", "echotap.dir",
           "ip.src", "ipv6.src", "tcp.srcport", "udp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
@@ -133,8 +133,7 @@ def test_phases_equal_truth(tshark, capture, passes):
     got = collections.Counter()
     for row, prow in zip(phases, packets):
         for g in GROUPS:
-            name = {"avs": "AVS", "metrics": "Metrics", "cdn": "CDN", "other": "Other",
-                    "untagged": "Untagged"}[g]
+            name = GROUP_LABELS[g]
             for d, word in (("up", "up"), ("down", "down")):
                 key = (int(row["#"]), row["Device"], g, d)
                 got[key + ("bytes",)] += int(row[f"{name} {word} bytes"])
@@ -240,7 +239,7 @@ def test_phases_columns_are_the_judgement(tshark, capture):
     out = tshark.run("-r", capture, "-q", "-2", *truth_schedule_args(truth), "-z", "echotap,phases").stdout
     rows = parse_table(out, "Echotap Phases")
     assert list(rows[0])[:len(PHASES_FIRST)] == PHASES_FIRST
-    assert list(rows[0])[len(PHASES_FIRST):] == [f"{n} {d} bytes" for n in ("AVS", "Metrics", "CDN", "Other", "Untagged")
+    assert list(rows[0])[len(PHASES_FIRST):] == [f"{GROUP_LABELS[g]} {d} bytes" for g in GROUPS
                                                  for d in ("up", "down")]
     _, data = export(tshark, capture, "-2")
     judged = {(p["device"], p["index"]): p for p in data["phases"]}

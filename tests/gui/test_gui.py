@@ -17,11 +17,11 @@ import time
 import pytest
 
 from conftest import CAPTURES, ROOT, Tshark, group_of, load_truth, tshark_version
+from echotap_tshark import GROUP_LABELS
 from live_view import GROUP_BYTES, parse_live
 import wireshark_gui as gui
 
 CAPTURE = CAPTURES / "echo-study.pcapng"
-GROUP_NAMES = {"voice": "Voice", "metrics": "Metrics", "cdn": "CDN", "other": "Other", "untagged": "Untagged"}
 # Colouring rules of plugin/profile/colorfilters (background, 8-bit): a filter that shows only one
 # kind of packet must paint whole rows in its colour and none in the others'.
 RULE_COLOURS = {'echotap.service == "avs" && echotap.dir == "up"': "#FF9E9E",
@@ -42,8 +42,8 @@ MENU_TABLES = ["Echotap Flows", "Echotap Live", "Echotap Phase Packets", "Echota
 # Columns of the phase tables (doc/fields.md): the story first, then the counts per group and direction.
 PHASE_KEY = ["Device", "Phase", "#", "Start (s)", "Duration (s)"]
 JUDGEMENT = ["Verdict", "Speech up (bytes)", "Speech up B/s", "Speech (s)"]
-PHASES_COLUMNS = PHASE_KEY + JUDGEMENT + [f"{n} {d} bytes" for n in GROUP_NAMES.values() for d in ("up", "down")]
-PHASE_PACKETS_COLUMNS = PHASE_KEY + [f"{n} {d} pkts" for n in GROUP_NAMES.values() for d in ("up", "down")]
+PHASES_COLUMNS = PHASE_KEY + JUDGEMENT + [f"{n} {d} bytes" for n in GROUP_LABELS.values() for d in ("up", "down")]
+PHASE_PACKETS_COLUMNS = PHASE_KEY + [f"{n} {d} pkts" for n in GROUP_LABELS.values() for d in ("up", "down")]
 
 
 def truth_sums(truth, key):
@@ -187,7 +187,7 @@ def table_sums(rows, row_key, cells):
     """Counter {row_key(row) + (group, dir, count): value} over the group columns of a table."""
     sums = collections.Counter()
     for row in rows:
-        for group, name in GROUP_NAMES.items():
+        for group, name in GROUP_LABELS.items():
             for d in ("up", "down"):
                 for count, cell in cells.items():
                     sums[row_key(row) + (group, d, count)] += int(row[cell.format(name, d)])

@@ -22,9 +22,12 @@ tools/sample-corpus and tools/long-run (the last three through sanitized_tshark.
 what counts as a failure). tools/lib/tshark-with-plugin is the shell entry point: as root or with
 $ECHOTAP_PLUGIN it runs `echotap_tshark.py exec [tshark arguments]`.
 
-Also here, so that it is written once: `tshark_version()` and `group_of()` (the statistics
-groups of doc/classification.md).
+Also here, so that it is written once: `tshark_version()`; the statistics groups, their labels
+and `group_of()` (doc/classification.md), the service sets the tools check; `Runner` and
+`echotap_json()`, the one way the tools (echotap-summary, plot, eval-real, echotap-corpus) run
+`-z echotap,json` and read it.
 """
+import json
 import os
 import pathlib
 import re
@@ -35,10 +38,23 @@ import sys
 import tempfile
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+# tools/lib of a checkout (else installed beside the user tools: no build/ to take a plugin from).
+IN_CHECKOUT = HERE.name == "lib" and HERE.parent.name == "tools"
 UNPRIVILEGED = 65534
-# The statistics groups, in the tables' column order (doc/classification.md "Statistics groups").
-GROUPS = ("avs", "metrics", "cdn", "other", "untagged")
+# The statistics groups, in the tables' column order, and the tables' labels for them
+# (doc/classification.md "Statistics groups").
+GROUPS = ("voice", "metrics", "cdn", "other", "untagged")
+GROUP_LABELS = {"voice": "Voice", "metrics": "Metrics", "cdn": "CDN", "other": "Other", "untagged": "Untagged"}
+# Every assistant's voice service (group voice); `voice`: a speaker whose assistant is unknown.
+VOICE_SERVICES = frozenset({"avs", "siri", "google-assistant", "voice"})
+# An Echo's own services (rules.c speaker_services): on a device that is not a speaker they are `amazon`.
+ALEXA_SPEAKER_SERVICES = frozenset({"avs", "metrics", "cdn", "api", "connectivity", "time"})
+# Services only a speaker has (on any other device they collapse into amazon, apple or google).
+SPEAKER_SERVICES = ALEXA_SPEAKER_SERVICES | VOICE_SERVICES
+# The services of Amazon's hosts.
+AMAZON_SERVICES = ALEXA_SPEAKER_SERVICES | {"amazon"}
 
 # Distinct exit codes, so that a sanitizer report cannot pass for tshark's own exit status 2.
 ASAN_EXIT, UBSAN_EXIT = 86, 87
@@ -47,11 +63,13 @@ _DROPPED_ENV = ("WIRESHARK", "ASAN_", "UBSAN_", "LD_PRELOAD")
 
 
 def group_of(service):
-    """Statistics group of a service: its own for avs, metrics and cdn; untagged for None or
-    "untagged"; other for every other service."""
-    if service is None:
+    """Statistics group of a service: voice for the voice services; its own for metrics and cdn;
+    untagged for None or "untagged"; other for every other service."""
+    if service in (None, "untagged"):
         return "untagged"
-    return service if service in GROUPS else "other"
+    if service in VOICE_SERVICES:
+        return "voice"
+    return service if service in ("metrics", "cdn") else "other"
 
 
 def tshark_version(program="tshark"):
@@ -220,16 +238,95 @@ class Tshark:
         return usage.ru_utime, wall, usage.ru_maxrss / 1024.0
 
 
+class EchotapError(Exception):
+    """A run that gave no echotap JSON; the message says why in a line."""
+
+
+class Runner:
+    """tshark with echotap, the way tools/lib/tshark-with-plugin runs it. With $ECHOTAP_PLUGIN, or
+    as root in a checkout (default build/echotap.so): a Tshark holding that plugin, one temporary
+    HOME for every run. Else plain `tshark` with the plugin the user installed (as root Wireshark
+    loads only a global install). command: these words instead of tshark (a wrapper of your own)."""
+
+    def __init__(self, command=None, prefix="echotap-run."):
+        self.ts = None
+        self.words = list(command or ["tshark"])
+        if command is None and (os.environ.get("ECHOTAP_PLUGIN") or (IN_CHECKOUT and os.geteuid() == 0)):
+            plugin = default_plugin()
+            if not plugin.is_file():
+                raise EchotapError(f"no plugin at {plugin}: build it (cmake -B build && cmake --build build) "
+                                   "or set ECHOTAP_PLUGIN")
+            self.ts = Tshark(plugin_so=plugin, prefix=prefix, pin_locale=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.ts:
+            self.ts.close()
+
+    def command(self, args):
+        return self.ts.command(args) if self.ts else self.words + [str(a) for a in args]
+
+    def env(self):
+        return self.ts.env() if self.ts else None
+
+
+def echotap_json_args(capture="-", prefs=(), interval=None):
+    """tshark's arguments for `-z echotap,json` of a capture ("-": standard input); prefs: PREF:VALUE
+    strings, each an -o; interval: the timeline's, in seconds (None: the export's default)."""
+    args = ["-r", str(capture), "-q"]
+    for pref in prefs:
+        args += ["-o", pref]
+    return args + ["-z", "echotap,json" + (f",interval={interval:g}" if interval else "")]
+
+
+def parse_echotap_json(stdout, stderr="", returncode=0):
+    """The JSON object of one run's output. Raises EchotapError when tshark did not load the plugin,
+    exited non-zero (returncode None: the caller judges the exit itself) or printed no JSON object."""
+    if 'Invalid -z argument "echotap' in stderr:
+        raise EchotapError("tshark has not loaded the echotap plugin: install it (cmake --install build) "
+                           "or set ECHOTAP_PLUGIN=path/to/echotap.so")
+    if returncode:
+        raise EchotapError(f"tshark failed (exit {returncode}): {' '.join(stderr.split()) or 'no message'}")
+    try:
+        data = json.loads(stdout)
+    except ValueError as e:
+        raise EchotapError(f"output is not JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise EchotapError("output is not a JSON object")
+    return data
+
+
+def echotap_json(capture, prefs=(), interval=None, runner=None, timeout=None):
+    """`-z echotap,json` of a capture file, parsed (parse_echotap_json). The file goes through
+    stdin, so that uid 65534 need not be able to read it. runner: a Runner to share between runs
+    (default: one for this run)."""
+    own = runner is None
+    runner = runner or Runner()
+    try:
+        with open(capture, "rb") as stdin:
+            proc = subprocess.run(runner.command(echotap_json_args("-", prefs, interval)), stdin=stdin,
+                                  capture_output=True, text=True, env=runner.env(), timeout=timeout)
+    finally:
+        if own:
+            runner.close()
+    return parse_echotap_json(proc.stdout, proc.stderr, proc.returncode)
+
+
 def _exec_main(argv):
     """`echotap_tshark.py exec [tshark arguments]`: tshark-with-plugin's work (see that script)."""
-    plugin = default_plugin()
-    if not plugin.is_file():
-        print(f"tshark-with-plugin: no plugin at {plugin}: build it (cmake -B build && cmake --build build) "
-              "or set ECHOTAP_PLUGIN", file=sys.stderr)
+    try:
+        runner = Runner(prefix="echotap-home.")
+    except EchotapError as e:
+        print(f"tshark-with-plugin: {e}", file=sys.stderr)
         return 2
     # The plugin folder names tshark's version even when wireshark is run (same package series).
-    with Tshark(plugin_so=plugin, prefix="echotap-home.", pin_locale=False) as ts:
-        proc = ts.popen(argv)
+    with runner:
+        proc = subprocess.Popen(runner.command(argv), env=runner.env())
         try:
             status = proc.wait()
         except KeyboardInterrupt:
