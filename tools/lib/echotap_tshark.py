@@ -62,9 +62,13 @@ def tshark_version(program="tshark"):
 
 
 def default_plugin():
-    """$ECHOTAP_PLUGIN, else build/echotap.so of this checkout (which may not exist)."""
+    """$ECHOTAP_PLUGIN, else build/echotap.so of this checkout (which may not exist); None where
+    this file is installed (the .deb, no checkout around it): the global plugin, which Wireshark
+    loads for root too, so plain tshark."""
     so = os.environ.get("ECHOTAP_PLUGIN")
-    return pathlib.Path(so) if so else ROOT / "build" / "echotap.so"
+    if so:
+        return pathlib.Path(so)
+    return ROOT / "build" / "echotap.so" if (ROOT / "CMakeLists.txt").is_file() else None
 
 
 class Hook:
@@ -223,6 +227,8 @@ class Tshark:
 def _exec_main(argv):
     """`echotap_tshark.py exec [tshark arguments]`: tshark-with-plugin's work (see that script)."""
     plugin = default_plugin()
+    if plugin is None:
+        os.execvp("tshark", ["tshark", *argv])
     if not plugin.is_file():
         print(f"tshark-with-plugin: no plugin at {plugin}: build it (cmake -B build && cmake --build build) "
               "or set ECHOTAP_PLUGIN", file=sys.stderr)
