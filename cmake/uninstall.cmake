@@ -1,6 +1,8 @@
 # Removes the files that the last `cmake --install` of this build directory wrote, as listed in
 # its install_manifest.txt (run by `cmake --build build --target uninstall`). The manifest does
-# not hold DESTDIR: give the same DESTDIR to uninstall as to the install.
+# not hold DESTDIR: give the same DESTDIR to uninstall as to the install. OWN_DIRS: folders that
+# hold only echotap's files (the profile), removed once empty; one that still holds a file the
+# install did not write (Wireshark's or the user's) is kept.
 if(NOT EXISTS "${MANIFEST}")
   message(FATAL_ERROR "Nothing to uninstall: ${MANIFEST} does not exist (run cmake --install first)")
 endif()
@@ -15,5 +17,17 @@ foreach(listed IN LISTS installed_files)
     endif()
   else()
     message(STATUS "Not installed: ${installed}")
+  endif()
+endforeach()
+foreach(dir IN LISTS OWN_DIRS)
+  set(dir "$ENV{DESTDIR}${dir}")
+  if(IS_DIRECTORY "${dir}")
+    file(GLOB left "${dir}/*")
+    if(left)
+      message(STATUS "Keeping ${dir}: it holds files the install did not write")
+    else()
+      message(STATUS "Removing ${dir}")
+      file(REMOVE_RECURSE "${dir}")
+    endif()
   endif()
 endforeach()

@@ -23,7 +23,8 @@ def _plugin_so():
     so = os.environ.get("ECHOTAP_PLUGIN")
     if so:
         return pathlib.Path(so)
-    found = sorted((ROOT / "build").rglob("echotap.so"))
+    # The shallowest: the build's own, not CPack's staged copy after `--target package`.
+    found = sorted((ROOT / "build").rglob("echotap.so"), key=lambda p: (len(p.parts), p))
     return found[0] if found else None
 
 

@@ -6,8 +6,9 @@ each capture; corrupt files are recorded as failed with a reason and change noth
 second run skips every capture; a capture is its uncompressed content (a .gz copy is the same
 capture) and its name does not depend on the folder given; the summary lists the speakers' bytes
 first and folds the other devices into a line per capture (equal to the truth and to Wireshark's
-own count), or lists them with --all-devices; the cluster paths (GNU parallel over two sshlogins to a real
-sshd on this machine, and the Slurm array script run task by task) merge into the same database.
+own count), or lists them with --all-devices; the cluster paths (GNU parallel over two sshlogins
+to a real sshd on this machine, the Slurm array script run task by task, and the same array
+submitted with sbatch to a real one-node Slurm cluster started here) merge into the same database.
 With ../shared/real-captures beside the checkout, the 91 real captures go through it too.
 """
 import gzip
@@ -28,6 +29,7 @@ import time
 import pytest
 
 from conftest import CAPTURES, FLOW_FRAMES, ROOT, load_truth, truth_speakers, wireshark_bytes
+from slurm_cluster import Cluster, Unavailable
 
 TOOL = ROOT / "tools" / "echotap-corpus"
 REAL = ROOT.parent / "shared" / "real-captures"
@@ -411,6 +413,33 @@ def test_slurm_array_script_equals_one_machine(corpus_run, work, plugin_so):
         env = dict(os.environ, SLURM_ARRAY_TASK_ID=str(task))
         run = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env, timeout=600)
         assert run.returncode == 0, run.stderr
+    corpus(plugin_so, "--merge", dist / "fragments", "-o", dist)
+    assert dump(dist / "corpus.sqlite") == dump(out / "corpus.sqlite")
+
+
+@pytest.fixture
+def slurm():
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="echotap-slurm-"))
+    cluster = Cluster(folder)
+    try:
+        try:
+            cluster.start()
+        except Unavailable as e:
+            pytest.skip(f"no one-node Slurm cluster here: {e}")
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_slurm_array_under_real_slurm_equals_one_machine(corpus_run, work, plugin_so, slurm):
+    """The emitted array, submitted with sbatch to slurmctld and run by slurmd on this machine."""
+    caps, out, layout, _ = corpus_run
+    dist = work / "real-slurm"
+    corpus(plugin_so, caps, "-o", dist, "--emit-jobs", "slurm", "--array-max", "4", "--timeline")
+    job = slurm.sbatch_and_wait(dist / "jobs" / "echotap-corpus.sbatch", 150)
+    assert slurm.exit_codes(job) == {str(task): "0:0" for task in range(1, 5)}, slurm.logs()
+    assert len(list((dist / "jobs" / "logs").glob(f"{job}_*.log"))) == 4
     corpus(plugin_so, "--merge", dist / "fragments", "-o", dist)
     assert dump(dist / "corpus.sqlite") == dump(out / "corpus.sqlite")
 

@@ -80,9 +80,13 @@ def tshark_version(program="tshark"):
 
 
 def default_plugin():
-    """$ECHOTAP_PLUGIN, else build/echotap.so of this checkout (which may not exist)."""
+    """$ECHOTAP_PLUGIN, else build/echotap.so of this checkout (which may not exist); None where
+    this file is installed (the .deb, no checkout around it): the global plugin, which Wireshark
+    loads for root too, so plain tshark."""
     so = os.environ.get("ECHOTAP_PLUGIN")
-    return pathlib.Path(so) if so else ROOT / "build" / "echotap.so"
+    if so:
+        return pathlib.Path(so)
+    return ROOT / "build" / "echotap.so" if (ROOT / "CMakeLists.txt").is_file() else None
 
 
 class Hook:
