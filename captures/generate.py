@@ -32,7 +32,7 @@ T0 = 1768471200.0            # 2026-01-15 10:00:00 UTC
 AUDIO_CHUNK = 3200 + 9 + 16
 
 
-# Local addresses (spec-21 "LAN"): a flow to one of them whose host matches no rule is `local`,
+# Local addresses (doc/classification.md, "Rules"): a flow to one of them whose host matches no rule is `local`,
 # with evidence `lan` when nothing names it. Documentation ranges (198.51.100.0/24, 2001:db8::/32)
 # stand for cloud servers here: they are not in this list.
 LOCAL_NETS = [ipaddress.ip_network(n) for n in (
@@ -46,7 +46,7 @@ def is_local(ip):
 
 
 def lan_truth(server_ip, service, host, evidence):
-    """What a flow's truth becomes under spec-21's LAN rule: a local server whose flow no rule
+    """What a flow's truth becomes under doc/classification.md's LAN rule: a local server whose flow no rule
     names (service None as the scenario meant it) is `local`; with no name at all, evidence `lan`."""
     if service is None and is_local(server_ip):
         return "local", host, evidence if host else "lan"

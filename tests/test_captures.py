@@ -12,7 +12,7 @@ import pytest
 
 from conftest import CAPTURES, load_truth, truth_captures
 
-# The voice services a flow found by its shape alone can get (spec-21 "Voice connection by shape").
+# The voice services a flow found by its shape alone can get (doc/phases.md, "The voice connection").
 VOICE_SERVICES = {"avs", "siri", "google-assistant", "voice"}
 LOCAL_NETS = [ipaddress.ip_network(n) for n in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4",
@@ -166,7 +166,7 @@ def test_truth_hosts_are_what_wireshark_dissects(tshark_plain, capture):
             assert host is None and f["service"] in VOICE_SERVICES, f
             assert not sni[key] and not cert[key] and not http[key] and not answers[f["server"]], f
         elif ev == "lan":
-            # A local server nothing names (spec-21): no SNI, no valid certificate name, no DNS answer.
+            # A local server nothing names (doc/classification.md, "Rules"): no SNI, no valid certificate name, no DNS answer.
             assert host is None and f["service"] == "local" and is_local(f["server"]), f
             assert not sni[key] and not answers[f["server"]], f
         else:

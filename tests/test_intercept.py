@@ -75,10 +75,11 @@ def test_rejected_certificate_expert_once_per_flow(tshark, capture, passes):
 @pytest.mark.parametrize("capture", INTERCEPTED, ids=lambda p: p.name)
 @PASSES
 def test_ip_literal_host_is_no_bad_name(tshark, capture, passes):
-    """The SSDP search's Host is 239.255.255.250:1900: valid, not a name, not flagged."""
+    """The SSDP search's Host is 239.255.255.250:1900: valid, not a name, not flagged; the flow is
+    local (a multicast server), evidence lan."""
     assert expert_count(tshark, capture, passes, "not a valid host name") == 0
     rows = tshark.fields(capture, ["http.host", "echotap.host", "echotap.evidence"], *passes, "-Y", "ssdp")
-    assert rows == [["239.255.255.250:1900", "", ""]], rows
+    assert rows == [["239.255.255.250:1900", "", "lan"]], rows
 
 
 @pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.name)

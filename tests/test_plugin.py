@@ -248,7 +248,7 @@ def test_phases_columns_are_the_judgement(tshark, capture):
         p = judged[(row["Device"], int(row["#"]))]
         assert (row["Phase"], row["Verdict"], int(row["Speech up (bytes)"])) == (p["label"], p["verdict"], p["voice_up_bytes"])
         assert float(row["Speech up B/s"]) == pytest.approx(p["voice_up_rate"], abs=0.051)
-        assert float(row["Speech (s)"]) == pytest.approx(p["max_speech_s"], abs=0.051)
+        assert float(row["Speech (s)"]) == pytest.approx(p["speech_s"], abs=0.051)
     assert list(data["phases"][0])[:8] == ["device", "label", "index", "start", "end", "verdict", "voice_up_bytes",
                                            "voice_up_rate"]
 

@@ -1,7 +1,7 @@
 """Other speakers (issue 21): echotap on the captures of an Echo Dot 3 at PCM rate, a HomePod, a
 Google Home Mini and Sonos speakers, judged against their truth files.
 
-The truth is what captures/generate.py meant under spec-21 (services, evidence, which device is a
+The truth is what captures/generate.py meant under doc/classification.md (services, evidence, which device is a
 speaker and of which assistant, the interactions and their seconds of speech); never earlier
 plugin output. The flows come from -z echotap,json (each flow's final state), the devices from
 the fields every frame of a device's flows carries on the second pass, the interactions from the

@@ -24,8 +24,10 @@ def kb(n):
 
 
 def test_summary_shows_the_truths_upload_per_phase(plugin_so):
-    truth = load_truth(CAPTURES / "echo-study.pcapng")
-    out = summary(plugin_so, CAPTURES / "echo-study.pcapng", "--schedule", truth["schedule"])
+    # ipv6: a schedule, and a speaker with untagged upload (echo-study's DNS to the router is local).
+    capture = CAPTURES / "ipv6.pcapng"
+    truth = load_truth(capture)
+    out = summary(plugin_so, capture, "--schedule", truth["schedule"])
     speaker = truth["interactions"][0]["device"]
     expected = {}
     for s in truth["stats"]:
@@ -47,7 +49,7 @@ def test_summary_shows_the_truths_upload_per_phase(plugin_so):
         assert verdict == ("wake word" if phase["label"] in ("query", "command") else "ok"), row
     assert "privacy verdict: no speech uploaded outside the wake-word phases" in out
     # The same text from the JSON on standard input.
-    json_text = subprocess.run([str(ROOT / "tools/lib/tshark-with-plugin"), "-r", str(CAPTURES / "echo-study.pcapng"),
+    json_text = subprocess.run([str(ROOT / "tools/lib/tshark-with-plugin"), "-r", str(capture),
                                 "-q", "-o", f"echotap.schedule:{truth['schedule']}", "-z", "echotap,json"],
                                capture_output=True, text=True, check=True,
                                env={**os.environ, "ECHOTAP_PLUGIN": str(plugin_so)}).stdout

@@ -165,7 +165,7 @@ sleep 1
 # (proto, server, port, service, host, evidence); truth.py matches them to the captured flows.
 # A name given to a client is looked up through dnsmasq first: one UDP flow to the router's port 53.
 step() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$WORK/steps.tsv"; }
-dns_step() { step udp "$RTR4" 53 local - lan; }   # the router: a local server (spec-21 LAN)
+dns_step() { step udp "$RTR4" 53 local - lan; }   # the router: a local server (doc/classification.md: local)
 GET='GET / HTTP/1.0\r\n\r\n'
 tls_client() { # s_client options...; sends one request, reads the answer until the server closes
     printf "$GET" | in_dev openssl s_client -ign_eof -CAfile ca.pem -verify_return_error "$@" >>"$WORK/clients.log" 2>&1
