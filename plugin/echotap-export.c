@@ -75,7 +75,7 @@ static tap_packet_status export_packet(void *tapdata, packet_info *pinfo _U_, ep
 {
     export_state *st = (export_state *)tapdata;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    const echotap_capture *cap = echotap_current_capture();
+    const et_capture *cap = echotap_current_capture();
     if (cap == NULL || cap->phases == NULL)
         return TAP_PACKET_DONT_REDRAW;
     int64_t key;
@@ -159,7 +159,7 @@ static void add_out(GHashTable *index, GArray *rows, int64_t a, uint32_t device,
 }
 
 /* Rows of counts per (phase index or interval, device, service). */
-static GArray *aggregate(const echotap_capture *cap, GHashTable *table, bool phases)
+static GArray *aggregate(const et_capture *cap, GHashTable *table, bool phases)
 {
     GArray *rows = g_array_new(FALSE, FALSE, sizeof(out_row));
     GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -183,7 +183,7 @@ static GArray *aggregate(const echotap_capture *cap, GHashTable *table, bool pha
     return rows;
 }
 
-static void print_counts_rows(const echotap_capture *cap, GArray *rows, bool phases, double interval)
+static void print_counts_rows(const et_capture *cap, GArray *rows, bool phases, double interval)
 {
     bool first = true;
     for (guint i = 0; i < rows->len; i++) {
@@ -216,7 +216,7 @@ static void print_counts_rows(const echotap_capture *cap, GArray *rows, bool pha
 static void export_draw(void *tapdata)
 {
     export_state *st = (export_state *)tapdata;
-    const echotap_capture *cap = echotap_current_capture();
+    const et_capture *cap = echotap_current_capture();
     if (cap == NULL || cap->phases == NULL) {
         printf("{\"flows\": [], \"phases\": [], \"stats\": [], \"timeline\": []}\n");
         return;

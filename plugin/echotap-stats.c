@@ -106,7 +106,7 @@ static stat_tap_table *the_table(stat_tap_table_ui *ui, const char *title)
     return t;
 }
 
-static const char *device_text(const echotap_capture *cap, uint32_t device)
+static const char *device_text(const et_capture *cap, uint32_t device)
 {
     const et_device *d = et_flows_device(cap->flows, device);
     return d ? d->addr_text : "";
@@ -119,7 +119,7 @@ typedef struct table_state {
 } table_state;
 
 /* Starts counting again if the capture changed (a new file, or a redissection). */
-static bool state_for(table_state *st, const echotap_capture *cap, stat_tap_table *t)
+static bool state_for(table_state *st, const et_capture *cap, stat_tap_table *t)
 {
     if (cap == NULL)
         return false;
@@ -135,7 +135,7 @@ static bool state_for(table_state *st, const echotap_capture *cap, stat_tap_tabl
 /* What a table's packet callback starts with: its table, the packet's record and the capture.
  * False when there is nothing to count. */
 static bool tap_begin(void *tapdata, const void *data, table_state *st, stat_tap_table **t,
-                      const echotap_tap_record **rec, const echotap_capture **cap)
+                      const echotap_tap_record **rec, const et_capture **cap)
 {
     stat_data_t *sd = (stat_data_t *)tapdata;
     *t = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
@@ -194,7 +194,7 @@ static void flows_reset(stat_tap_table *t)
 }
 
 /* fresh: a new row, whose fixed columns (addresses, ports) are written once. */
-static void write_flow_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_flow *fl,
+static void write_flow_row(stat_tap_table *t, const et_capture *cap, guint row, const et_flow *fl,
                            const et_cells *c, bool fresh)
 {
     et_flow_totals totals = { { et_cells_bytes(c, 0), et_cells_bytes(c, 1) },
@@ -221,7 +221,7 @@ static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epa
     table_state *st = flows_state_of(sd->stat_tap_data);
     stat_tap_table *t;
     const echotap_tap_record *rec;
-    const echotap_capture *cap;
+    const et_capture *cap;
     if (!tap_begin(tapdata, data, st, &t, &rec, &cap))
         return TAP_PACKET_DONT_REDRAW;
     uint32_t row = et_acc_add(st->acc, cap->flows, rec->flow, rec->up, rec->len, rec->flow->id);
@@ -295,7 +295,7 @@ static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, 
     stat_data_t *sd = (stat_data_t *)tapdata;
     stat_tap_table *t;
     const echotap_tap_record *rec;
-    const echotap_capture *cap;
+    const et_capture *cap;
     if (!tap_begin(tapdata, data, &timeline_state, &t, &rec, &cap))
         return TAP_PACKET_DONT_REDRAW;
     int64_t key = rec->t > 0 ? (int64_t)(rec->t / timeline_interval) : 0;
@@ -421,7 +421,7 @@ static void phase_packets_reset(stat_tap_table *t)
     phases_forget(&phase_packets_st, t);
 }
 
-static void write_phase_key(stat_tap_table *t, const echotap_capture *cap, guint row, const et_ptable_row *r)
+static void write_phase_key(stat_tap_table *t, const et_capture *cap, guint row, const et_ptable_row *r)
 {
     set_string(t, row, PH_DEVICE, r->placed ? device_text(cap, r->device) : "");
     set_string(t, row, PH_LABEL, r->label);
@@ -430,7 +430,7 @@ static void write_phase_key(stat_tap_table *t, const echotap_capture *cap, guint
     set_float(t, row, PH_DURATION, r->duration);
 }
 
-static void write_phase_row(stat_tap_table *t, const echotap_capture *cap, guint row, const et_ptable_row *r,
+static void write_phase_row(stat_tap_table *t, const et_capture *cap, guint row, const et_ptable_row *r,
                             bool packets)
 {
     if (r->tail_only) {                 /* a last phase following the capture's end */
@@ -461,7 +461,7 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
     stat_tap_table *t = g_array_index(ui->tables, stat_tap_table *, 0);
     phases_view *v = view_of(ui);
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    const echotap_capture *cap = echotap_current_capture();
+    const et_capture *cap = echotap_current_capture();
     if (cap == NULL || cap->phases == NULL)
         return TAP_PACKET_DONT_REDRAW;
     if (v->table == NULL || v->flows != cap->flows) {   /* a new file, or a redissection */

@@ -7,8 +7,7 @@
 #define ECHOTAP_H
 
 #include "ws_compat.h"
-#include "flows.h"
-#include "phases.h"
+#include "capture.h"
 
 #include <stdlib.h>
 
@@ -23,14 +22,8 @@ typedef struct echotap_tap_record {
     double t;                  /* seconds since the capture's first packet */
 } echotap_tap_record;
 
-/* State of the capture file being dissected (NULL outside a file). */
-typedef struct echotap_capture {
-    et_ruleset *rules;
-    et_flows *flows;
-    et_phases *phases;
-} echotap_capture;
-
-const echotap_capture *echotap_current_capture(void);
+/* The capture file being dissected (NULL outside a file). */
+const et_capture *echotap_current_capture(void);
 
 /* What is wrong with the schedule preference (g_free it), or NULL if it is empty or valid. */
 char *echotap_schedule_problem(void);

@@ -93,14 +93,13 @@ static user_rule *user_rules;
 static guint n_user_rules;
 static bool user_rules_refused;         /* a row was refused since the table was last cleared */
 
-/* State of the open capture file, from the init routine to the cleanup routine. */
-static echotap_capture capture;
-static double capture_epoch;
-static bool have_epoch;
+/* The open capture file's, from the init routine to the cleanup routine (NULL outside). */
+static et_capture *capture;
+static et_schedule *capture_schedule;  /* borrowed by capture until its first packet */
 
-const echotap_capture *echotap_current_capture(void)
+const et_capture *echotap_current_capture(void)
 {
-    return capture.flows ? &capture : NULL;
+    return capture;
 }
 
 /* ---- rules ---- */
@@ -173,31 +172,6 @@ static void user_rules_reset(void)
     user_rules_refused = false;
 }
 
-static void echotap_init(void)
-{
-    capture.rules = et_ruleset_new();
-    for (guint i = 0; user_rules_complete() && i < n_user_rules; i++)
-        et_ruleset_add(capture.rules, user_rules[i].pattern, user_rules[i].service);
-    et_ruleset_add_builtin(capture.rules);
-    et_flow_config cfg = { pref_use_cert, pref_use_dns, pref_use_same_ip, resolve_name, NULL };
-    capture.flows = et_flows_new(capture.rules, &cfg);
-    capture.phases = NULL;              /* created at the first packet, when the epoch is known */
-    have_epoch = false;
-
-    if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap))) {
-        set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
-    }
-}
-
-static void echotap_cleanup(void)
-{
-    set_postdissector_wanted_hfids(echotap_handle, NULL);
-    et_phases_free(capture.phases);
-    et_flows_free(capture.flows);
-    et_ruleset_free(capture.rules);
-    memset(&capture, 0, sizeof(capture));
-}
-
 /* The schedule preference, parsed; NULL when empty (automatic phases) or invalid. */
 static et_schedule *schedule_from_prefs(void)
 {
@@ -209,24 +183,41 @@ static et_schedule *schedule_from_prefs(void)
     return s;
 }
 
-static void detector_from_prefs(et_detector_config *cfg)
+static const char *vendor_of(const uint8_t *mac)
 {
-    et_detector_defaults(cfg);
-    cfg->min_voice_bytes = pref_min_voice_bytes;
-    cfg->gap = pref_gap_ms / 1000.0;
+    return ET_MANUF_NAME_IF_KNOWN(mac, 6);
 }
 
-static void ensure_phases(const packet_info *pinfo)
+static void echotap_init(void)
 {
-    if (capture.phases)
-        return;
-    capture_epoch = nstime_to_sec(&pinfo->abs_ts) - nstime_to_sec(&pinfo->rel_ts);
-    have_epoch = true;
-    et_detector_config cfg;
-    detector_from_prefs(&cfg);
-    et_schedule *s = schedule_from_prefs();
-    capture.phases = et_phases_new(s, &cfg, capture_epoch);
-    et_schedule_free(s);
+    et_capture_config cfg = { .use_cert = pref_use_cert, .use_dns = pref_use_dns, .use_same_ip = pref_use_same_ip,
+                              .big_download = (uint64_t)pref_big_download_mb * 1000 * 1000,
+                              .resolve = resolve_name, .vendor = vendor_of };
+    et_detector_defaults(&cfg.detector);
+    cfg.detector.min_voice_bytes = pref_min_voice_bytes;
+    cfg.detector.gap = pref_gap_ms / 1000.0;
+    capture_schedule = schedule_from_prefs();
+    cfg.schedule = capture_schedule;
+    et_rule_text *rules = g_new(et_rule_text, n_user_rules + 1);
+    for (guint i = 0; i < n_user_rules; i++)
+        rules[i] = (et_rule_text){ user_rules[i].pattern, user_rules[i].service };
+    cfg.user_rules = rules;
+    cfg.n_user_rules = user_rules_complete() ? n_user_rules : 0;
+    capture = et_capture_new(&cfg);
+    g_free(rules);
+
+    if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap))) {
+        set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
+    }
+}
+
+static void echotap_cleanup(void)
+{
+    set_postdissector_wanted_hfids(echotap_handle, NULL);
+    et_capture_free(capture);
+    capture = NULL;
+    et_schedule_free(capture_schedule);
+    capture_schedule = NULL;
 }
 
 /* ---- the postdissector ---- */
@@ -244,30 +235,42 @@ static bool ip_of(const address *a, et_addr *out)
     return false;
 }
 
+typedef struct tree_evidence {
+    packet_info *pinfo;
+    proto_tree *tree;
+} tree_evidence;
+
+static void gather_from_tree(void *user, et_flows *flows, et_flow *fl, bool up)
+{
+    tree_evidence *te = (tree_evidence *)user;
+    et_gather_evidence(te->pinfo, te->tree, flows, fl, up, pref_use_cert);
+}
+
+/* The first pass: the packet, as Wireshark's dissectors found it, into the capture. */
 static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t *conv,
                            const et_addr *src, const et_addr *dst, double t)
 {
-    ensure_phases(pinfo);
-    et_flow *fl = NULL;
     guint id = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap));
-    if (id)
-        fl = et_flows_get(capture.flows, id - 1);
-    if (fl == NULL) {
-        int flags = pinfo->ptype == PT_TCP ? et_tcp_flags(tree) : -1;
-        fl = et_flows_add(capture.flows, pinfo->ptype == PT_TCP ? 6 : 17, src, (guint16)pinfo->srcport,
-                          dst, (guint16)pinfo->destport, flags, t);
+    bool known = id && et_flows_get(capture->flows, id - 1);
+    tree_evidence te = { pinfo, tree };
+    et_packet p = {
+        .flow = known ? id - 1 : ET_NO_FLOW,
+        .proto = pinfo->ptype == PT_TCP ? 6 : 17,
+        .src = *src, .dst = *dst,
+        .sport = (guint16)pinfo->srcport, .dport = (guint16)pinfo->destport,
+        .tcp_flags = !known && pinfo->ptype == PT_TCP ? et_tcp_flags(tree) : -1,
+        .frame_len = pinfo->fd->pkt_len,
+        .payload_len = et_payload_len(pinfo, tree),
+        .t = t,
+        .abs_t = nstime_to_sec(&pinfo->abs_ts),
+        .frame = pinfo->num,
+        .src_mac = pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6 ? (const uint8_t *)pinfo->dl_src.data : NULL,
+        .gather = tree ? gather_from_tree : NULL,
+        .gather_user = &te,
+    };
+    et_flow *fl = et_capture_packet(capture, &p);
+    if (!known)
         conversation_add_proto_data(conv, proto_echotap, GUINT_TO_POINTER(fl->id + 1));
-    }
-    bool up = et_flow_is_up(fl, src, (guint16)pinfo->srcport);
-    et_device *dev = et_flows_device(capture.flows, fl->device);
-    if (up && !dev->oui_checked && pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6)
-        et_flows_set_vendor(capture.flows, dev, ET_MANUF_NAME_IF_KNOWN((const guint8 *)pinfo->dl_src.data, 6));
-    if (tree)
-        et_gather_evidence(pinfo, tree, capture.flows, fl, up, pref_use_cert);
-    et_flows_packet(capture.flows, fl, up, pinfo->fd->pkt_len, t, pinfo->num,
-                    (guint64)pref_big_download_mb * 1000 * 1000);
-    if (et_phases_packet(capture.phases, capture.flows, fl, up, et_payload_len(pinfo, tree), t, pinfo->num))
-        et_flows_add_traffic(capture.flows, fl);
     return fl;
 }
 
@@ -291,7 +294,7 @@ static bool flow_expert_here(packet_info *pinfo, bool cond, uint32_t *frame, uin
 
 static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flow *fl, bool up, double t)
 {
-    const et_device *dev = et_flows_device(capture.flows, fl->device);
+    const et_device *dev = et_flows_device(capture->flows, fl->device);
     proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
     proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
@@ -349,18 +352,18 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
     proto_item_set_generated(pi);
 
     /* The verdict's expert info sits on the first packet of each run of speech in a flagged phase. */
-    bool may_suspect = up && PINFO_FD_VISITED(pinfo) && capture.phases &&
-                       et_phases_speech_start(capture.phases, fl->id, pinfo->num);
-    if (capture.phases && (et_device_is_speaker(dev) || !et_phases_automatic(capture.phases)) && (tree || may_suspect)) {
+    bool may_suspect = up && PINFO_FD_VISITED(pinfo) && capture->phases &&
+                       et_phases_speech_start(capture->phases, fl->id, pinfo->num);
+    if (capture->phases && (et_device_is_speaker(dev) || !et_phases_automatic(capture->phases)) && (tree || may_suspect)) {
         et_phase ph;
-        et_phases_lookup(capture.phases, capture.flows, fl->device, t, &ph);
+        et_phases_lookup(capture->phases, capture->flows, fl->device, t, &ph);
         pi = proto_tree_add_string(et, hf_phase, tvb, 0, 0, ph.label);
         proto_item_set_generated(pi);
         pi = proto_tree_add_uint(et, hf_phase_index, tvb, 0, 0, ph.index);
         proto_item_set_generated(pi);
         if (may_suspect && !ph.wake) {
             et_phase_judgement j;
-            et_phases_judge(capture.phases, capture.flows, fl->device, &ph, &j);
+            et_phases_judge(capture->phases, capture->flows, fl->device, &ph, &j);
             if (j.verdict == ET_VERDICT_SUSPECT)
                 expert_add_info_format(pinfo, pi, &ei_suspect,
                     "Speech upload without a wake word on flow %u: %.0f B/s in phase %u (%s), idle baseline %.0f B/s",
@@ -415,7 +418,7 @@ static bool referenced(int proto)
 static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     et_addr src, dst;
-    if (!capture.flows || pinfo->flags.in_error_pkt ||
+    if (!capture || pinfo->flags.in_error_pkt ||
         (pinfo->ptype != PT_TCP && pinfo->ptype != PT_UDP) ||
         !ip_of(&pinfo->src, &src) || !ip_of(&pinfo->dst, &dst))
         return 0;
@@ -429,7 +432,7 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     } else {
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         guint id = conv ? GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap)) : 0;
-        fl = id ? et_flows_get(capture.flows, id - 1) : NULL;
+        fl = id ? et_flows_get(capture->flows, id - 1) : NULL;
     }
     if (fl == NULL)
         return 0;
