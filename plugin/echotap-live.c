@@ -362,12 +362,6 @@ static void live_menu_cb(gpointer data _U_)
     live_open(NULL);
 }
 
-bool echotap_in_gui(void)
-{
-    const funnel_ops_t *ops = funnel_get_funnel_ops();
-    return ops && ops->set_close_cb;
-}
-
 /* -z echotap,live[,filter] */
 static ET_Z_INIT_TYPE
 live_init(const char *opt_arg, void *userdata _U_)

@@ -524,7 +524,7 @@ static stat_tap_table_ui timeline_ui = {
     G_N_ELEMENTS(timeline_fields), timeline_fields, G_N_ELEMENTS(filter_param), filter_param, NULL, 0
 };
 
-void echotap_register_stats(int proto _U_, module_t *module)
+void echotap_register_stats(module_t *module)
 {
     prefs_register_uint_preference(module, "interval_ms", "Timeline interval (ms)",
         "Interval of the echotap timeline table (100 ms: the resolution of the original study)",

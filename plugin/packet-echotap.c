@@ -7,35 +7,19 @@
  * own TLS, X.509, HTTP and DNS dissectors found read (evidence.c, through extract.c's wanted
  * fields) into the plain-C flow state (flows.c), and on every pass it adds the flow's class to
  * each TCP/UDP packet and queues a record on the "echotap" tap for the statistics
- * (echotap-stats.c, echotap-export.c). Here: the dissector, its fields, preferences and rules
- * table, and their registration.
+ * (echotap-stats.c, echotap-export.c). Here: the dissector and its fields; the capture it feeds
+ * is echotap-capture.c's.
  */
-#define WS_BUILD_DLL
 #include "echotap.h"
 #include "evidence.h"
 #include "extract.h"
 
 #include <string.h>
 
-#include <epan/addr_resolv.h>
 #include <epan/conversation.h>
 #include <epan/expert.h>
 #include <epan/proto_data.h>
-#include <epan/prefs.h>
 #include <epan/tap.h>
-#include <epan/uat.h>
-
-#ifndef ECHOTAP_VERSION
-#define ECHOTAP_VERSION "0.0.0"
-#endif
-
-WS_DLL_PUBLIC_DEF const char plugin_version[] = ECHOTAP_VERSION;
-WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
-WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
-WS_DLL_PUBLIC void plugin_register(void);
-#ifdef ET_HAVE_PLUGIN_DESCRIBE
-WS_DLL_PUBLIC uint32_t plugin_describe(void);
-#endif
 
 static int proto_echotap = -1;
 static int proto_ws_expert = -1;         /* Wireshark's "_ws.expert" */
@@ -73,153 +57,6 @@ static expert_field ei_big_download = EI_INIT;
 static expert_field ei_suspect = EI_INIT;
 static expert_field ei_rejected = EI_INIT;
 
-/* Preferences */
-static et_pref_bool pref_use_cert = TRUE;
-static et_pref_bool pref_use_dns = TRUE;
-static et_pref_bool pref_use_same_ip = TRUE;
-static guint pref_big_download_mb = 20;
-static const char *pref_schedule = "";
-static const char *pref_nowake = "silence,idle,conversation,quiet,background";
-static guint pref_min_voice_bytes = 4000;
-static guint pref_gap_ms = 1000;
-
-/* The user's rule table (UAT "echotap_rules"). */
-typedef struct user_rule {
-    char *pattern;
-    char *service;
-} user_rule;
-
-static user_rule *user_rules;
-static guint n_user_rules;
-static bool user_rules_refused;         /* a row was refused since the table was last cleared */
-
-/* The open capture file's, from the init routine to the cleanup routine (NULL outside). */
-static et_capture *capture;
-static et_schedule *capture_schedule;  /* borrowed by capture until its first packet */
-
-const et_capture *echotap_current_capture(void)
-{
-    return capture;
-}
-
-/* ---- rules ---- */
-
-UAT_CSTRING_CB_DEF(user_rule, pattern, user_rule)
-UAT_CSTRING_CB_DEF(user_rule, service, user_rule)
-
-static void *user_rule_copy(void *dst, const void *src, size_t len _U_)
-{
-    const user_rule *s = (const user_rule *)src;
-    user_rule *d = (user_rule *)dst;
-    d->pattern = g_strdup(s->pattern);
-    d->service = g_strdup(s->service);
-    return d;
-}
-
-static void user_rule_free(void *r)
-{
-    user_rule *u = (user_rule *)r;
-    g_free(u->pattern);
-    g_free(u->service);
-}
-
-static et_cb_bool user_rule_update(void *r, char **err)
-{
-    const user_rule *u = (const user_rule *)r;
-    const char *problem = et_pattern_error(u->pattern);
-    if (problem == NULL)
-        problem = et_service_error(u->service);
-    if (problem) {
-        *err = g_strdup_printf("echotap rule \"%s\" -> \"%s\": %s", u->pattern ? u->pattern : "",
-                               u->service ? u->service : "", problem);
-        user_rules_refused = true;
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/* ---- capture lifetime ---- */
-
-static const char *resolve_name(void *user _U_, const et_addr *a)
-{
-    if (!gbl_resolv_flags.network_name)
-        return NULL;
-    char numeric[64];
-    const char *name;
-    if (a->family == 4) {
-        guint32 v4;
-        memcpy(&v4, a->bytes, 4);
-        name = get_hostname(v4);
-    } else {
-        ws_in6_addr v6;
-        memcpy(&v6, a->bytes, 16);
-        name = get_hostname6(&v6);
-    }
-    et_addr_to_str(a, numeric, sizeof(numeric));
-    return (name && strcmp(name, numeric) != 0) ? name : NULL;
-}
-
-/* Wireshark stops reading a rules file at a refused row (and names it): a table with one is not
- * used at all, so that half a rules file never classifies anything. */
-static bool user_rules_complete(void)
-{
-    return !user_rules_refused;
-}
-
-/* The table is cleared before it is read again. */
-static void user_rules_reset(void)
-{
-    user_rules_refused = false;
-}
-
-/* The schedule preference, parsed; NULL when empty (automatic phases) or invalid. */
-static et_schedule *schedule_from_prefs(void)
-{
-    if (pref_schedule == NULL || pref_schedule[0] == '\0')
-        return NULL;
-    char *err = NULL;
-    et_schedule *s = et_schedule_parse(pref_schedule, pref_nowake, &err);
-    g_free(err);                        /* reported when the preference was set */
-    return s;
-}
-
-static const char *vendor_of(const uint8_t *mac)
-{
-    return ET_MANUF_NAME_IF_KNOWN(mac, 6);
-}
-
-static void echotap_init(void)
-{
-    et_capture_config cfg = { .use_cert = pref_use_cert, .use_dns = pref_use_dns, .use_same_ip = pref_use_same_ip,
-                              .big_download = (uint64_t)pref_big_download_mb * 1000 * 1000,
-                              .resolve = resolve_name, .vendor = vendor_of };
-    et_detector_defaults(&cfg.detector);
-    cfg.detector.min_voice_bytes = pref_min_voice_bytes;
-    cfg.detector.gap = pref_gap_ms / 1000.0;
-    capture_schedule = schedule_from_prefs();
-    cfg.schedule = capture_schedule;
-    et_rule_text *rules = g_new(et_rule_text, n_user_rules + 1);
-    for (guint i = 0; i < n_user_rules; i++)
-        rules[i] = (et_rule_text){ user_rules[i].pattern, user_rules[i].service };
-    cfg.user_rules = rules;
-    cfg.n_user_rules = user_rules_complete() ? n_user_rules : 0;
-    capture = et_capture_new(&cfg);
-    g_free(rules);
-
-    if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap))) {
-        set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
-    }
-}
-
-static void echotap_cleanup(void)
-{
-    set_postdissector_wanted_hfids(echotap_handle, NULL);
-    et_capture_free(capture);
-    capture = NULL;
-    et_schedule_free(capture_schedule);
-    capture_schedule = NULL;
-}
-
 /* ---- the postdissector ---- */
 
 static bool ip_of(const address *a, et_addr *out)
@@ -238,21 +75,22 @@ static bool ip_of(const address *a, et_addr *out)
 typedef struct tree_evidence {
     packet_info *pinfo;
     proto_tree *tree;
+    bool use_cert;
 } tree_evidence;
 
 static void gather_from_tree(void *user, et_flows *flows, et_flow *fl, bool up)
 {
     tree_evidence *te = (tree_evidence *)user;
-    et_gather_evidence(te->pinfo, te->tree, flows, fl, up, pref_use_cert);
+    et_gather_evidence(te->pinfo, te->tree, flows, fl, up, te->use_cert);
 }
 
 /* The first pass: the packet, as Wireshark's dissectors found it, into the capture. */
-static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t *conv,
+static et_flow *first_pass(et_capture *capture, packet_info *pinfo, proto_tree *tree, conversation_t *conv,
                            const et_addr *src, const et_addr *dst, double t)
 {
     guint id = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap));
     bool known = id && et_flows_get(capture->flows, id - 1);
-    tree_evidence te = { pinfo, tree };
+    tree_evidence te = { pinfo, tree, capture->cfg.use_cert };
     et_packet p = {
         .flow = known ? id - 1 : ET_NO_FLOW,
         .proto = pinfo->ptype == PT_TCP ? 6 : 17,
@@ -276,7 +114,6 @@ static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t 
 
 static const char *const dir_names[] = { "up", "down" };
 
-/* tree NULL: nothing looks at the items, only the expert infos are added. */
 /* A per-flow expert info sits on one frame of the flow. First pass: the first packet at which
  * the condition holds (it is recorded in *frame). Later passes decide from the flow's final
  * state: the recorded frame if the condition still holds, or the flow's first frame when it came
@@ -292,7 +129,8 @@ static bool flow_expert_here(packet_info *pinfo, bool cond, uint32_t *frame, uin
     return cond && pinfo->num == (*frame ? *frame : first_frame);
 }
 
-static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flow *fl, bool up, double t)
+/* tree NULL: nothing looks at the items, only the expert infos are added. */
+static void add_tree(const et_capture *capture, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flow *fl, bool up, double t)
 {
     const et_device *dev = et_flows_device(capture->flows, fl->device);
     proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
@@ -405,7 +243,8 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
     }
     if (fl->big_download_frame == pinfo->num)
         expert_add_info_format(pinfo, ti, &ei_big_download,
-                               "CDN download passed %u MB: likely a firmware (OTA) download", pref_big_download_mb);
+                               "CDN download passed %u MB: likely a firmware (OTA) download",
+                               (unsigned)(capture->cfg.big_download / (1000 * 1000)));
 }
 
 /* Does a filter, column or output field name this protocol or one of its fields? (Not
@@ -417,6 +256,7 @@ static bool referenced(int proto)
 
 static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
+    et_capture *capture = echotap_current_capture();
     et_addr src, dst;
     if (!capture || pinfo->flags.in_error_pkt ||
         (pinfo->ptype != PT_TCP && pinfo->ptype != PT_UDP) ||
@@ -428,7 +268,7 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         if (conv == NULL)
             conv = find_or_create_conversation(pinfo);
-        fl = first_pass(pinfo, tree, conv, &src, &dst, t);
+        fl = first_pass(capture, pinfo, tree, conv, &src, &dst, t);
     } else {
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         guint id = conv ? GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap)) : 0;
@@ -440,7 +280,7 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     /* Items only where something looks at them (a visible tree, a filter, column or output field
      * naming echotap or expert fields): the expert infos reach the expert tap either way. */
     bool items = tree && (PTREE_DATA(tree)->visible || referenced(proto_echotap) || referenced(proto_ws_expert));
-    add_tree(tvb, pinfo, items ? tree : NULL, fl, up, t);
+    add_tree(capture, tvb, pinfo, items ? tree : NULL, fl, up, t);
 
     echotap_tap_record *rec = wmem_new(pinfo->pool, echotap_tap_record);
     rec->flow = fl;
@@ -451,20 +291,21 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     return 0;
 }
 
-/* ---- registration ---- */
-
-char *echotap_schedule_problem(void)
+/* Other dissectors prime the wanted fields for this file (when echotap is enabled). */
+static void wanted_fields_init(void)
 {
-    char *err = NULL;
-    if (pref_schedule && pref_schedule[0])
-        et_schedule_free(et_schedule_parse(pref_schedule, pref_nowake, &err));
-    return err;
+    if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap)))
+        set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
 }
 
-void proto_register_echotap(void);
-void proto_reg_handoff_echotap(void);
+static void wanted_fields_cleanup(void)
+{
+    set_postdissector_wanted_hfids(echotap_handle, NULL);
+}
 
-void proto_register_echotap(void)
+/* ---- registration ---- */
+
+int echotap_register_dissector(void)
 {
     static hf_register_info hf[] = {
         { &hf_service, { "Service", "echotap.service", FT_STRING, BASE_NONE, NULL, 0x0,
@@ -523,13 +364,6 @@ void proto_register_echotap(void)
         { &ei_suspect, { "echotap.phase.upload_without_wake_word", PI_SECURITY, PI_WARN,
             "Speech upload above the idle baseline in a phase without a wake word", EXPFILL } },
     };
-    static uat_field_t rule_fields[] = {
-        UAT_FLD_CSTRING(user_rule, pattern, "Host pattern",
-                        "Exact name, *.suffix, or one '*' inside a label (avs-alexa-*.amazon.com)"),
-        UAT_FLD_CSTRING(user_rule, service, "Service",
-                        "Service class: avs, siri, google-assistant, metrics, cdn, api, connectivity, time, amazon, or your own"),
-        UAT_END_FIELDS
-    };
 
     proto_echotap = proto_register_protocol("Smart speaker flow tagging", "echotap", "echotap");
     proto_register_field_array(proto_echotap, hf, array_length(hf));
@@ -537,67 +371,16 @@ void proto_register_echotap(void)
     expert_register_field_array(expert_register_protocol(proto_echotap), ei, array_length(ei));
     et_evidence_setup(proto_echotap, &ei_bad_name);
 
-    module_t *module = prefs_register_protocol(proto_echotap, NULL);
-    prefs_register_bool_preference(module, "use_cert", "Use server certificates",
-        "Take host names from the server certificate (subject CN and SAN dNSNames) when there is no SNI",
-        &pref_use_cert);
-    prefs_register_bool_preference(module, "use_dns", "Use DNS answers",
-        "Take host names from DNS answers for the server address, anywhere in the capture",
-        &pref_use_dns);
-    prefs_register_bool_preference(module, "use_same_ip", "Use other flows to the same server",
-        "Give a flow without evidence the host of another flow to the same server address",
-        &pref_use_same_ip);
-    prefs_register_uint_preference(module, "big_download_mb", "Large CDN download (MB)",
-        "A CDN flow that downloads more than this is flagged as a likely firmware (OTA) download (0: never)",
-        10, &pref_big_download_mb);
-    prefs_register_string_preference(module, "schedule", "Phase schedule",
-        "Phases of a scripted experiment, e.g. \"0 silence; 8 query; 14 silence; 22 command; 27 conversation\" "
-        "(seconds from the first packet; \"@EPOCH label\" for absolute times). Empty: detect interactions automatically",
-        &pref_schedule);
-    prefs_register_string_preference(module, "nowake", "Phases without a wake word",
-        "Comma-separated schedule labels whose speech upload is judged against the idle baseline",
-        &pref_nowake);
-    prefs_register_uint_preference(module, "min_voice_bytes", "Least speech upload (bytes)",
-        "Upload that a run of speech carries at least, and that a flagged phase holds at least (4000: 1 s of Opus at 32 kbit/s)",
-        10, &pref_min_voice_bytes);
-    prefs_register_uint_preference(module, "gap_ms", "Gap between interactions (ms)",
-        "Interactions closer than this are one; the quiet on the voice path and metrics that ends one", 10, &pref_gap_ms);
-
-    uat_t *rules_uat = uat_new("echotap host rules", sizeof(user_rule), "echotap_rules", TRUE,
-                               &user_rules, &n_user_rules, UAT_AFFECTS_DISSECTION, NULL,
-                               user_rule_copy, user_rule_update, user_rule_free, NULL, user_rules_reset,
-                               rule_fields);
-    prefs_register_uat_preference(module, "rules", "Host rules",
-        "Host patterns and their service; tried before the built-in table", rules_uat);
-
     echotap_handle = register_dissector("echotap", dissect_echotap, proto_echotap);
     register_postdissector(echotap_handle);
     echotap_tap = register_tap("echotap");
-    register_init_routine(echotap_init);
-    register_cleanup_routine(echotap_cleanup);
-    echotap_register_stats(proto_echotap, module);
-    echotap_register_export();
-    echotap_register_live();
+    register_init_routine(wanted_fields_init);
+    register_cleanup_routine(wanted_fields_cleanup);
+    return proto_echotap;
 }
 
-void proto_reg_handoff_echotap(void)
+void echotap_dissector_handoff(void)
 {
     et_extract_resolve();
     proto_ws_expert = proto_get_id_by_filter_name("_ws.expert");
 }
-
-void plugin_register(void)
-{
-    static proto_plugin plugin;
-    plugin.register_protoinfo = proto_register_echotap;
-    plugin.register_handoff = proto_reg_handoff_echotap;
-    proto_register_plugin(&plugin);
-}
-
-#ifdef ET_HAVE_PLUGIN_DESCRIBE
-uint32_t plugin_describe(void)
-{
-    return WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER;
-}
-#endif
-
