@@ -42,7 +42,7 @@ static const char *const phase_key_columns[] = { "Device", "Phase", "#" };
 
 typedef struct live_view {
     funnel_text_window_t *win;   /* NULL: no funnel text windows; the text is printed at the end */
-    echotap_table_copy *phases, *flows;
+    echotap_table *phases, *flows;
     char *filter;
     uint64_t packets;
     double last_t;

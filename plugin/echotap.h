@@ -46,18 +46,19 @@ void echotap_register_export(void);
 /* The live view (echotap-live.c): Statistics > Echotap Live and -z echotap,live. */
 void echotap_register_live(void);
 
-/* A private copy of the Phases or the Flows table (echotap-stats.c), counted by the same code as
- * the registered table but into a table of its own: for the live view, since the registered
- * tables belong to Wireshark's statistics dialogs. cli_string: "echotap,phases" or
- * "echotap,flows" (NULL for any other). */
-typedef struct echotap_table_copy echotap_table_copy;
-echotap_table_copy *echotap_table_copy_new(const char *cli_string);
-const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table_copy *c);
-const stat_tap_table *echotap_table_copy_table(const echotap_table_copy *c);
-void echotap_table_copy_reset(echotap_table_copy *c);
-tap_packet_status echotap_table_copy_packet(echotap_table_copy *c, packet_info *pinfo, epan_dissect_t *edt,
+/* A statistics table with its counting state (echotap-stats.c): the registered ones and the
+ * private copies are of this one type. A copy of the Phases or the Flows table is counted by the
+ * same code into a table of its own: for the live view, since the registered tables belong to
+ * Wireshark's statistics dialogs. cli_string: "echotap,phases" or "echotap,flows" (NULL for any
+ * other). */
+typedef struct echotap_table echotap_table;
+echotap_table *echotap_table_copy_new(const char *cli_string);
+const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table *c);
+const stat_tap_table *echotap_table_copy_table(const echotap_table *c);
+void echotap_table_copy_reset(echotap_table *c);
+tap_packet_status echotap_table_copy_packet(echotap_table *c, packet_info *pinfo, epan_dissect_t *edt,
                                             const void *data, tap_flags_t flags);
-void echotap_table_copy_free(echotap_table_copy *c);
+void echotap_table_copy_free(echotap_table *c);
 
 
 /* A -z init callback (echotap,json and echotap,live) is declared ET_Z_INIT_TYPE and ends with
