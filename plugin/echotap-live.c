@@ -317,9 +317,9 @@ static bool live_open(const char *filter)
     v->phases = echotap_table_copy_new("echotap,phases");
     v->flows = echotap_table_copy_new("echotap,flows");
     v->filter = filter && *filter ? g_strdup(filter) : NULL;
-    g_assert(v->phases && v->flows);
-    GString *err = register_tap_listener("echotap", v, v->filter, TL_REQUIRES_NOTHING, live_reset, live_packet,
-                                         live_draw, live_finish);
+    GString *err = v->phases && v->flows ? register_tap_listener("echotap", v, v->filter, TL_REQUIRES_NOTHING,
+                                                                 live_reset, live_packet, live_draw, live_finish)
+                                         : g_string_new("the Phases or Flows table is not registered");
     if (err) {
         /* No listener: live_finish is not called. */
         report_failure("%s: %s", LIVE_CLI, err->str);

@@ -117,6 +117,7 @@ struct echotap_table {
     et_acc *acc;               /* flows and timeline rows */
     et_ptable *ptable;         /* phase rows */
     double interval;           /* timeline: seconds per row */
+    bool registered;           /* with Wireshark; only a registered table is copied */
 };
 
 /* The stat_tap_table of an echotap_table: Wireshark's reset callback gets only this. Freed by
@@ -209,8 +210,9 @@ static stat_tap_table_item flow_fields[FL_COUNT] = {
     [FL_LAST] = { TABLE_ITEM_FLOAT, TAP_ALIGN_RIGHT, "Last (s)", "%10.3f" },
 };
 
-/* The record columns' titles and formats into flow_fields. */
-static void flow_record_columns(void)
+/* The record columns' titles and formats into flow_fields; false when they do not fill it (a
+ * column list out of step with FL_FIRST). */
+static bool flow_record_columns(void)
 {
     size_t n, placed = 0;
     const et_flow_column *cols = et_flow_columns(&n);
@@ -222,7 +224,7 @@ static void flow_record_columns(void)
             text ? TAP_ALIGN_LEFT : TAP_ALIGN_RIGHT, cols[i].title, cols[i].format };
         placed++;
     }
-    g_assert(placed == ET_FLOW_TABLE_COLUMNS);
+    return placed == ET_FLOW_TABLE_COLUMNS;
 }
 
 /* fresh: a new row, whose fixed columns (addresses, ports) are written once. */
@@ -479,14 +481,18 @@ void echotap_register_stats(module_t *module)
     prefs_register_uint_preference(module, "interval_ms", "Timeline interval (ms)",
         "Interval of the echotap timeline table (100 ms: the resolution of the original study)",
         10, &pref_interval_ms);
-    register_stat_tap_table_ui(&phases_table.ui);
-    register_stat_tap_table_ui(&phase_packets_table.ui);
-    flow_record_columns();
-    register_stat_tap_table_ui(&flows_table.ui);
+    echotap_table *const all[] = { &phases_table, &phase_packets_table, &flows_table, &timeline_table };
     group_columns(timeline_fields, TL_GROUPS, NULL, NULL);
     group_columns(phase_fields, PH_GROUPS, "bytes", "%9u");
     group_columns(phase_packet_fields, PP_GROUPS, "pkts", "%7u");
-    register_stat_tap_table_ui(&timeline_table.ui);
+    /* Half-filled columns would crash the table; Wireshark goes on without it. */
+    flows_table.registered = flow_record_columns();
+    if (!flows_table.registered)
+        ws_warning("echotap: the flow record's columns do not fill the Flows table: not registered");
+    phases_table.registered = phase_packets_table.registered = timeline_table.registered = true;
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+        if (all[i]->registered)
+            register_stat_tap_table_ui(&all[i]->ui);
 }
 
 /* ---- private copies (the live view, echotap-live.c) ---- */
@@ -498,7 +504,7 @@ echotap_table *echotap_table_copy_new(const char *cli_string)
     for (size_t i = 0; i < G_N_ELEMENTS(copyable); i++)
         if (g_strcmp0(cli_string, copyable[i]->ui.cli_string) == 0)
             of = copyable[i];
-    if (of == NULL)
+    if (of == NULL || !of->registered)
         return NULL;
     echotap_table *c = g_new0(echotap_table, 1);
     c->ui = of->ui;

@@ -654,8 +654,6 @@ static gint by_first(gconstpointer a, gconstpointer b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
-/* Interactions: each speech segment of a voice-path flow with its answer; segments closer than
- * the gap (turns of one dialog, a second voice connection) are one interaction. */
 /* The last bin of the chain of tail packets (voice path, metrics) that follow `last` with gaps of
  * at most `gap` bins. */
 static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t last, uint32_t gap)
@@ -684,7 +682,9 @@ static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t las
     }
 }
 
-/* The interactions from the flows' speech, answers and activity. */
+/* The interactions from the flows' speech, answers and activity: each speech segment of a
+ * voice-path flow with its answer; segments closer than the gap (turns of one dialog, a second
+ * voice connection) are one interaction. */
 static void build_interactions(const et_phases *p, dev_state *d)
 {
     GArray *its = d->its;
