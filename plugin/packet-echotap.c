@@ -26,27 +26,11 @@ static int proto_ws_expert = -1;         /* Wireshark's "_ws.expert" */
 static int echotap_tap = -1;
 static dissector_handle_t echotap_handle;
 
-static int hf_service = -1;
-static int hf_group = -1;
-static int hf_host = -1;
-static int hf_evidence = -1;
-static int hf_rule = -1;
-static int hf_device = -1;
-static int hf_device_ip = -1;
-static int hf_device_ipv6 = -1;
-static int hf_speaker = -1;
-static int hf_assistant = -1;
-static int hf_model = -1;
-static int hf_dir = -1;
-static int hf_phase = -1;
-static int hf_phase_index = -1;
-static int hf_flow = -1;
-static int hf_other = -1;
-static int hf_other_evidence = -1;
-static int hf_other_host = -1;
-static int hf_tls_rejected = -1;
-static int hf_tls_alert = -1;
-static int hf_tls_issuer = -1;
+static int hf_service = -1, hf_group = -1, hf_host = -1, hf_evidence = -1, hf_rule = -1;
+static int hf_device = -1, hf_device_ip = -1, hf_device_ipv6 = -1, hf_speaker = -1, hf_assistant = -1, hf_model = -1;
+static int hf_dir = -1, hf_phase = -1, hf_phase_index = -1, hf_flow = -1;
+static int hf_other = -1, hf_other_evidence = -1, hf_other_host = -1;
+static int hf_tls_rejected = -1, hf_tls_alert = -1, hf_tls_issuer = -1;
 
 static int ett_echotap = -1;
 static int ett_other = -1;
@@ -129,41 +113,42 @@ static bool flow_expert_here(packet_info *pinfo, bool cond, uint32_t *frame, uin
     return cond && pinfo->num == (*frame ? *frame : first_frame);
 }
 
-/* tree NULL: nothing looks at the items, only the expert infos are added. */
-static void add_tree(const et_capture *capture, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flow *fl, bool up, double t)
+static proto_item *add_generated_string(proto_tree *et, int hf, tvbuff_t *tvb, const char *value)
 {
-    const et_device *dev = et_flows_device(capture->flows, fl->device);
-    proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
-    proto_item_set_generated(ti);
-    proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
-                           fl->host ? " " : "", fl->host ? fl->host : "");
-    proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
-    proto_item *pi;
-    if (PINFO_FD_VISITED(pinfo))
-        et_name_problems_again(pinfo, ti);
-
-    if (fl->service) {
-        pi = proto_tree_add_string(et, hf_service, tvb, 0, 0, fl->service);
-        proto_item_set_generated(pi);
-    }
-    pi = proto_tree_add_string(et, hf_group, tvb, 0, 0, et_group_name(fl->group));
+    proto_item *pi = proto_tree_add_string(et, hf, tvb, 0, 0, value);
     proto_item_set_generated(pi);
-    if (fl->host) {
-        pi = proto_tree_add_string(et, hf_host, tvb, 0, 0, fl->host);
-        proto_item_set_generated(pi);
-    }
+    return pi;
+}
+
+static proto_item *add_generated_uint(proto_tree *et, int hf, tvbuff_t *tvb, uint32_t value)
+{
+    proto_item *pi = proto_tree_add_uint(et, hf, tvb, 0, 0, value);
+    proto_item_set_generated(pi);
+    return pi;
+}
+
+/* The flow's class: service, group, host, evidence and rule. */
+static void add_class(proto_tree *et, tvbuff_t *tvb, packet_info *pinfo, et_flow *fl)
+{
+    if (fl->service)
+        add_generated_string(et, hf_service, tvb, fl->service);
+    add_generated_string(et, hf_group, tvb, et_group_name(fl->group));
+    if (fl->host)
+        add_generated_string(et, hf_host, tvb, fl->host);
     if (fl->evidence) {
-        pi = proto_tree_add_string(et, hf_evidence, tvb, 0, 0, et_evidence_name(fl->evidence));
-        proto_item_set_generated(pi);
+        proto_item *pi = add_generated_string(et, hf_evidence, tvb, et_evidence_name(fl->evidence));
         if (flow_expert_here(pinfo, fl->mismatch, &fl->mismatch_frame, fl->first_frame))
             expert_add_info(pinfo, pi, &ei_mismatch);
     }
-    if (fl->rule) {
-        pi = proto_tree_add_string(et, hf_rule, tvb, 0, 0, fl->rule);
-        proto_item_set_generated(pi);
-    }
-    pi = proto_tree_add_string(et, hf_device, tvb, 0, 0, dev->addr_text);
-    proto_item_set_generated(pi);
+    if (fl->rule)
+        add_generated_string(et, hf_rule, tvb, fl->rule);
+}
+
+/* The flow's device: its address, whether it is a speaker, its assistant and model. */
+static void add_device(proto_tree *et, tvbuff_t *tvb, const et_device *dev)
+{
+    add_generated_string(et, hf_device, tvb, dev->addr_text);
+    proto_item *pi;
     if (dev->addr.family == 4) {
         guint32 v4;
         memcpy(&v4, dev->addr.bytes, 4);
@@ -176,71 +161,90 @@ static void add_tree(const et_capture *capture, tvbuff_t *tvb, packet_info *pinf
     proto_item_set_generated(pi);
     pi = proto_tree_add_boolean(et, hf_speaker, tvb, 0, 0, et_device_is_speaker(dev));
     proto_item_set_generated(pi);
-    if (et_device_is_speaker(dev)) {
-        pi = proto_tree_add_string(et, hf_assistant, tvb, 0, 0, et_assistant_name(et_device_assistant(dev)));
-        proto_item_set_generated(pi);
-    }
-    if (dev->model[0]) {
-        pi = proto_tree_add_string(et, hf_model, tvb, 0, 0, dev->model);
-        proto_item_set_generated(pi);
-    }
-    pi = proto_tree_add_string(et, hf_dir, tvb, 0, 0, dir_names[up ? 0 : 1]);
-    proto_item_set_generated(pi);
-    pi = proto_tree_add_uint(et, hf_flow, tvb, 0, 0, fl->id);
-    proto_item_set_generated(pi);
+    if (et_device_is_speaker(dev))
+        add_generated_string(et, hf_assistant, tvb, et_assistant_name(et_device_assistant(dev)));
+    if (dev->model[0])
+        add_generated_string(et, hf_model, tvb, dev->model);
+}
 
-    /* The verdict's expert info sits on the first packet of each run of speech in a flagged phase. */
+/* The packet's phase; the verdict's expert info sits on the first packet of each run of speech in
+ * a flagged phase. */
+static void add_phase(const et_capture *capture, proto_tree *et, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+                      const et_flow *fl, const et_device *dev, bool up, double t)
+{
     bool may_suspect = up && PINFO_FD_VISITED(pinfo) && capture->phases &&
                        et_phases_speech_start(capture->phases, fl->id, pinfo->num);
-    if (capture->phases && (et_device_is_speaker(dev) || !et_phases_automatic(capture->phases)) && (tree || may_suspect)) {
-        et_phase ph;
-        et_phases_lookup(capture->phases, capture->flows, fl->device, t, &ph);
-        pi = proto_tree_add_string(et, hf_phase, tvb, 0, 0, ph.label);
-        proto_item_set_generated(pi);
-        pi = proto_tree_add_uint(et, hf_phase_index, tvb, 0, 0, ph.index);
-        proto_item_set_generated(pi);
-        if (may_suspect && !ph.wake) {
-            et_phase_judgement j;
-            et_phases_judge(capture->phases, capture->flows, fl->device, &ph, &j);
-            if (j.verdict == ET_VERDICT_SUSPECT)
-                expert_add_info_format(pinfo, pi, &ei_suspect,
-                    "Speech upload without a wake word on flow %u: %.0f B/s in phase %u (%s), idle baseline %.0f B/s",
-                    fl->id, j.voice_up_rate, ph.index, ph.label, j.baseline_rate);
-        }
+    if (!capture->phases || !(et_device_is_speaker(dev) || !et_phases_automatic(capture->phases)) ||
+        !(tree || may_suspect))
+        return;
+    et_phase ph;
+    et_phases_lookup(capture->phases, capture->flows, fl->device, t, &ph);
+    add_generated_string(et, hf_phase, tvb, ph.label);
+    proto_item *pi = add_generated_uint(et, hf_phase_index, tvb, ph.index);
+    if (may_suspect && !ph.wake) {
+        et_phase_judgement j;
+        et_phases_judge(capture->phases, capture->flows, fl->device, &ph, &j);
+        if (j.verdict == ET_VERDICT_SUSPECT)
+            expert_add_info_format(pinfo, pi, &ei_suspect,
+                "Speech upload without a wake word on flow %u: %.0f B/s in phase %u (%s), idle baseline %.0f B/s",
+                fl->id, j.voice_up_rate, ph.index, ph.label, j.baseline_rate);
     }
+}
 
-    /* Weaker evidence that names another host. */
+/* Weaker evidence that names another host. */
+static void add_other_evidence(proto_tree *et, tvbuff_t *tvb, const et_flow *fl)
+{
     for (int e = ET_EV_COUNT - 1; e > ET_EV_NONE; e--) {
         const char *other = fl->ev_host[e];
         if (!other || (et_evidence)e == fl->evidence || other == fl->host)
             continue;
-        proto_item *oi = proto_tree_add_string(et, hf_other, tvb, 0, 0, other);
-        proto_item_set_generated(oi);
+        proto_item *oi = add_generated_string(et, hf_other, tvb, other);
         proto_item_append_text(oi, " (%s)", et_evidence_name((et_evidence)e));
         proto_tree *ot = proto_item_add_subtree(oi, ett_other);
-        pi = proto_tree_add_string(ot, hf_other_evidence, tvb, 0, 0, et_evidence_name((et_evidence)e));
-        proto_item_set_generated(pi);
-        pi = proto_tree_add_string(ot, hf_other_host, tvb, 0, 0, other);
-        proto_item_set_generated(pi);
+        add_generated_string(ot, hf_other_evidence, tvb, et_evidence_name((et_evidence)e));
+        add_generated_string(ot, hf_other_host, tvb, other);
     }
-    if (fl->cert_frame) {
-        pi = proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0);
-        proto_item_set_generated(pi);
-        if (fl->rejected_alert) {
-            proto_item *ai = proto_tree_add_uint(et, hf_tls_alert, tvb, 0, 0, fl->rejected_alert);
-            proto_item_set_generated(ai);
-        }
-        if (fl->cert_issuer) {
-            proto_item *ii = proto_tree_add_string(et, hf_tls_issuer, tvb, 0, 0, fl->cert_issuer);
-            proto_item_set_generated(ii);
-        }
-        /* Once per flow: on the alert's frame, on every pass. */
-        if (fl->rejected_alert && fl->rejected_frame == pinfo->num)
-            expert_add_info_format(pinfo, pi, &ei_rejected,
-                                   "The device rejected the server's certificate (fatal alert %s (%u)); issuer: %s",
-                                   et_alert_name(fl->rejected_alert), fl->rejected_alert,
-                                   fl->cert_issuer ? fl->cert_issuer : "(no CN)");
-    }
+}
+
+/* The server's certificate and the device's answer to it. */
+static void add_tls(proto_tree *et, tvbuff_t *tvb, packet_info *pinfo, const et_flow *fl)
+{
+    if (!fl->cert_frame)
+        return;
+    proto_item *pi = proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0);
+    proto_item_set_generated(pi);
+    if (fl->rejected_alert)
+        add_generated_uint(et, hf_tls_alert, tvb, fl->rejected_alert);
+    if (fl->cert_issuer)
+        add_generated_string(et, hf_tls_issuer, tvb, fl->cert_issuer);
+    /* Once per flow: on the alert's frame, on every pass. */
+    if (fl->rejected_alert && fl->rejected_frame == pinfo->num)
+        expert_add_info_format(pinfo, pi, &ei_rejected,
+                               "The device rejected the server's certificate (fatal alert %s (%u)); issuer: %s",
+                               et_alert_name(fl->rejected_alert), fl->rejected_alert,
+                               fl->cert_issuer ? fl->cert_issuer : "(no CN)");
+}
+
+/* tree NULL: nothing looks at the items, only the expert infos are added. */
+static void add_tree(const et_capture *capture, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flow *fl,
+                     bool up, double t)
+{
+    const et_device *dev = et_flows_device(capture->flows, fl->device);
+    proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(ti);
+    proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
+                           fl->host ? " " : "", fl->host ? fl->host : "");
+    proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
+    if (PINFO_FD_VISITED(pinfo))
+        et_name_problems_again(pinfo, ti);
+
+    add_class(et, tvb, pinfo, fl);
+    add_device(et, tvb, dev);
+    add_generated_string(et, hf_dir, tvb, dir_names[up ? 0 : 1]);
+    add_generated_uint(et, hf_flow, tvb, fl->id);
+    add_phase(capture, et, tvb, pinfo, tree, fl, dev, up, t);
+    add_other_evidence(et, tvb, fl);
+    add_tls(et, tvb, pinfo, fl);
     if (fl->big_download_frame == pinfo->num)
         expert_add_info_format(pinfo, ti, &ei_big_download,
                                "CDN download passed %u MB: likely a firmware (OTA) download",
