@@ -75,7 +75,7 @@ static tap_packet_status export_packet(void *tapdata, packet_info *pinfo _U_, ep
 {
     export_state *st = (export_state *)tapdata;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    const echotap_capture *cap = echotap_current_capture();
+    const et_capture *cap = echotap_current_capture();
     if (cap == NULL || cap->phases == NULL)
         return TAP_PACKET_DONT_REDRAW;
     int64_t key;
@@ -159,7 +159,7 @@ static void add_out(GHashTable *index, GArray *rows, int64_t a, uint32_t device,
 }
 
 /* Rows of counts per (phase index or interval, device, service). */
-static GArray *aggregate(const echotap_capture *cap, GHashTable *table, bool phases)
+static GArray *aggregate(const et_capture *cap, GHashTable *table, bool phases)
 {
     GArray *rows = g_array_new(FALSE, FALSE, sizeof(out_row));
     GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -183,7 +183,7 @@ static GArray *aggregate(const echotap_capture *cap, GHashTable *table, bool pha
     return rows;
 }
 
-static void print_counts_rows(const echotap_capture *cap, GArray *rows, bool phases, double interval)
+static void print_counts_rows(const et_capture *cap, GArray *rows, bool phases, double interval)
 {
     bool first = true;
     for (guint i = 0; i < rows->len; i++) {
@@ -213,18 +213,9 @@ static void print_counts_rows(const echotap_capture *cap, GArray *rows, bool pha
     }
 }
 
-static void export_draw(void *tapdata)
+static void print_devices(const et_capture *cap)
 {
-    export_state *st = (export_state *)tapdata;
-    const echotap_capture *cap = echotap_current_capture();
-    if (cap == NULL || cap->phases == NULL) {
-        printf("{\"flows\": [], \"phases\": [], \"stats\": [], \"timeline\": []}\n");
-        return;
-    }
     char buf[64];
-    printf("{\"filter\": ");
-    json_string_or_null(st->filter);
-    printf(",\n\"automatic_phases\": %s,\n\"devices\": [", et_phases_automatic(cap->phases) ? "true" : "false");
     for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++) {
         const et_device *dev = et_flows_device(cap->flows, d);
         printf("%s\n  {\"device\": ", d ? "," : "");
@@ -241,11 +232,16 @@ static void export_draw(void *tapdata)
             printf("null");
         printf("}");
     }
-    printf("],\n\"flows\": [");
+}
+
+/* The flows the export counted, with the flow record's columns. */
+static void print_flows(const et_capture *cap, GHashTable *flow_counts)
+{
+    char buf[64];
     bool first = true;
     for (uint32_t id = 0; id < et_flows_count(cap->flows); id++) {
         export_key k = { id, 0 };
-        const counts *c = g_hash_table_lookup(st->flow_counts, &k);
+        const counts *c = g_hash_table_lookup(flow_counts, &k);
         if (c == NULL)
             continue;
         const et_flow *fl = et_flows_get(cap->flows, id);
@@ -264,8 +260,13 @@ static void export_draw(void *tapdata)
         }
         printf("}");
     }
-    printf("],\n\"phases\": [");
-    first = true;
+}
+
+/* Every device's phases with their judgement. */
+static void print_phases(const et_capture *cap)
+{
+    char buf[64];
+    bool first = true;
     for (uint32_t d = 0; d < et_flows_device_count(cap->flows); d++) {
         uint32_t n;
         const et_phase *list = et_phases_list(cap->phases, cap->flows, d, &n, NULL);
@@ -289,6 +290,24 @@ static void export_draw(void *tapdata)
                    j.baseline_rate);
         }
     }
+}
+
+static void export_draw(void *tapdata)
+{
+    export_state *st = (export_state *)tapdata;
+    const et_capture *cap = echotap_current_capture();
+    if (cap == NULL || cap->phases == NULL) {
+        printf("{\"flows\": [], \"phases\": [], \"stats\": [], \"timeline\": []}\n");
+        return;
+    }
+    printf("{\"filter\": ");
+    json_string_or_null(st->filter);
+    printf(",\n\"automatic_phases\": %s,\n\"devices\": [", et_phases_automatic(cap->phases) ? "true" : "false");
+    print_devices(cap);
+    printf("],\n\"flows\": [");
+    print_flows(cap, st->flow_counts);
+    printf("],\n\"phases\": [");
+    print_phases(cap);
     printf("],\n\"stats\": [");
     GArray *rows = aggregate(cap, st->phase_counts, true);
     print_counts_rows(cap, rows, true, 0);

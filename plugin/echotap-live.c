@@ -42,7 +42,7 @@ static const char *const phase_key_columns[] = { "Device", "Phase", "#" };
 
 typedef struct live_view {
     funnel_text_window_t *win;   /* NULL: no funnel text windows; the text is printed at the end */
-    echotap_table_copy *phases, *flows;
+    echotap_table *phases, *flows;
     char *filter;
     uint64_t packets;
     double last_t;
@@ -317,9 +317,9 @@ static bool live_open(const char *filter)
     v->phases = echotap_table_copy_new("echotap,phases");
     v->flows = echotap_table_copy_new("echotap,flows");
     v->filter = filter && *filter ? g_strdup(filter) : NULL;
-    g_assert(v->phases && v->flows);
-    GString *err = register_tap_listener("echotap", v, v->filter, TL_REQUIRES_NOTHING, live_reset, live_packet,
-                                         live_draw, live_finish);
+    GString *err = v->phases && v->flows ? register_tap_listener("echotap", v, v->filter, TL_REQUIRES_NOTHING,
+                                                                 live_reset, live_packet, live_draw, live_finish)
+                                         : g_string_new("the Phases or Flows table is not registered");
     if (err) {
         /* No listener: live_finish is not called. */
         report_failure("%s: %s", LIVE_CLI, err->str);
@@ -360,12 +360,6 @@ static bool live_open(const char *filter)
 static void live_menu_cb(gpointer data _U_)
 {
     live_open(NULL);
-}
-
-bool echotap_in_gui(void)
-{
-    const funnel_ops_t *ops = funnel_get_funnel_ops();
-    return ops && ops->set_close_cb;
 }
 
 /* -z echotap,live[,filter] */

@@ -1,5 +1,8 @@
 /* echotap.h - what the Wireshark glue files of echotap share.
  *
+ * Dependencies point down: plugin.c registers the others; the outputs (echotap-stats.c,
+ * echotap-export.c, echotap-live.c) and the dissector read the capture from echotap-capture.c.
+ *
  * Copyright 2026 The echotap developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -7,8 +10,7 @@
 #define ECHOTAP_H
 
 #include "ws_compat.h"
-#include "flows.h"
-#include "phases.h"
+#include "capture.h"
 
 #include <stdlib.h>
 
@@ -23,41 +25,41 @@ typedef struct echotap_tap_record {
     double t;                  /* seconds since the capture's first packet */
 } echotap_tap_record;
 
-/* State of the capture file being dissected (NULL outside a file). */
-typedef struct echotap_capture {
-    et_ruleset *rules;
-    et_flows *flows;
-    et_phases *phases;
-} echotap_capture;
+/* The dissector (packet-echotap.c): its protocol id, and its handoff. */
+int echotap_register_dissector(void);
+void echotap_dissector_handoff(void);
 
-const echotap_capture *echotap_current_capture(void);
-
+/* The capture state (echotap-capture.c): its preferences and rule table under module. */
+void echotap_register_capture(module_t *module);
+/* The capture file being dissected (NULL outside a file). Outputs only read it. */
+et_capture *echotap_current_capture(void);
 /* What is wrong with the schedule preference (g_free it), or NULL if it is empty or valid. */
 char *echotap_schedule_problem(void);
-
-/* Registration of the statistics (echotap-stats.c), called from proto_register_echotap. */
-void echotap_register_stats(int proto, module_t *module);
-/* Registration of tshark's -z echotap,json (echotap-export.c). */
-void echotap_register_export(void);
-
-/* A private copy of the Phases or the Flows table (echotap-stats.c), counted by the same code as
- * the registered table but into a table of its own: for the live view, since the registered
- * tables belong to Wireshark's statistics dialogs. cli_string: "echotap,phases" or
- * "echotap,flows" (NULL for any other). */
-typedef struct echotap_table_copy echotap_table_copy;
-echotap_table_copy *echotap_table_copy_new(const char *cli_string);
-const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table_copy *c);
-const stat_tap_table *echotap_table_copy_table(const echotap_table_copy *c);
-void echotap_table_copy_reset(echotap_table_copy *c);
-tap_packet_status echotap_table_copy_packet(echotap_table_copy *c, packet_info *pinfo, epan_dissect_t *edt,
-                                            const void *data, tap_flags_t flags);
-void echotap_table_copy_free(echotap_table_copy *c);
-
-/* Registration of the live view (echotap-live.c): Statistics > Echotap Live and -z echotap,live. */
-void echotap_register_live(void);
 /* Whether a GUI runs the plugin (its funnel text windows can be closed; tshark's cannot): a -z
  * argument that is refused must not exit there, as tshark's statistics do. */
 bool echotap_in_gui(void);
+
+/* The statistics tables (echotap-stats.c), their preference under module. */
+void echotap_register_stats(module_t *module);
+/* tshark's -z echotap,json (echotap-export.c). */
+void echotap_register_export(void);
+/* The live view (echotap-live.c): Statistics > Echotap Live and -z echotap,live. */
+void echotap_register_live(void);
+
+/* A statistics table with its counting state (echotap-stats.c): the registered ones and the
+ * private copies are of this one type. A copy of the Phases or the Flows table is counted by the
+ * same code into a table of its own: for the live view, since the registered tables belong to
+ * Wireshark's statistics dialogs. cli_string: "echotap,phases" or "echotap,flows" (NULL for any
+ * other). */
+typedef struct echotap_table echotap_table;
+echotap_table *echotap_table_copy_new(const char *cli_string);
+const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table *c);
+const stat_tap_table *echotap_table_copy_table(const echotap_table *c);
+void echotap_table_copy_reset(echotap_table *c);
+tap_packet_status echotap_table_copy_packet(echotap_table *c, packet_info *pinfo, epan_dissect_t *edt,
+                                            const void *data, tap_flags_t flags);
+void echotap_table_copy_free(echotap_table *c);
+
 
 /* A -z init callback (echotap,json and echotap,live) is declared ET_Z_INIT_TYPE and ends with
  * ET_Z_INIT_DONE(worked). From 4.6 it returns whether it worked; before, tshark's statistics exit

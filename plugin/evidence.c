@@ -71,7 +71,7 @@ static void gather_sni(packet_info *pinfo, proto_tree *tree, et_flows *flows, et
 {
     static const field_ids *const sni_wfs[] = { &wf_sni, &wf_gquic_sni };
     for (size_t h = 0; h < G_N_ELEMENTS(sni_wfs); h++) {
-        GPtrArray *a = found(tree, sni_wfs[h]);
+        GPtrArray *a = et_found(tree, sni_wfs[h]);
         for (guint i = 0; a && i < a->len; i++) {
             const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
             const char *name = fi_wire_name(fi);
@@ -83,13 +83,13 @@ static void gather_sni(packet_info *pinfo, proto_tree *tree, et_flows *flows, et
 
 static void gather_http_host(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl)
 {
-    GPtrArray *a = found(tree, &wf_http_host);
+    GPtrArray *a = et_found(tree, &wf_http_host);
     for (guint i = 0; a && i < a->len; i++) {
         const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
         const char *name = fi_string(fi);
-        if (name && !has_nul(fi) && et_host_is_ip_literal(name, strlen(name)))
+        if (name && !et_has_nul(fi) && et_host_is_ip_literal(name, strlen(name)))
             continue;                   /* "[FF02::C]", "239.255.255.250:1900": valid, but no name */
-        if (!name || has_nul(fi) || !et_flows_add_http_host(flows, fl, name, strlen(name)))
+        if (!name || et_has_nul(fi) || !et_flows_add_http_host(flows, fl, name, strlen(name)))
             add_name_problem(pinfo, tree, NAME_HTTP_HOST, fi);
     }
 }
@@ -100,7 +100,7 @@ static const char *subject_cn(proto_tree *tree, const field_info *subject)
 {
     static const guint8 oid_cn[] = { 0x55, 0x04, 0x03 };
     static const field_ids *const string_wfs[] = { &wf_utf8, &wf_printable, &wf_teletex, &wf_ia5, &wf_universal, &wf_bmp };
-    GPtrArray *oids = found(tree, &wf_rdn_oid);
+    GPtrArray *oids = et_found(tree, &wf_rdn_oid);
     for (guint i = 0; oids && i < oids->len; i++) {
         const field_info *oid = (const field_info *)g_ptr_array_index(oids, i);
         if (!fi_within(oid, subject) || oid->length != 3 ||
@@ -108,7 +108,7 @@ static const char *subject_cn(proto_tree *tree, const field_info *subject)
             continue;
         const field_info *best = NULL;
         for (size_t h = 0; h < G_N_ELEMENTS(string_wfs); h++) {
-            GPtrArray *strs = found(tree, string_wfs[h]);
+            GPtrArray *strs = et_found(tree, string_wfs[h]);
             for (guint j = 0; strs && j < strs->len; j++) {
                 const field_info *s = (const field_info *)g_ptr_array_index(strs, j);
                 if (fi_within(s, subject) && s->start > oid->start && (!best || s->start < best->start))
@@ -123,13 +123,13 @@ static const char *subject_cn(proto_tree *tree, const field_info *subject)
 /* Interception: the server's first Certificate message (its issuer's CN) and the device's alerts. */
 static void gather_tls(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl, bool up)
 {
-    GPtrArray *certs = found(tree, &wf_cert);
+    GPtrArray *certs = et_found(tree, &wf_cert);
     if (!up && certs && certs->len && fl->cert_frame == 0) {
         const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
-        const field_info *issuer = found_within(tree, &wf_issuer, leaf);
+        const field_info *issuer = et_found_within(tree, &wf_issuer, leaf);
         et_flows_set_cert_seen(flows, fl, issuer ? subject_cn(tree, issuer) : NULL, pinfo->num);
     }
-    GPtrArray *levels = found(tree, &wf_alert_level), *descs = found(tree, &wf_alert_desc);
+    GPtrArray *levels = et_found(tree, &wf_alert_level), *descs = et_found(tree, &wf_alert_desc);
     for (guint i = 0; levels && descs && i < levels->len && i < descs->len; i++) {
         const field_info *l = (const field_info *)g_ptr_array_index(levels, i);
         const field_info *d = (const field_info *)g_ptr_array_index(descs, i);
@@ -141,15 +141,15 @@ static void gather_tls(packet_info *pinfo, proto_tree *tree, et_flows *flows, et
 /* The server's certificate only: with mutual TLS the client sends its own after it. */
 static void gather_cert(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl, bool up)
 {
-    GPtrArray *certs = found(tree, &wf_cert);
+    GPtrArray *certs = et_found(tree, &wf_cert);
     if (up || !certs || certs->len == 0 || fl->cert_names)
         return;
     /* The first certificate of the message is the server's own. */
     const field_info *leaf = (const field_info *)g_ptr_array_index(certs, 0);
-    const field_info *subject = found_within(tree, &wf_subject, leaf);
+    const field_info *subject = et_found_within(tree, &wf_subject, leaf);
     const char *cn = subject ? subject_cn(tree, subject) : NULL;
 
-    GPtrArray *names = found(tree, &wf_dnsname);
+    GPtrArray *names = et_found(tree, &wf_dnsname);
     GPtrArray *sans = g_ptr_array_new();
     for (guint i = 0; names && i < names->len; i++) {
         const field_info *fi = (const field_info *)g_ptr_array_index(names, i);
@@ -179,29 +179,29 @@ static bool cname_chain_reaches(GHashTable *cnames, const char *query, const cha
 
 static void gather_dns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
 {
-    GPtrArray *as = found(tree, &wf_dns_a), *aaaas = found(tree, &wf_dns_aaaa);
+    GPtrArray *as = et_found(tree, &wf_dns_a), *aaaas = et_found(tree, &wf_dns_aaaa);
     if ((!as || as->len == 0) && (!aaaas || aaaas->len == 0))
         return;
-    GPtrArray *qry = found(tree, &wf_dns_qry);
+    GPtrArray *qry = et_found(tree, &wf_dns_qry);
     const char *query = (qry && qry->len) ? fi_string((const field_info *)g_ptr_array_index(qry, 0)) : NULL;
 
     /* Answers in the order of the message: an owner name, then its data. */
     GPtrArray *all = g_ptr_array_new();
     static const field_ids *const wfs[] = { &wf_dns_name, &wf_dns_a, &wf_dns_aaaa, &wf_dns_cname };
     for (size_t h = 0; h < G_N_ELEMENTS(wfs); h++) {
-        GPtrArray *a = found(tree, wfs[h]);
+        GPtrArray *a = et_found(tree, wfs[h]);
         for (guint i = 0; a && i < a->len; i++)
             g_ptr_array_add(all, g_ptr_array_index(a, i));
     }
-    g_ptr_array_sort(all, by_position);
+    g_ptr_array_sort(all, et_by_position);
 
     GHashTable *cnames = g_hash_table_new(g_str_hash, g_str_equal);
     const char *owner = NULL;
     for (guint i = 0; i < all->len; i++) {
         const field_info *fi = (const field_info *)g_ptr_array_index(all, i);
-        if (is_field(fi, &wf_dns_name))
+        if (et_is_field(fi, &wf_dns_name))
             owner = fi_string(fi);
-        else if (is_field(fi, &wf_dns_cname) && owner)
+        else if (et_is_field(fi, &wf_dns_cname) && owner)
             g_hash_table_insert(cnames, (gpointer)owner, (gpointer)fi_string(fi));
     }
     et_addr client;
@@ -210,12 +210,12 @@ static void gather_dns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
     owner = NULL;
     for (guint i = 0; i < all->len; i++) {
         const field_info *fi = (const field_info *)g_ptr_array_index(all, i);
-        if (is_field(fi, &wf_dns_name)) {
+        if (et_is_field(fi, &wf_dns_name)) {
             owner = fi_string(fi);
             continue;
         }
-        bool v4 = is_field(fi, &wf_dns_a);
-        if ((!v4 && !is_field(fi, &wf_dns_aaaa)) || owner == NULL)
+        bool v4 = et_is_field(fi, &wf_dns_a);
+        if ((!v4 && !et_is_field(fi, &wf_dns_aaaa)) || owner == NULL)
             continue;
         int family = v4 ? 4 : 6;
         guint8 bytes[16];
@@ -237,7 +237,7 @@ static void gather_dns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
  * Bonjour sleep proxy answers for sleeping devices): it says nothing about its sender. */
 static void gather_mdns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
 {
-    GPtrArray *txts = found(tree, &wf_dns_txt);
+    GPtrArray *txts = et_found(tree, &wf_dns_txt);
     if (!txts || txts->len == 0 || pinfo->srcport != 5353)
         return;
     et_addr sender;
@@ -245,7 +245,7 @@ static void gather_mdns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
     static const field_ids *const addr_wfs[] = { &wf_dns_a, &wf_dns_aaaa };
     bool has_addr = false, names_sender = false;
     for (size_t h = 0; h < G_N_ELEMENTS(addr_wfs); h++) {
-        GPtrArray *a = found(tree, addr_wfs[h]);
+        GPtrArray *a = et_found(tree, addr_wfs[h]);
         for (guint i = 0; a && i < a->len; i++) {
             const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
             guint8 bytes[16];
@@ -279,5 +279,4 @@ void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, e
     gather_http_host(pinfo, tree, flows, fl);
     gather_dns(pinfo, tree, flows);
     gather_mdns(pinfo, tree, flows);
-    et_extract_done();
 }

@@ -86,7 +86,7 @@ GArray *et_extract_wanted_ids(void)
     return ids;
 }
 
-gint by_position(gconstpointer a, gconstpointer b)
+gint et_by_position(gconstpointer a, gconstpointer b)
 {
     const field_info *x = *(const field_info *const *)a, *y = *(const field_info *const *)b;
     if (x->ds_tvb != y->ds_tvb)
@@ -94,16 +94,14 @@ gint by_position(gconstpointer a, gconstpointer b)
     return x->start - y->start;
 }
 
-/* Merged field arrays made while reading one packet, freed before the next. */
-static GPtrArray *merged_fields;
-
-void et_extract_done(void)
+/* gboolean in 4.0, as the wmem callbacks of ws_compat.h (not built against 4.2+ here). */
+static et_cb_bool free_merged(wmem_allocator_t *pool _U_, wmem_cb_event_t event _U_, void *merged)
 {
-    if (merged_fields)
-        g_ptr_array_set_size(merged_fields, 0);
+    g_ptr_array_unref((GPtrArray *)merged);
+    return FALSE;
 }
 
-GPtrArray *found(proto_tree *tree, const field_ids *ids)
+GPtrArray *et_found(proto_tree *tree, const field_ids *ids)
 {
     GPtrArray *only = NULL;
     int with_items = 0;
@@ -122,14 +120,13 @@ GPtrArray *found(proto_tree *tree, const field_ids *ids)
         for (guint j = 0; a && j < a->len; j++)
             g_ptr_array_add(all, g_ptr_array_index(a, j));
     }
-    g_ptr_array_sort(all, by_position);
-    if (merged_fields == NULL)
-        merged_fields = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
-    g_ptr_array_add(merged_fields, all);
+    g_ptr_array_sort(all, et_by_position);
+    /* It lives as long as the packet's other field arrays. */
+    wmem_register_callback(PNODE_POOL(tree), free_merged, all);
     return all;
 }
 
-bool is_field(const field_info *fi, const field_ids *ids)
+bool et_is_field(const field_info *fi, const field_ids *ids)
 {
     for (int i = 0; i < ids->n; i++) {
         if (fi->hfinfo->id == ids->id[i])
@@ -152,7 +149,7 @@ const char *fi_wire_name(const field_info *fi)
 
 /* The HTTP Host field covers its whole header line, so its string and length differ; a NUL in
  * those bytes would cut the string short. */
-bool has_nul(const field_info *fi)
+bool et_has_nul(const field_info *fi)
 {
     return tvb_find_uint8(fi->ds_tvb, fi->start, fi->length, 0) != -1;
 }
@@ -163,9 +160,9 @@ bool fi_within(const field_info *fi, const field_info *outer)
            fi->start + fi->length <= outer->start + outer->length;
 }
 
-const field_info *found_within(proto_tree *tree, const field_ids *ids, const field_info *outer)
+const field_info *et_found_within(proto_tree *tree, const field_ids *ids, const field_info *outer)
 {
-    GPtrArray *a = found(tree, ids);
+    GPtrArray *a = et_found(tree, ids);
     for (guint i = 0; a && i < a->len; i++) {
         const field_info *fi = (const field_info *)g_ptr_array_index(a, i);
         if (fi_within(fi, outer))
@@ -194,7 +191,7 @@ bool et_extract_beyond_tcp(proto_tree *tree)
 
 int et_tcp_flags(proto_tree *tree)
 {
-    GPtrArray *a = found(tree, &wf_tcp_flags);
+    GPtrArray *a = et_found(tree, &wf_tcp_flags);
     if (!a || a->len == 0)
         return -1;
     const field_info *fi = (const field_info *)g_ptr_array_index(a, 0);
@@ -205,7 +202,7 @@ guint32 et_payload_len(packet_info *pinfo, proto_tree *tree)
 {
     if (pinfo->ptype != PT_TCP || tree == NULL)
         return pinfo->fd->pkt_len;
-    GPtrArray *a = found(tree, &wf_tcp_len);
+    GPtrArray *a = et_found(tree, &wf_tcp_len);
     if (!a || a->len == 0)
         return pinfo->fd->pkt_len;
     const field_info *fi = (const field_info *)g_ptr_array_index(a, 0);

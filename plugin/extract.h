@@ -33,24 +33,23 @@ void et_extract_resolve(void);
 /* The ids of every wanted field, for set_postdissector_wanted_hfids (which takes the array). */
 GArray *et_extract_wanted_ids(void);
 
-/* Every occurrence of a wanted field in the tree, in packet order, or NULL. An array merged
- * from several same-named fields lives until et_extract_done(). */
-GPtrArray *found(proto_tree *tree, const field_ids *ids);
-void et_extract_done(void);
-bool is_field(const field_info *fi, const field_ids *ids);
+/* Every occurrence of a wanted field in the tree, in packet order, or NULL. The array lives as
+ * long as the packet's tree. */
+GPtrArray *et_found(proto_tree *tree, const field_ids *ids);
+bool et_is_field(const field_info *fi, const field_ids *ids);
 /* Orders field_infos by data source, then offset (g_ptr_array_sort). */
-gint by_position(gconstpointer a, gconstpointer b);
+gint et_by_position(gconstpointer a, gconstpointer b);
 
 const char *fi_string(const field_info *fi);
 /* A name field whose bytes on the wire are the name itself (SNI, dNSName): its string, or NULL
  * when a NUL inside makes the string shorter than the field. */
 const char *fi_wire_name(const field_info *fi);
 /* Do the field's bytes hold a NUL? */
-bool has_nul(const field_info *fi);
+bool et_has_nul(const field_info *fi);
 /* Does fi lie inside outer's bytes? */
 bool fi_within(const field_info *fi, const field_info *outer);
 /* The first occurrence of a wanted field inside outer's bytes, or NULL. */
-const field_info *found_within(proto_tree *tree, const field_ids *ids, const field_info *outer);
+const field_info *et_found_within(proto_tree *tree, const field_ids *ids, const field_info *outer);
 
 /* Whether the packet's tree holds any field asked for beyond TCP's length and flags, which every
  * segment carries: a packet with none (most packets) carries no evidence, and two lookups say so

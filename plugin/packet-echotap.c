@@ -7,62 +7,30 @@
  * own TLS, X.509, HTTP and DNS dissectors found read (evidence.c, through extract.c's wanted
  * fields) into the plain-C flow state (flows.c), and on every pass it adds the flow's class to
  * each TCP/UDP packet and queues a record on the "echotap" tap for the statistics
- * (echotap-stats.c, echotap-export.c). Here: the dissector, its fields, preferences and rules
- * table, and their registration.
+ * (echotap-stats.c, echotap-export.c). Here: the dissector and its fields; the capture it feeds
+ * is echotap-capture.c's.
  */
-#define WS_BUILD_DLL
 #include "echotap.h"
 #include "evidence.h"
 #include "extract.h"
 
 #include <string.h>
 
-#include <epan/addr_resolv.h>
 #include <epan/conversation.h>
 #include <epan/expert.h>
 #include <epan/proto_data.h>
-#include <epan/prefs.h>
 #include <epan/tap.h>
-#include <epan/uat.h>
-
-#ifndef ECHOTAP_VERSION
-#define ECHOTAP_VERSION "0.0.0"
-#endif
-
-WS_DLL_PUBLIC_DEF const char plugin_version[] = ECHOTAP_VERSION;
-WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
-WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
-WS_DLL_PUBLIC void plugin_register(void);
-#ifdef ET_HAVE_PLUGIN_DESCRIBE
-WS_DLL_PUBLIC uint32_t plugin_describe(void);
-#endif
 
 static int proto_echotap = -1;
 static int proto_ws_expert = -1;         /* Wireshark's "_ws.expert" */
 static int echotap_tap = -1;
 static dissector_handle_t echotap_handle;
 
-static int hf_service = -1;
-static int hf_group = -1;
-static int hf_host = -1;
-static int hf_evidence = -1;
-static int hf_rule = -1;
-static int hf_device = -1;
-static int hf_device_ip = -1;
-static int hf_device_ipv6 = -1;
-static int hf_speaker = -1;
-static int hf_assistant = -1;
-static int hf_model = -1;
-static int hf_dir = -1;
-static int hf_phase = -1;
-static int hf_phase_index = -1;
-static int hf_flow = -1;
-static int hf_other = -1;
-static int hf_other_evidence = -1;
-static int hf_other_host = -1;
-static int hf_tls_rejected = -1;
-static int hf_tls_alert = -1;
-static int hf_tls_issuer = -1;
+static int hf_service = -1, hf_group = -1, hf_host = -1, hf_evidence = -1, hf_rule = -1;
+static int hf_device = -1, hf_device_ip = -1, hf_device_ipv6 = -1, hf_speaker = -1, hf_assistant = -1, hf_model = -1;
+static int hf_dir = -1, hf_phase = -1, hf_phase_index = -1, hf_flow = -1;
+static int hf_other = -1, hf_other_evidence = -1, hf_other_host = -1;
+static int hf_tls_rejected = -1, hf_tls_alert = -1, hf_tls_issuer = -1;
 
 static int ett_echotap = -1;
 static int ett_other = -1;
@@ -72,162 +40,6 @@ static expert_field ei_bad_name = EI_INIT;
 static expert_field ei_big_download = EI_INIT;
 static expert_field ei_suspect = EI_INIT;
 static expert_field ei_rejected = EI_INIT;
-
-/* Preferences */
-static et_pref_bool pref_use_cert = TRUE;
-static et_pref_bool pref_use_dns = TRUE;
-static et_pref_bool pref_use_same_ip = TRUE;
-static guint pref_big_download_mb = 20;
-static const char *pref_schedule = "";
-static const char *pref_nowake = "silence,idle,conversation,quiet,background";
-static guint pref_min_voice_bytes = 4000;
-static guint pref_gap_ms = 1000;
-
-/* The user's rule table (UAT "echotap_rules"). */
-typedef struct user_rule {
-    char *pattern;
-    char *service;
-} user_rule;
-
-static user_rule *user_rules;
-static guint n_user_rules;
-static bool user_rules_refused;         /* a row was refused since the table was last cleared */
-
-/* State of the open capture file, from the init routine to the cleanup routine. */
-static echotap_capture capture;
-static double capture_epoch;
-static bool have_epoch;
-
-const echotap_capture *echotap_current_capture(void)
-{
-    return capture.flows ? &capture : NULL;
-}
-
-/* ---- rules ---- */
-
-UAT_CSTRING_CB_DEF(user_rule, pattern, user_rule)
-UAT_CSTRING_CB_DEF(user_rule, service, user_rule)
-
-static void *user_rule_copy(void *dst, const void *src, size_t len _U_)
-{
-    const user_rule *s = (const user_rule *)src;
-    user_rule *d = (user_rule *)dst;
-    d->pattern = g_strdup(s->pattern);
-    d->service = g_strdup(s->service);
-    return d;
-}
-
-static void user_rule_free(void *r)
-{
-    user_rule *u = (user_rule *)r;
-    g_free(u->pattern);
-    g_free(u->service);
-}
-
-static et_cb_bool user_rule_update(void *r, char **err)
-{
-    const user_rule *u = (const user_rule *)r;
-    const char *problem = et_pattern_error(u->pattern);
-    if (problem == NULL)
-        problem = et_service_error(u->service);
-    if (problem) {
-        *err = g_strdup_printf("echotap rule \"%s\" -> \"%s\": %s", u->pattern ? u->pattern : "",
-                               u->service ? u->service : "", problem);
-        user_rules_refused = true;
-        return FALSE;
-    }
-    return TRUE;
-}
-
-/* ---- capture lifetime ---- */
-
-static const char *resolve_name(void *user _U_, const et_addr *a)
-{
-    if (!gbl_resolv_flags.network_name)
-        return NULL;
-    char numeric[64];
-    const char *name;
-    if (a->family == 4) {
-        guint32 v4;
-        memcpy(&v4, a->bytes, 4);
-        name = get_hostname(v4);
-    } else {
-        ws_in6_addr v6;
-        memcpy(&v6, a->bytes, 16);
-        name = get_hostname6(&v6);
-    }
-    et_addr_to_str(a, numeric, sizeof(numeric));
-    return (name && strcmp(name, numeric) != 0) ? name : NULL;
-}
-
-/* Wireshark stops reading a rules file at a refused row (and names it): a table with one is not
- * used at all, so that half a rules file never classifies anything. */
-static bool user_rules_complete(void)
-{
-    return !user_rules_refused;
-}
-
-/* The table is cleared before it is read again. */
-static void user_rules_reset(void)
-{
-    user_rules_refused = false;
-}
-
-static void echotap_init(void)
-{
-    capture.rules = et_ruleset_new();
-    for (guint i = 0; user_rules_complete() && i < n_user_rules; i++)
-        et_ruleset_add(capture.rules, user_rules[i].pattern, user_rules[i].service);
-    et_ruleset_add_builtin(capture.rules);
-    et_flow_config cfg = { pref_use_cert, pref_use_dns, pref_use_same_ip, resolve_name, NULL };
-    capture.flows = et_flows_new(capture.rules, &cfg);
-    capture.phases = NULL;              /* created at the first packet, when the epoch is known */
-    have_epoch = false;
-
-    if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap))) {
-        set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
-    }
-}
-
-static void echotap_cleanup(void)
-{
-    set_postdissector_wanted_hfids(echotap_handle, NULL);
-    et_phases_free(capture.phases);
-    et_flows_free(capture.flows);
-    et_ruleset_free(capture.rules);
-    memset(&capture, 0, sizeof(capture));
-}
-
-/* The schedule preference, parsed; NULL when empty (automatic phases) or invalid. */
-static et_schedule *schedule_from_prefs(void)
-{
-    if (pref_schedule == NULL || pref_schedule[0] == '\0')
-        return NULL;
-    char *err = NULL;
-    et_schedule *s = et_schedule_parse(pref_schedule, pref_nowake, &err);
-    g_free(err);                        /* reported when the preference was set */
-    return s;
-}
-
-static void detector_from_prefs(et_detector_config *cfg)
-{
-    et_detector_defaults(cfg);
-    cfg->min_voice_bytes = pref_min_voice_bytes;
-    cfg->gap = pref_gap_ms / 1000.0;
-}
-
-static void ensure_phases(const packet_info *pinfo)
-{
-    if (capture.phases)
-        return;
-    capture_epoch = nstime_to_sec(&pinfo->abs_ts) - nstime_to_sec(&pinfo->rel_ts);
-    have_epoch = true;
-    et_detector_config cfg;
-    detector_from_prefs(&cfg);
-    et_schedule *s = schedule_from_prefs();
-    capture.phases = et_phases_new(s, &cfg, capture_epoch);
-    et_schedule_free(s);
-}
 
 /* ---- the postdissector ---- */
 
@@ -244,36 +56,48 @@ static bool ip_of(const address *a, et_addr *out)
     return false;
 }
 
-static et_flow *first_pass(packet_info *pinfo, proto_tree *tree, conversation_t *conv,
+typedef struct tree_evidence {
+    packet_info *pinfo;
+    proto_tree *tree;
+    bool use_cert;
+} tree_evidence;
+
+static void gather_from_tree(void *user, et_flows *flows, et_flow *fl, bool up)
+{
+    tree_evidence *te = (tree_evidence *)user;
+    et_gather_evidence(te->pinfo, te->tree, flows, fl, up, te->use_cert);
+}
+
+/* The first pass: the packet, as Wireshark's dissectors found it, into the capture. */
+static et_flow *first_pass(et_capture *capture, packet_info *pinfo, proto_tree *tree, conversation_t *conv,
                            const et_addr *src, const et_addr *dst, double t)
 {
-    ensure_phases(pinfo);
-    et_flow *fl = NULL;
     guint id = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap));
-    if (id)
-        fl = et_flows_get(capture.flows, id - 1);
-    if (fl == NULL) {
-        int flags = pinfo->ptype == PT_TCP ? et_tcp_flags(tree) : -1;
-        fl = et_flows_add(capture.flows, pinfo->ptype == PT_TCP ? 6 : 17, src, (guint16)pinfo->srcport,
-                          dst, (guint16)pinfo->destport, flags, t);
+    bool known = id && et_flows_get(capture->flows, id - 1);
+    tree_evidence te = { pinfo, tree, capture->cfg.use_cert };
+    et_packet p = {
+        .flow = known ? id - 1 : ET_NO_FLOW,
+        .proto = pinfo->ptype == PT_TCP ? 6 : 17,
+        .src = *src, .dst = *dst,
+        .sport = (guint16)pinfo->srcport, .dport = (guint16)pinfo->destport,
+        .tcp_flags = !known && pinfo->ptype == PT_TCP ? et_tcp_flags(tree) : -1,
+        .frame_len = pinfo->fd->pkt_len,
+        .payload_len = et_payload_len(pinfo, tree),
+        .t = t,
+        .abs_t = nstime_to_sec(&pinfo->abs_ts),
+        .frame = pinfo->num,
+        .src_mac = pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6 ? (const uint8_t *)pinfo->dl_src.data : NULL,
+        .gather = tree ? gather_from_tree : NULL,
+        .gather_user = &te,
+    };
+    et_flow *fl = et_capture_packet(capture, &p);
+    if (!known)
         conversation_add_proto_data(conv, proto_echotap, GUINT_TO_POINTER(fl->id + 1));
-    }
-    bool up = et_flow_is_up(fl, src, (guint16)pinfo->srcport);
-    et_device *dev = et_flows_device(capture.flows, fl->device);
-    if (up && !dev->oui_checked && pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6)
-        et_flows_set_vendor(capture.flows, dev, ET_MANUF_NAME_IF_KNOWN((const guint8 *)pinfo->dl_src.data, 6));
-    if (tree)
-        et_gather_evidence(pinfo, tree, capture.flows, fl, up, pref_use_cert);
-    et_flows_packet(capture.flows, fl, up, pinfo->fd->pkt_len, t, pinfo->num,
-                    (guint64)pref_big_download_mb * 1000 * 1000);
-    if (et_phases_packet(capture.phases, capture.flows, fl, up, et_payload_len(pinfo, tree), t, pinfo->num))
-        et_flows_add_traffic(capture.flows, fl);
     return fl;
 }
 
 static const char *const dir_names[] = { "up", "down" };
 
-/* tree NULL: nothing looks at the items, only the expert infos are added. */
 /* A per-flow expert info sits on one frame of the flow. First pass: the first packet at which
  * the condition holds (it is recorded in *frame). Later passes decide from the flow's final
  * state: the recorded frame if the condition still holds, or the flow's first frame when it came
@@ -289,40 +113,42 @@ static bool flow_expert_here(packet_info *pinfo, bool cond, uint32_t *frame, uin
     return cond && pinfo->num == (*frame ? *frame : first_frame);
 }
 
-static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flow *fl, bool up, double t)
+static proto_item *add_generated_string(proto_tree *et, int hf, tvbuff_t *tvb, const char *value)
 {
-    const et_device *dev = et_flows_device(capture.flows, fl->device);
-    proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
-    proto_item_set_generated(ti);
-    proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
-                           fl->host ? " " : "", fl->host ? fl->host : "");
-    proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
-    proto_item *pi;
-    if (PINFO_FD_VISITED(pinfo))
-        et_name_problems_again(pinfo, ti);
-
-    if (fl->service) {
-        pi = proto_tree_add_string(et, hf_service, tvb, 0, 0, fl->service);
-        proto_item_set_generated(pi);
-    }
-    pi = proto_tree_add_string(et, hf_group, tvb, 0, 0, et_group_name(fl->group));
+    proto_item *pi = proto_tree_add_string(et, hf, tvb, 0, 0, value);
     proto_item_set_generated(pi);
-    if (fl->host) {
-        pi = proto_tree_add_string(et, hf_host, tvb, 0, 0, fl->host);
-        proto_item_set_generated(pi);
-    }
+    return pi;
+}
+
+static proto_item *add_generated_uint(proto_tree *et, int hf, tvbuff_t *tvb, uint32_t value)
+{
+    proto_item *pi = proto_tree_add_uint(et, hf, tvb, 0, 0, value);
+    proto_item_set_generated(pi);
+    return pi;
+}
+
+/* The flow's class: service, group, host, evidence and rule. */
+static void add_class(proto_tree *et, tvbuff_t *tvb, packet_info *pinfo, et_flow *fl)
+{
+    if (fl->service)
+        add_generated_string(et, hf_service, tvb, fl->service);
+    add_generated_string(et, hf_group, tvb, et_group_name(fl->group));
+    if (fl->host)
+        add_generated_string(et, hf_host, tvb, fl->host);
     if (fl->evidence) {
-        pi = proto_tree_add_string(et, hf_evidence, tvb, 0, 0, et_evidence_name(fl->evidence));
-        proto_item_set_generated(pi);
+        proto_item *pi = add_generated_string(et, hf_evidence, tvb, et_evidence_name(fl->evidence));
         if (flow_expert_here(pinfo, fl->mismatch, &fl->mismatch_frame, fl->first_frame))
             expert_add_info(pinfo, pi, &ei_mismatch);
     }
-    if (fl->rule) {
-        pi = proto_tree_add_string(et, hf_rule, tvb, 0, 0, fl->rule);
-        proto_item_set_generated(pi);
-    }
-    pi = proto_tree_add_string(et, hf_device, tvb, 0, 0, dev->addr_text);
-    proto_item_set_generated(pi);
+    if (fl->rule)
+        add_generated_string(et, hf_rule, tvb, fl->rule);
+}
+
+/* The flow's device: its address, whether it is a speaker, its assistant and model. */
+static void add_device(proto_tree *et, tvbuff_t *tvb, const et_device *dev)
+{
+    add_generated_string(et, hf_device, tvb, dev->addr_text);
+    proto_item *pi;
     if (dev->addr.family == 4) {
         guint32 v4;
         memcpy(&v4, dev->addr.bytes, 4);
@@ -335,74 +161,94 @@ static void add_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flo
     proto_item_set_generated(pi);
     pi = proto_tree_add_boolean(et, hf_speaker, tvb, 0, 0, et_device_is_speaker(dev));
     proto_item_set_generated(pi);
-    if (et_device_is_speaker(dev)) {
-        pi = proto_tree_add_string(et, hf_assistant, tvb, 0, 0, et_assistant_name(et_device_assistant(dev)));
-        proto_item_set_generated(pi);
-    }
-    if (dev->model[0]) {
-        pi = proto_tree_add_string(et, hf_model, tvb, 0, 0, dev->model);
-        proto_item_set_generated(pi);
-    }
-    pi = proto_tree_add_string(et, hf_dir, tvb, 0, 0, dir_names[up ? 0 : 1]);
-    proto_item_set_generated(pi);
-    pi = proto_tree_add_uint(et, hf_flow, tvb, 0, 0, fl->id);
-    proto_item_set_generated(pi);
+    if (et_device_is_speaker(dev))
+        add_generated_string(et, hf_assistant, tvb, et_assistant_name(et_device_assistant(dev)));
+    if (dev->model[0])
+        add_generated_string(et, hf_model, tvb, dev->model);
+}
 
-    /* The verdict's expert info sits on the first packet of each run of speech in a flagged phase. */
-    bool may_suspect = up && PINFO_FD_VISITED(pinfo) && capture.phases &&
-                       et_phases_speech_start(capture.phases, fl->id, pinfo->num);
-    if (capture.phases && (et_device_is_speaker(dev) || !et_phases_automatic(capture.phases)) && (tree || may_suspect)) {
-        et_phase ph;
-        et_phases_lookup(capture.phases, capture.flows, fl->device, t, &ph);
-        pi = proto_tree_add_string(et, hf_phase, tvb, 0, 0, ph.label);
-        proto_item_set_generated(pi);
-        pi = proto_tree_add_uint(et, hf_phase_index, tvb, 0, 0, ph.index);
-        proto_item_set_generated(pi);
-        if (may_suspect && !ph.wake) {
-            et_phase_judgement j;
-            et_phases_judge(capture.phases, capture.flows, fl->device, &ph, &j);
-            if (j.verdict == ET_VERDICT_SUSPECT)
-                expert_add_info_format(pinfo, pi, &ei_suspect,
-                    "Speech upload without a wake word on flow %u: %.0f B/s in phase %u (%s), idle baseline %.0f B/s",
-                    fl->id, j.voice_up_rate, ph.index, ph.label, j.baseline_rate);
-        }
+/* The packet's phase; the verdict's expert info sits on the first packet of each run of speech in
+ * a flagged phase. */
+static void add_phase(const et_capture *capture, proto_tree *et, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+                      const et_flow *fl, const et_device *dev, bool up, double t)
+{
+    bool may_suspect = up && PINFO_FD_VISITED(pinfo) && capture->phases &&
+                       et_phases_speech_start(capture->phases, fl->id, pinfo->num);
+    if (!capture->phases || !(et_device_is_speaker(dev) || !et_phases_automatic(capture->phases)) ||
+        !(tree || may_suspect))
+        return;
+    et_phase ph;
+    et_phases_lookup(capture->phases, capture->flows, fl->device, t, &ph);
+    add_generated_string(et, hf_phase, tvb, ph.label);
+    proto_item *pi = add_generated_uint(et, hf_phase_index, tvb, ph.index);
+    if (may_suspect && !ph.wake) {
+        et_phase_judgement j;
+        et_phases_judge(capture->phases, capture->flows, fl->device, &ph, &j);
+        if (j.verdict == ET_VERDICT_SUSPECT)
+            expert_add_info_format(pinfo, pi, &ei_suspect,
+                "Speech upload without a wake word on flow %u: %.0f B/s in phase %u (%s), idle baseline %.0f B/s",
+                fl->id, j.voice_up_rate, ph.index, ph.label, j.baseline_rate);
     }
+}
 
-    /* Weaker evidence that names another host. */
+/* Weaker evidence that names another host. */
+static void add_other_evidence(proto_tree *et, tvbuff_t *tvb, const et_flow *fl)
+{
     for (int e = ET_EV_COUNT - 1; e > ET_EV_NONE; e--) {
         const char *other = fl->ev_host[e];
         if (!other || (et_evidence)e == fl->evidence || other == fl->host)
             continue;
-        proto_item *oi = proto_tree_add_string(et, hf_other, tvb, 0, 0, other);
-        proto_item_set_generated(oi);
+        proto_item *oi = add_generated_string(et, hf_other, tvb, other);
         proto_item_append_text(oi, " (%s)", et_evidence_name((et_evidence)e));
         proto_tree *ot = proto_item_add_subtree(oi, ett_other);
-        pi = proto_tree_add_string(ot, hf_other_evidence, tvb, 0, 0, et_evidence_name((et_evidence)e));
-        proto_item_set_generated(pi);
-        pi = proto_tree_add_string(ot, hf_other_host, tvb, 0, 0, other);
-        proto_item_set_generated(pi);
+        add_generated_string(ot, hf_other_evidence, tvb, et_evidence_name((et_evidence)e));
+        add_generated_string(ot, hf_other_host, tvb, other);
     }
-    if (fl->cert_frame) {
-        pi = proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0);
-        proto_item_set_generated(pi);
-        if (fl->rejected_alert) {
-            proto_item *ai = proto_tree_add_uint(et, hf_tls_alert, tvb, 0, 0, fl->rejected_alert);
-            proto_item_set_generated(ai);
-        }
-        if (fl->cert_issuer) {
-            proto_item *ii = proto_tree_add_string(et, hf_tls_issuer, tvb, 0, 0, fl->cert_issuer);
-            proto_item_set_generated(ii);
-        }
-        /* Once per flow: on the alert's frame, on every pass. */
-        if (fl->rejected_alert && fl->rejected_frame == pinfo->num)
-            expert_add_info_format(pinfo, pi, &ei_rejected,
-                                   "The device rejected the server's certificate (fatal alert %s (%u)); issuer: %s",
-                                   et_alert_name(fl->rejected_alert), fl->rejected_alert,
-                                   fl->cert_issuer ? fl->cert_issuer : "(no CN)");
-    }
+}
+
+/* The server's certificate and the device's answer to it. */
+static void add_tls(proto_tree *et, tvbuff_t *tvb, packet_info *pinfo, const et_flow *fl)
+{
+    if (!fl->cert_frame)
+        return;
+    proto_item *pi = proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0);
+    proto_item_set_generated(pi);
+    if (fl->rejected_alert)
+        add_generated_uint(et, hf_tls_alert, tvb, fl->rejected_alert);
+    if (fl->cert_issuer)
+        add_generated_string(et, hf_tls_issuer, tvb, fl->cert_issuer);
+    /* Once per flow: on the alert's frame, on every pass. */
+    if (fl->rejected_alert && fl->rejected_frame == pinfo->num)
+        expert_add_info_format(pinfo, pi, &ei_rejected,
+                               "The device rejected the server's certificate (fatal alert %s (%u)); issuer: %s",
+                               et_alert_name(fl->rejected_alert), fl->rejected_alert,
+                               fl->cert_issuer ? fl->cert_issuer : "(no CN)");
+}
+
+/* tree NULL: nothing looks at the items, only the expert infos are added. */
+static void add_tree(const et_capture *capture, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, et_flow *fl,
+                     bool up, double t)
+{
+    const et_device *dev = et_flows_device(capture->flows, fl->device);
+    proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(ti);
+    proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
+                           fl->host ? " " : "", fl->host ? fl->host : "");
+    proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
+    if (PINFO_FD_VISITED(pinfo))
+        et_name_problems_again(pinfo, ti);
+
+    add_class(et, tvb, pinfo, fl);
+    add_device(et, tvb, dev);
+    add_generated_string(et, hf_dir, tvb, dir_names[up ? 0 : 1]);
+    add_generated_uint(et, hf_flow, tvb, fl->id);
+    add_phase(capture, et, tvb, pinfo, tree, fl, dev, up, t);
+    add_other_evidence(et, tvb, fl);
+    add_tls(et, tvb, pinfo, fl);
     if (fl->big_download_frame == pinfo->num)
         expert_add_info_format(pinfo, ti, &ei_big_download,
-                               "CDN download passed %u MB: likely a firmware (OTA) download", pref_big_download_mb);
+                               "CDN download passed %u MB: likely a firmware (OTA) download",
+                               (unsigned)(capture->cfg.big_download / (1000 * 1000)));
 }
 
 /* Does a filter, column or output field name this protocol or one of its fields? (Not
@@ -414,8 +260,9 @@ static bool referenced(int proto)
 
 static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
+    et_capture *capture = echotap_current_capture();
     et_addr src, dst;
-    if (!capture.flows || pinfo->flags.in_error_pkt ||
+    if (!capture || pinfo->flags.in_error_pkt ||
         (pinfo->ptype != PT_TCP && pinfo->ptype != PT_UDP) ||
         !ip_of(&pinfo->src, &src) || !ip_of(&pinfo->dst, &dst))
         return 0;
@@ -425,11 +272,11 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         if (conv == NULL)
             conv = find_or_create_conversation(pinfo);
-        fl = first_pass(pinfo, tree, conv, &src, &dst, t);
+        fl = first_pass(capture, pinfo, tree, conv, &src, &dst, t);
     } else {
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         guint id = conv ? GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap)) : 0;
-        fl = id ? et_flows_get(capture.flows, id - 1) : NULL;
+        fl = id ? et_flows_get(capture->flows, id - 1) : NULL;
     }
     if (fl == NULL)
         return 0;
@@ -437,7 +284,7 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     /* Items only where something looks at them (a visible tree, a filter, column or output field
      * naming echotap or expert fields): the expert infos reach the expert tap either way. */
     bool items = tree && (PTREE_DATA(tree)->visible || referenced(proto_echotap) || referenced(proto_ws_expert));
-    add_tree(tvb, pinfo, items ? tree : NULL, fl, up, t);
+    add_tree(capture, tvb, pinfo, items ? tree : NULL, fl, up, t);
 
     echotap_tap_record *rec = wmem_new(pinfo->pool, echotap_tap_record);
     rec->flow = fl;
@@ -448,20 +295,21 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     return 0;
 }
 
-/* ---- registration ---- */
-
-char *echotap_schedule_problem(void)
+/* Other dissectors prime the wanted fields for this file (when echotap is enabled). */
+static void wanted_fields_init(void)
 {
-    char *err = NULL;
-    if (pref_schedule && pref_schedule[0])
-        et_schedule_free(et_schedule_parse(pref_schedule, pref_nowake, &err));
-    return err;
+    if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap)))
+        set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
 }
 
-void proto_register_echotap(void);
-void proto_reg_handoff_echotap(void);
+static void wanted_fields_cleanup(void)
+{
+    set_postdissector_wanted_hfids(echotap_handle, NULL);
+}
 
-void proto_register_echotap(void)
+/* ---- registration ---- */
+
+int echotap_register_dissector(void)
 {
     static hf_register_info hf[] = {
         { &hf_service, { "Service", "echotap.service", FT_STRING, BASE_NONE, NULL, 0x0,
@@ -520,13 +368,6 @@ void proto_register_echotap(void)
         { &ei_suspect, { "echotap.phase.upload_without_wake_word", PI_SECURITY, PI_WARN,
             "Speech upload above the idle baseline in a phase without a wake word", EXPFILL } },
     };
-    static uat_field_t rule_fields[] = {
-        UAT_FLD_CSTRING(user_rule, pattern, "Host pattern",
-                        "Exact name, *.suffix, or one '*' inside a label (avs-alexa-*.amazon.com)"),
-        UAT_FLD_CSTRING(user_rule, service, "Service",
-                        "Service class: avs, siri, google-assistant, metrics, cdn, api, connectivity, time, amazon, or your own"),
-        UAT_END_FIELDS
-    };
 
     proto_echotap = proto_register_protocol("Smart speaker flow tagging", "echotap", "echotap");
     proto_register_field_array(proto_echotap, hf, array_length(hf));
@@ -534,67 +375,16 @@ void proto_register_echotap(void)
     expert_register_field_array(expert_register_protocol(proto_echotap), ei, array_length(ei));
     et_evidence_setup(proto_echotap, &ei_bad_name);
 
-    module_t *module = prefs_register_protocol(proto_echotap, NULL);
-    prefs_register_bool_preference(module, "use_cert", "Use server certificates",
-        "Take host names from the server certificate (subject CN and SAN dNSNames) when there is no SNI",
-        &pref_use_cert);
-    prefs_register_bool_preference(module, "use_dns", "Use DNS answers",
-        "Take host names from DNS answers for the server address, anywhere in the capture",
-        &pref_use_dns);
-    prefs_register_bool_preference(module, "use_same_ip", "Use other flows to the same server",
-        "Give a flow without evidence the host of another flow to the same server address",
-        &pref_use_same_ip);
-    prefs_register_uint_preference(module, "big_download_mb", "Large CDN download (MB)",
-        "A CDN flow that downloads more than this is flagged as a likely firmware (OTA) download (0: never)",
-        10, &pref_big_download_mb);
-    prefs_register_string_preference(module, "schedule", "Phase schedule",
-        "Phases of a scripted experiment, e.g. \"0 silence; 8 query; 14 silence; 22 command; 27 conversation\" "
-        "(seconds from the first packet; \"@EPOCH label\" for absolute times). Empty: detect interactions automatically",
-        &pref_schedule);
-    prefs_register_string_preference(module, "nowake", "Phases without a wake word",
-        "Comma-separated schedule labels whose speech upload is judged against the idle baseline",
-        &pref_nowake);
-    prefs_register_uint_preference(module, "min_voice_bytes", "Least speech upload (bytes)",
-        "Upload that a run of speech carries at least, and that a flagged phase holds at least (4000: 1 s of Opus at 32 kbit/s)",
-        10, &pref_min_voice_bytes);
-    prefs_register_uint_preference(module, "gap_ms", "Gap between interactions (ms)",
-        "Interactions closer than this are one; the quiet on the voice path and metrics that ends one", 10, &pref_gap_ms);
-
-    uat_t *rules_uat = uat_new("echotap host rules", sizeof(user_rule), "echotap_rules", TRUE,
-                               &user_rules, &n_user_rules, UAT_AFFECTS_DISSECTION, NULL,
-                               user_rule_copy, user_rule_update, user_rule_free, NULL, user_rules_reset,
-                               rule_fields);
-    prefs_register_uat_preference(module, "rules", "Host rules",
-        "Host patterns and their service; tried before the built-in table", rules_uat);
-
     echotap_handle = register_dissector("echotap", dissect_echotap, proto_echotap);
     register_postdissector(echotap_handle);
     echotap_tap = register_tap("echotap");
-    register_init_routine(echotap_init);
-    register_cleanup_routine(echotap_cleanup);
-    echotap_register_stats(proto_echotap, module);
-    echotap_register_export();
-    echotap_register_live();
+    register_init_routine(wanted_fields_init);
+    register_cleanup_routine(wanted_fields_cleanup);
+    return proto_echotap;
 }
 
-void proto_reg_handoff_echotap(void)
+void echotap_dissector_handoff(void)
 {
     et_extract_resolve();
     proto_ws_expert = proto_get_id_by_filter_name("_ws.expert");
 }
-
-void plugin_register(void)
-{
-    static proto_plugin plugin;
-    plugin.register_protoinfo = proto_register_echotap;
-    plugin.register_handoff = proto_reg_handoff_echotap;
-    proto_register_plugin(&plugin);
-}
-
-#ifdef ET_HAVE_PLUGIN_DESCRIBE
-uint32_t plugin_describe(void)
-{
-    return WS_PLUGIN_DESC_DISSECTOR | WS_PLUGIN_DESC_TAP_LISTENER;
-}
-#endif
-

@@ -117,8 +117,8 @@ const uint32_t *et_ptable_changed(et_ptable *pt, size_t *count)
     return (const uint32_t *)(void *)pt->changed_out->data;
 }
 
-/* The row, marked as changed. */
-/* A row whose duration and judgement changed (the last phase following the capture's end). */
+/* The row, marked as changed in its duration and judgement only (the last phase following the
+ * capture's end). */
 static row *touch_tail(et_ptable *pt, uint32_t r)
 {
     row *x = &g_array_index(pt->rows, row, r);
@@ -129,6 +129,7 @@ static row *touch_tail(et_ptable *pt, uint32_t r)
     return x;
 }
 
+/* The row, marked as changed whole. */
 static row *touch(et_ptable *pt, uint32_t r)
 {
     row *x = touch_tail(pt, r);

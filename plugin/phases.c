@@ -1,121 +1,13 @@
-/* phases.c - schedules, wake-word interaction detection and the privacy verdict.
+/* phases.c - wake-word interaction detection, phase lists and the privacy verdict.
  *
  * Copyright 2026 The echotap developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
-#include "phases.h"
+#include "phases_private.h"
 
 #include <math.h>
 #include <string.h>
 #include <glib.h>
-
-#define MAX_SCHEDULE_ENTRIES 1024
-/* Phases shorter than this do not set a device's idle baseline (unless all are). */
-#define BASELINE_MIN_DURATION 5.0
-
-/* ---- schedule ---- */
-
-static bool label_ok(const char *s, size_t n)
-{
-    if (n == 0 || n >= ET_LABEL_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!(g_ascii_isalnum(s[i]) || s[i] == '-' || s[i] == '_'))
-            return false;
-    }
-    return true;
-}
-
-static bool in_list(const char *label, const char *list)
-{
-    bool found = false;
-    gchar **items = g_strsplit(list ? list : "", ",", -1);
-    for (gchar **it = items; *it && !found; it++)
-        found = g_ascii_strcasecmp(g_strstrip(*it), label) == 0;
-    g_strfreev(items);
-    return found;
-}
-
-/* Control characters become '?'. */
-static void printable(char *s)
-{
-    for (; *s; s++) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            *s = '?';
-    }
-}
-
-et_schedule *et_schedule_parse(const char *text, const char *nowake, char **error)
-{
-    *error = NULL;
-    gchar *copy = g_strdup(text ? text : "");
-    gchar **items = g_strsplit_set(g_strstrip(copy), ";\n", -1);   /* a file: one entry per line */
-    et_schedule *s = g_new0(et_schedule, 1);
-    s->entries = g_new0(et_schedule_entry, MAX_SCHEDULE_ENTRIES);
-    guint n_items = g_strv_length(items);
-    for (guint i = 0; i < n_items && *error == NULL; i++) {
-        gchar *item = g_strstrip(items[i]);
-        if (*item == '\0')
-            continue;                       /* ";;", a trailing ';' or an empty line */
-        if (s->count == MAX_SCHEDULE_ENTRIES) {
-            *error = g_strdup_printf("the schedule has more than %d entries", MAX_SCHEDULE_ENTRIES);
-            break;
-        }
-        gchar **parts = g_strsplit_set(item, " \t", -1);
-        gchar *time_s = NULL, *label = NULL;
-        guint words = 0;
-        for (gchar **p = parts; *p; p++) {
-            if (**p == '\0')
-                continue;
-            words++;
-            if (words == 1) time_s = *p;
-            else if (words == 2) label = *p;
-        }
-        bool absolute = time_s && time_s[0] == '@';
-        const char *num = time_s ? time_s + (absolute ? 1 : 0) : "";
-        gchar *end = NULL;
-        double t = g_ascii_strtod(num, &end);
-        printable(item);                    /* the error line quotes them: no terminal escapes */
-        if (time_s)
-            printable(time_s);
-        if (words != 2) {
-            *error = g_strdup_printf("schedule entry %u (\"%s\"): expected \"SECONDS LABEL\"", i + 1, item);
-        } else if (*num == '\0' || end == NULL || *end != '\0' || !isfinite(t) || t < 0) {
-            *error = g_strdup_printf("schedule entry %u (\"%s\"): \"%s\" is not a number of seconds", i + 1, item, time_s);
-        } else if (!label_ok(label, strlen(label))) {
-            *error = g_strdup_printf("schedule entry %u (\"%s\"): the label must be 1 to %d letters, digits, '-' or '_'",
-                                     i + 1, item, ET_LABEL_MAX - 1);
-        } else if (s->count > 0 && absolute != s->absolute) {
-            *error = g_strdup_printf("schedule entry %u (\"%s\"): mixes absolute (@) and relative times", i + 1, item);
-        } else if (s->count > 0 && t <= s->entries[s->count - 1].start) {
-            *error = g_strdup_printf("schedule entry %u (\"%s\"): times must increase", i + 1, item);
-        } else {
-            et_schedule_entry *e = &s->entries[s->count++];
-            s->absolute = absolute;
-            e->start = t;
-            g_strlcpy(e->label, label, sizeof(e->label));
-            e->wake = !in_list(label, nowake);
-        }
-        g_strfreev(parts);
-    }
-    if (*error == NULL && s->count == 0)
-        *error = g_strdup("the schedule is empty (expected e.g. \"0 silence; 8 query\")");
-    g_strfreev(items);
-    g_free(copy);
-    if (*error) {
-        et_schedule_free(s);
-        return NULL;
-    }
-    return s;
-}
-
-void et_schedule_free(et_schedule *s)
-{
-    if (s) {
-        g_free(s->entries);
-        g_free(s);
-    }
-}
 
 /* ---- detection ---- */
 
@@ -125,13 +17,6 @@ void et_detector_defaults(et_detector_config *cfg)
     cfg->gap = 1.0;
     cfg->min_voice_bytes = 4000;
     cfg->margin = 1000.0;
-}
-
-static const char *const verdict_names[] = { "-", "wake word", "ok", "UPLOAD WITHOUT WAKE WORD" };
-
-const char *et_verdict_name(et_verdict v)
-{
-    return verdict_names[v];
 }
 
 /* The shape of speech (doc/phases.md gives each number's reason): upload in nearly every 100 ms
@@ -149,89 +34,6 @@ const char *et_verdict_name(et_verdict v)
 #define ANSWER_MIN_PAYLOAD 300
 #define ANSWER_WAIT_S 5.0
 #define ANSWER_GAP_S 2.0
-
-typedef struct bin_entry {
-    uint32_t bin;
-    uint32_t up;               /* bytes */
-} bin_entry;
-
-typedef struct speech_segment {
-    uint32_t first, last;      /* bins of the speech, inclusive */
-    uint32_t answer_last;      /* bin of the answer's last chunk (or last) */
-    uint32_t first_frame;
-    double answer_until;       /* a chunk until then still belongs to the answer */
-    bool answered;             /* the server sent data during or after it */
-} speech_segment;
-
-/* Voice state of a cloud flow of a speaker (or any device: speech is judged everywhere). */
-typedef struct flow_voice {
-    uint32_t device;
-    bool udp;                  /* no pure acknowledgements to leave out: a download's ACKs are upload */
-    bool voice_path;           /* by the flow's class when last looked at */
-    bool in_tail;              /* voice path or metrics: its packets end an interaction */
-    GArray *active;            /* uint32_t: bins with a packet of the flow, sorted */
-    /* the open run of upload bins, not yet known to be speech */
-    bool run_open;
-    uint32_t run_first, run_last, run_bins, run_head_bins, run_first_frame;
-    uint64_t run_bytes, run_head_bytes, run_down;
-    bool run_is_speech;        /* the run is the last segment */
-    GArray *pending;           /* bin_entry: the run's bins until it qualifies */
-    GArray *segments;          /* speech_segment */
-    bool voice_reported;       /* et_phases_packet said so once */
-} flow_voice;
-
-/* Speech in a phase: upload bytes, and bins of speech (holes inside a run included). */
-typedef struct phase_speech {
-    uint64_t bytes;
-    uint32_t bins;
-} phase_speech;
-
-typedef struct interaction {
-    uint32_t first, last;      /* bins, inclusive */
-} interaction;
-
-/* The quietest speech upload rates among phases without a wake word: of those lasting at least
- * BASELINE_MIN_DURATION, and of shorter ones; -1 when there is none. */
-typedef struct idle_rates {
-    double lasting, brief;
-} idle_rates;
-
-typedef struct dev_state {
-    GArray *speech;                 /* bin_entry, sorted by bin: speech upload on any cloud flow */
-    GArray *voice_flows;            /* uint32_t: ids of its flows that have speech segments */
-    GArray *cloud_flows;            /* uint32_t: ids of all its flows to the cloud */
-    /* Interactions, kept up to date packet by packet while packets come in time order; built
-     * again from the flows' speech and activity when they do not, or a flow changes class. */
-    GArray *its;                    /* interaction */
-    bool its_rebuild;
-    uint32_t its_changed_from;      /* first interaction changed since the list was built */
-    GArray *its_phase;              /* uint32_t: index in the list of each interaction's phase */
-    /* Bins where a packet can still move the end of the last interaction: [tail_from, tail_to). */
-    uint32_t tail_from, tail_to;
-    uint64_t version;
-    /* cache of the phase list, and the speech upload of each listed phase */
-    GArray *list;
-    GArray *list_before;            /* the previous list, to see what changed */
-    GArray *phase_voice;            /* phase_speech per phase of list */
-    uint64_t list_version;
-    bool list_speaker;
-    bool list_valid;
-    /* idle_rates of every listed phase but the last (whose end still moves), so that judging a
-     * phase does not walk the whole list on every packet */
-    idle_rates settled;
-    bool settled_valid;
-    uint32_t speech_changed_from;   /* first listed phase whose speech upload changed, or UINT32_MAX */
-} dev_state;
-
-struct et_phases {
-    et_detector_config cfg;
-    et_schedule *sched;        /* copy, or NULL */
-    double epoch;
-    double end;                /* last packet time */
-    GPtrArray *devices;        /* dev_state*, by device id */
-    GPtrArray *flows;          /* flow_voice*, by flow id, NULL for flows to the LAN */
-    size_t change_cursor;
-};
 
 static void dev_state_free(gpointer p)
 {
@@ -302,7 +104,7 @@ bool et_phases_automatic(const et_phases *p)
     return p->sched == NULL;
 }
 
-static dev_state *dev_at(et_phases *p, uint32_t device)
+dev_state *et_phases_dev_at(et_phases *p, uint32_t device)
 {
     while (p->devices->len <= device) {
         dev_state *d = g_new0(dev_state, 1);
@@ -415,7 +217,7 @@ static void segment_changed(et_phases *p, const flow_voice *fv, uint32_t first, 
 {
     if (!fv->voice_path)
         return;
-    dev_state *d = dev_at(p, fv->device);
+    dev_state *d = et_phases_dev_at(p, fv->device);
     d->version++;
     if (d->its_rebuild)
         return;
@@ -437,7 +239,7 @@ static void segment_changed(et_phases *p, const flow_voice *fv, uint32_t first, 
 
 static void upload(et_phases *p, flow_voice *fv, uint32_t flow, uint32_t bin, uint32_t bytes, uint32_t frame)
 {
-    dev_state *d = dev_at(p, fv->device);
+    dev_state *d = et_phases_dev_at(p, fv->device);
     /* Packets come in time order within a flow; one from before the open run starts a new one. */
     if (fv->run_open && bin >= fv->run_first && bin <= fv->run_last + SPEECH_MAX_HOLE_BINS + 1) {
         if (bin > fv->run_last) {
@@ -567,7 +369,7 @@ static void apply_changes(et_phases *p, const et_flows *flows)
         bool tail = in_tail(flows, fl);
         if (now != fv->voice_path || tail != fv->in_tail) {
             if ((now != fv->voice_path && fv->segments && fv->segments->len) || tail != fv->in_tail) {
-                dev_state *d = dev_at(p, fv->device);
+                dev_state *d = et_phases_dev_at(p, fv->device);
                 d->version++;
                 d->its_rebuild = true;
             }
@@ -586,7 +388,7 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
     if (et_addr_is_local(&fl->server))
         return false;
     flow_voice *fv = fl->id < p->flows->len ? g_ptr_array_index(p->flows, fl->id) : NULL;
-    dev_state *d = dev_at(p, fl->device);
+    dev_state *d = et_phases_dev_at(p, fl->device);
     if (fv == NULL) {
         while (p->flows->len <= fl->id)
             g_ptr_array_add(p->flows, NULL);
@@ -654,8 +456,6 @@ static gint by_first(gconstpointer a, gconstpointer b)
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
-/* Interactions: each speech segment of a voice-path flow with its answer; segments closer than
- * the gap (turns of one dialog, a second voice connection) are one interaction. */
 /* The last bin of the chain of tail packets (voice path, metrics) that follow `last` with gaps of
  * at most `gap` bins. */
 static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t last, uint32_t gap)
@@ -684,7 +484,9 @@ static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t las
     }
 }
 
-/* The interactions from the flows' speech, answers and activity. */
+/* The interactions from the flows' speech, answers and activity: each speech segment of a
+ * voice-path flow with its answer; segments closer than the gap (turns of one dialog, a second
+ * voice connection) are one interaction. */
 static void build_interactions(const et_phases *p, dev_state *d)
 {
     GArray *its = d->its;
@@ -757,7 +559,7 @@ static uint32_t build_auto_list(const et_phases *p, dev_state *d, GArray *list, 
 
 uint32_t et_phases_take_speech_changed(et_phases *p, uint32_t device)
 {
-    dev_state *d = dev_at(p, device);
+    dev_state *d = et_phases_dev_at(p, device);
     uint32_t from = d->speech_changed_from;
     d->speech_changed_from = UINT32_MAX;
     return from;
@@ -773,7 +575,7 @@ void et_phases_recount(et_phases *p)
 }
 
 /* Speech in [start, end), counted on whole bins. */
-static phase_speech speech_between(const et_phases *p, const dev_state *d, double start, double end)
+phase_speech et_phases_speech_between(const et_phases *p, const dev_state *d, double start, double end)
 {
     GArray *s = d->speech;
     uint32_t first = (uint32_t)(start / p->cfg.bin + 1e-9);
@@ -807,7 +609,7 @@ static void update_phase_voice(const et_phases *p, dev_state *d, bool keep_prefi
     for (guint i = first; i < n; i++) {
         const et_phase *ph = &g_array_index(d->list, et_phase, i);
         g_array_index(d->phase_voice, phase_speech, i) =
-            speech_between(p, d, ph->start, i + 1 == n ? G_MAXDOUBLE : ph->end);
+            et_phases_speech_between(p, d, ph->start, i + 1 == n ? G_MAXDOUBLE : ph->end);
     }
 }
 
@@ -830,7 +632,7 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
                                uint64_t *version)
 {
     apply_changes(p, flows);
-    dev_state *d = dev_at(p, device);
+    dev_state *d = et_phases_dev_at(p, device);
     const et_device *dev = et_flows_device(flows, device);
     bool speaker = dev && et_device_is_speaker(dev);
     /* Only an idle last phase runs on to the end of the capture: once the capture is past the
@@ -856,7 +658,7 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
                          ph->wake == old_last.wake && strcmp(ph->label, old_last.label) == 0;
             ph->changed = grown ? old_last.changed : stamp;
             g_array_index(d->phase_voice, phase_speech, i) =
-                speech_between(p, d, ph->start, i + 1 == d->list->len ? G_MAXDOUBLE : ph->end);
+                et_phases_speech_between(p, d, ph->start, i + 1 == d->list->len ? G_MAXDOUBLE : ph->end);
         }
         d->settled_valid = false;
         d->list_version = d->version;
@@ -908,81 +710,7 @@ void et_phases_lookup(et_phases *p, const et_flows *flows, uint32_t device, doub
     *out = list[lo];
 }
 
-static double rate(uint64_t bytes, double duration)
-{
-    return duration > 0 ? bytes / duration : 0;
-}
-
-/* Seconds of speech: its bins, never longer than the phase (a schedule's phase need not start or
- * end on a bin's edge). */
-static double speech_seconds(const et_phases *p, const et_phase *ph, uint32_t bins)
-{
-    return MIN(bins * p->cfg.bin, MAX(ph->end - ph->start, 0.0));
-}
-
-static void idle_rates_add(idle_rates *r, const et_phase *ph, uint64_t voice)
-{
-    if (ph->wake)
-        return;
-    double x = rate(voice, ph->end - ph->start);
-    if (ph->end - ph->start >= BASELINE_MIN_DURATION) {
-        if (r->lasting < 0 || x < r->lasting)
-            r->lasting = x;
-    } else if (r->brief < 0 || x < r->brief) {
-        r->brief = x;
-    }
-}
-
-void et_phases_judge(et_phases *p, const et_flows *flows, uint32_t device, const et_phase *ph,
-                     et_phase_judgement *out)
-{
-    memset(out, 0, sizeof(*out));
-    uint32_t n;
-    const et_phase *list = et_phases_list(p, flows, device, &n, NULL);
-    const et_device *dev = et_flows_device(flows, device);
-    dev_state *d = dev_at(p, device);
-    const phase_speech *voice = (const phase_speech *)(void *)d->phase_voice->data;
-    bool listed = ph->index < n && list[ph->index].start == ph->start;
-    phase_speech in_phase = listed ? voice[ph->index] : speech_between(p, d, ph->start, ph->end);
-    out->voice_up_bytes = in_phase.bytes;
-    out->speech_bins = in_phase.bins;
-    out->voice_up_rate = rate(out->voice_up_bytes, ph->end - ph->start);
-    out->speech_s = speech_seconds(p, ph, out->speech_bins);
-    out->max_speech_s = out->voice_up_bytes / ET_AVS_MIN_AUDIO_BYTES_PER_S;
-    if (dev == NULL || !et_device_is_speaker(dev)) {
-        out->verdict = ET_VERDICT_NONE;
-        return;
-    }
-    /* Baseline: the quietest phase without a wake word (long phases first: a short one says
-     * little about the idle level). */
-    if (!d->settled_valid) {
-        d->settled = (idle_rates){ -1, -1 };
-        for (uint32_t i = 0; i + 1 < n; i++)
-            idle_rates_add(&d->settled, &list[i], voice[i].bytes);
-        d->settled_valid = true;
-    }
-    /* The last phase counts only while no earlier one lasts long enough: the end of the capture
-     * may cut it short, and its rate moves with every packet (every verdict would move with it). */
-    idle_rates r = d->settled;
-    if (n && r.lasting < 0) {
-        idle_rates_add(&r, &list[n - 1], voice[n - 1].bytes);
-        out->baseline_moves = !list[n - 1].wake;
-    }
-    out->baseline_rate = r.lasting >= 0 ? r.lasting : r.brief >= 0 ? r.brief : 0;
-    out->verdict = ph->wake ? ET_VERDICT_WAKE : ET_VERDICT_OK;
-    et_phases_rejudge(p, ph, out);
-}
-
 double et_phases_end(const et_phases *p)
 {
     return p->end;
-}
-
-void et_phases_rejudge(const et_phases *p, const et_phase *ph, et_phase_judgement *j)
-{
-    j->voice_up_rate = rate(j->voice_up_bytes, ph->end - ph->start);
-    j->speech_s = speech_seconds(p, ph, j->speech_bins);
-    if (j->verdict == ET_VERDICT_OK || j->verdict == ET_VERDICT_SUSPECT)
-        j->verdict = j->voice_up_bytes >= p->cfg.min_voice_bytes &&
-                     j->voice_up_rate > j->baseline_rate + p->cfg.margin ? ET_VERDICT_SUSPECT : ET_VERDICT_OK;
 }

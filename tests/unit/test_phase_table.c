@@ -23,6 +23,7 @@
 
 #include <glib.h>
 
+#include "capture.h"
 #include "phase_table.h"
 #include "unit_helpers.h"
 
@@ -37,9 +38,9 @@ typedef struct packet {
 } packet;
 
 typedef struct world {
-    et_ruleset *rules;
-    et_flows *flows;
-    et_phases *phases;
+    et_capture *cap;
+    et_flows *flows;           /* cap's */
+    et_phases *phases;         /* cap's */
     et_ptable *table;
     GArray *packets;           /* packet: everything counted so far */
     GArray *mirror;            /* et_ptable_row: the rows as et_ptable_changed reported them */
@@ -49,19 +50,20 @@ typedef struct world {
 static world *world_new(const char *schedule)
 {
     world *w = calloc(1, sizeof(*w));
-    w->rules = et_ruleset_new();
-    et_ruleset_add_builtin(w->rules);
-    et_flow_config fc = { true, true, true, NULL, NULL };
-    w->flows = et_flows_new(w->rules, &fc);
-    et_detector_config cfg = { .bin = 0.1, .gap = 1.0, .min_voice_bytes = 4000, .margin = 1000.0 };
+    et_capture_config cc = { .use_cert = true, .use_dns = true, .use_same_ip = true,
+                             .detector = { .bin = 0.1, .gap = 1.0, .min_voice_bytes = 4000, .margin = 1000.0 } };
     et_schedule *s = NULL;
     if (schedule) {
         char *err = NULL;
         s = et_schedule_parse(schedule, "silence,secret,quiet", &err);
         assert_non_null(s);
     }
-    w->phases = et_phases_new(s, &cfg, 1768471195.0);
+    cc.schedule = s;
+    w->cap = et_capture_new(&cc);
+    et_capture_start(w->cap, 1768471195.0);
     et_schedule_free(s);
+    w->flows = w->cap->flows;
+    w->phases = w->cap->phases;
     w->table = et_ptable_new();
     w->packets = g_array_new(FALSE, FALSE, sizeof(packet));
     w->mirror = g_array_new(FALSE, TRUE, sizeof(et_ptable_row));
@@ -72,9 +74,7 @@ static world *world_new(const char *schedule)
 static void world_free(world *w)
 {
     et_ptable_free(w->table);
-    et_phases_free(w->phases);
-    et_flows_free(w->flows);
-    et_ruleset_free(w->rules);
+    et_capture_free(w->cap);
     g_array_free(w->packets, TRUE);
     g_array_free(w->mirror, TRUE);
     free(w);
@@ -89,20 +89,19 @@ static uint32_t flow_to(world *w, et_addr dev, uint16_t port, et_addr server, co
     return fl->id;
 }
 
-/* One packet as the plugin sees it in one pass: flows and phases first, then the table. */
-static void pkt(world *w, uint32_t flow, bool up, uint32_t len, double t)
+/* One packet carrying payload bytes as the plugin sees it in one pass: the capture first, then
+ * the table, which counts the frame. */
+static void pkt(world *w, uint32_t flow, bool up, uint32_t payload, double t)
 {
-    et_flow *fl = et_flows_get(w->flows, flow);
-    et_flows_packet(w->flows, fl, up, len, t, w->frame, 0);
-    if (et_phases_packet(w->phases, w->flows, fl, up, len, t, w->frame++))
-        et_flows_add_traffic(w->flows, fl);
+    et_packet in = packet_of(et_flows_get(w->flows, flow), up, payload, t, w->frame++);
+    et_flow *fl = et_capture_packet(w->cap, &in);
     const et_device *d = et_flows_device(w->flows, fl->device);
     if (et_device_is_speaker(d) || !et_phases_automatic(w->phases)) {
         et_phase ph;                    /* the postdissector's lookup */
         et_phases_lookup(w->phases, w->flows, fl->device, t, &ph);
     }
-    et_ptable_packet(w->table, w->phases, w->flows, fl, up, len, t);
-    packet p = { flow, up, len, t };
+    et_ptable_packet(w->table, w->phases, w->flows, fl, up, in.frame_len, t);
+    packet p = { flow, up, in.frame_len, t };
     g_array_append_val(w->packets, p);
     size_t n;
     const uint32_t *changed = et_ptable_changed(w->table, &n);
@@ -345,10 +344,10 @@ static void test_schedule_rows(void **state)
         assert_int_equal(r->index, i);
         assert_string_equal(r->label, labels[i]);
     }
-    assert_int_equal(et_ptable_get(w->table, 0)->cells.bytes[ET_GROUP_VOICE][0], 100);
+    assert_int_equal(et_ptable_get(w->table, 0)->cells.bytes[ET_GROUP_VOICE][0], 100 + TCP4_HEADERS);
     assert_int_equal(et_ptable_get(w->table, 0)->cells.packets[ET_GROUP_VOICE][0], 1);
     pkt(w, avs, false, 300, 12.0);
-    assert_int_equal(et_ptable_get(w->table, 1)->cells.bytes[ET_GROUP_VOICE][1], 300);
+    assert_int_equal(et_ptable_get(w->table, 1)->cells.bytes[ET_GROUP_VOICE][1], 300 + TCP4_HEADERS);
     /* Nothing changed without a packet; a packet of one phase reports its row. */
     size_t n;
     et_ptable_changed(w->table, &n);
@@ -369,13 +368,13 @@ static void test_class_change_moves_counts(void **state)
     uint32_t x = flow_to(w, spk, 50001, server, NULL);
     pkt(w, avs, true, 100, 0.5);
     pkt(w, x, true, 700, 1.0);
-    assert_int_equal(et_ptable_get(w->table, 0)->cells.bytes[ET_GROUP_UNTAGGED][0], 700);
+    assert_int_equal(et_ptable_get(w->table, 0)->cells.bytes[ET_GROUP_UNTAGGED][0], 700 + TCP4_HEADERS);
     const char *name = "avs-alexa-4-na.amazon.com";
     assert_true(et_flows_add_dns(w->flows, name, strlen(name), &server, &spk, 11));
     pkt(w, avs, false, 100, 11.5);
     const et_ptable_row *r = et_ptable_get(w->table, 0);
     assert_int_equal(r->cells.bytes[ET_GROUP_UNTAGGED][0], 0);
-    assert_int_equal(r->cells.bytes[ET_GROUP_VOICE][0], 800);
+    assert_int_equal(r->cells.bytes[ET_GROUP_VOICE][0], 800 + 2 * TCP4_HEADERS);
     assert_int_equal(r->cells.packets[ET_GROUP_VOICE][0], 2);
     assert_equals_recount(w, "class change", 0);
     world_free(w);

@@ -22,6 +22,7 @@
 
 #include <glib.h>
 
+#include "capture.h"
 #include "phases.h"
 #include "unit_helpers.h"
 
@@ -206,9 +207,9 @@ static void test_schedule_errors(void **state)
 /* ---- a synthetic capture ---- */
 
 typedef struct world {
-    et_ruleset *rules;
-    et_flows *flows;
-    et_phases *phases;
+    et_capture *cap;
+    et_flows *flows;           /* cap's */
+    et_phases *phases;         /* cap's */
     et_detector_config cfg;
 } world;
 
@@ -222,16 +223,26 @@ static void config(et_detector_config *cfg)
     cfg->margin = 1000.0;
 }
 
-static world *world_new(const et_schedule *sched, double epoch)
+/* cfg NULL: config()'s. */
+static world *world_new_with(const et_schedule *sched, double epoch, const et_detector_config *cfg)
 {
     world *w = calloc(1, sizeof(*w));
-    w->rules = et_ruleset_new();
-    et_ruleset_add_builtin(w->rules);
-    et_flow_config fc = { true, true, true, NULL, NULL };
-    w->flows = et_flows_new(w->rules, &fc);
-    config(&w->cfg);
-    w->phases = et_phases_new(sched, &w->cfg, epoch);
+    et_capture_config cc = { .use_cert = true, .use_dns = true, .use_same_ip = true, .schedule = sched };
+    if (cfg)
+        cc.detector = *cfg;
+    else
+        config(&cc.detector);
+    w->cfg = cc.detector;
+    w->cap = et_capture_new(&cc);
+    et_capture_start(w->cap, epoch);
+    w->flows = w->cap->flows;
+    w->phases = w->cap->phases;
     return w;
+}
+
+static world *world_new(const et_schedule *sched, double epoch)
+{
+    return world_new_with(sched, epoch, NULL);
 }
 
 static int setup_auto(void **state)
@@ -245,9 +256,7 @@ static int teardown(void **state)
     world *w = *state;
     if (w == NULL)
         return 0;
-    et_phases_free(w->phases);
-    et_flows_free(w->flows);
-    et_ruleset_free(w->rules);
+    et_capture_free(w->cap);
     free(w);
     return 0;
 }
@@ -272,12 +281,12 @@ static et_flow *avs_flow(world *w, double t)
  * incrementally. The suite runs twice, without and with those lookups. */
 static bool lookup_each_packet;
 
-static void pkt(world *w, const et_flow *fl, bool up, uint32_t len, double t)
+/* A packet of fl carrying payload bytes, through the plugin's per-packet entry. */
+static void pkt(world *w, const et_flow *fl, bool up, uint32_t payload, double t)
 {
     static uint32_t frame = 1;
-    et_flows_packet(w->flows, (et_flow *)fl, up, len, t, frame, 0);
-    if (et_phases_packet(w->phases, w->flows, fl, up, len, t, frame++))
-        et_flows_add_traffic(w->flows, (et_flow *)fl);
+    et_packet p = packet_of(fl, up, payload, t, frame++);
+    et_capture_packet(w->cap, &p);
     const et_device *d = et_flows_device(w->flows, fl->device);
     if (lookup_each_packet && (et_device_is_speaker(d) || !et_phases_automatic(w->phases))) {
         et_phase ph;
@@ -584,10 +593,8 @@ static void test_gap_config(void **state)
     et_detector_config cfg;
     config(&cfg);
     cfg.gap = 2.0;
-    world *w = world_new(NULL, 0);
+    world *w = world_new_with(NULL, 0, &cfg);
     *state = w;
-    et_phases_free(w->phases);
-    w->phases = et_phases_new(NULL, &cfg, 0);
     et_flow *avs = avs_flow(w, 0);
     stream(w, avs, true, 10.05, 11.0, 1000);
     stream(w, avs, true, 12.55, 13.5, 1000);
@@ -1027,6 +1034,46 @@ static void test_late_avs_flow_in_no_wake_phase(void **state)
     assert_int_equal(j.voice_up_bytes, 0);
 }
 
+/* ---- the per-packet entry ---- */
+
+static void gather_sni(void *user, et_flows *flows, et_flow *fl, bool up)
+{
+    const char *sni = user;
+    if (up)
+        assert_true(et_flows_add_sni(flows, fl, sni, strlen(sni)));
+}
+
+static const char *amazon(const uint8_t *mac)
+{
+    (void)mac;
+    return "Amazon Technologies Inc.";
+}
+
+/* A packet of a flow the caller does not know opens it; the device's vendor and the packet's
+ * evidence come in the same call; the frame length is counted, the payload detected. */
+static void test_capture_packet_opens_flow(void **state)
+{
+    (void)state;
+    et_capture_config cc = { .use_cert = true, .use_dns = true, .use_same_ip = true, .vendor = amazon };
+    config(&cc.detector);
+    et_capture *c = et_capture_new(&cc);
+    static const uint8_t mac[6] = { 0x44, 0x65, 0x0d, 1, 2, 3 };
+    et_packet p = { .flow = ET_NO_FLOW, .proto = TCP, .src = SPEAKER, .dst = ip4(52, 94, 1, 1),
+                    .sport = 50000, .dport = 443, .tcp_flags = SYN, .frame_len = 74, .payload_len = 0,
+                    .t = 0.5, .abs_t = 1768471195.5, .frame = 1, .src_mac = mac,
+                    .gather = gather_sni, .gather_user = "avs-alexa-4-na.amazon.com" };
+    et_flow *fl = et_capture_packet(c, &p);
+    assert_non_null(c->phases);
+    assert_string_equal(fl->service, "avs");
+    assert_int_equal(et_flows_device(c->flows, fl->device)->by_vendor, ET_ASSISTANT_ALEXA);
+    assert_int_equal(fl->bytes[0], 74);
+    et_packet again = packet_of(fl, true, 100, 0.6, 2);
+    assert_ptr_equal(et_capture_packet(c, &again), fl);
+    assert_int_equal(et_flows_count(c->flows), 1);
+    assert_int_equal(fl->bytes[0], 74 + 100 + TCP4_HEADERS);
+    et_capture_free(c);
+}
+
 /* ---- incremental results equal a recount ---- */
 
 static uint32_t rng_state;
@@ -1039,14 +1086,12 @@ static uint32_t rnd(uint32_t n)
 
 /* The same packet to two worlds: `a` looks the phase up after every packet (its lists kept up
  * to date packet by packet), `b` never does and builds its interactions from scratch at the end. */
-static void pkt2(world *a, world *b, uint32_t flow, bool up, uint32_t len, double t)
+static void pkt2(world *a, world *b, uint32_t flow, bool up, uint32_t payload, double t)
 {
     world *ws[2] = { a, b };
     for (int i = 0; i < 2; i++) {
-        et_flow *fl = et_flows_get(ws[i]->flows, flow);
-        et_flows_packet(ws[i]->flows, fl, up, len, t, 0, 0);
-        if (et_phases_packet(ws[i]->phases, ws[i]->flows, fl, up, len, t, 0))
-            et_flows_add_traffic(ws[i]->flows, fl);
+        et_packet p = packet_of(et_flows_get(ws[i]->flows, flow), up, payload, t, 0);
+        et_flow *fl = et_capture_packet(ws[i]->cap, &p);
         const et_device *d = et_flows_device(ws[i]->flows, fl->device);
         if (i == 0 && (et_device_is_speaker(d) || !et_phases_automatic(ws[i]->phases))) {
             et_phase ph;
@@ -1170,6 +1215,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schedule_example),
+        cmocka_unit_test(test_capture_packet_opens_flow),
         cmocka_unit_test(test_schedule_forms),
         cmocka_unit_test(test_schedule_nowake),
         cmocka_unit_test(test_schedule_errors),
