@@ -94,35 +94,32 @@ gint et_by_position(gconstpointer a, gconstpointer b)
     return x->start - y->start;
 }
 
-/* gboolean in 4.0, as the wmem callbacks of ws_compat.h (not built against 4.2+ here). */
-static et_cb_bool free_merged(wmem_allocator_t *pool _U_, wmem_cb_event_t event _U_, void *merged)
-{
-    g_ptr_array_unref((GPtrArray *)merged);
-    return FALSE;
-}
-
 GPtrArray *et_found(proto_tree *tree, const field_ids *ids)
 {
     GPtrArray *only = NULL;
-    int with_items = 0;
+    guint with_items = 0, total = 0;
     for (int i = 0; i < ids->n; i++) {
         GPtrArray *a = proto_get_finfo_ptr_array(tree, ids->id[i]);
         if (a && a->len) {
             only = a;
             with_items++;
+            total += a->len;
         }
     }
     if (with_items <= 1)
         return only;
-    GPtrArray *all = g_ptr_array_new();
+    /* Merged in the packet's pool, so it lives as long as the packet's other field arrays: only
+     * its pdata and len are read (as g_ptr_array_index does), never GLib's hidden fields. */
+    wmem_allocator_t *pool = PNODE_POOL(tree);
+    GPtrArray *all = wmem_new(pool, GPtrArray);
+    all->pdata = wmem_alloc_array(pool, gpointer, total);
+    all->len = 0;
     for (int i = 0; i < ids->n; i++) {
         GPtrArray *a = proto_get_finfo_ptr_array(tree, ids->id[i]);
         for (guint j = 0; a && j < a->len; j++)
-            g_ptr_array_add(all, g_ptr_array_index(a, j));
+            all->pdata[all->len++] = g_ptr_array_index(a, j);
     }
-    g_ptr_array_sort(all, et_by_position);
-    /* It lives as long as the packet's other field arrays. */
-    wmem_register_callback(PNODE_POOL(tree), free_merged, all);
+    qsort(all->pdata, all->len, sizeof(gpointer), et_by_position);
     return all;
 }
 
