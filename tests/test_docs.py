@@ -173,6 +173,13 @@ def test_field_reference_is_current(plugin_so):
     assert fresh == committed, "doc/fields.md is stale: run tools/fields-doc doc/fields.md"
 
 
+def test_outputs_reference_is_current(plugin_so):
+    """doc/outputs.md (the JSON's keys, the corpus database's columns) equals a fresh generation:
+    a key or column the outputs gain or lose without a meaning stops tools/outputs-doc."""
+    fresh = run_tool(ROOT / "tools" / "outputs-doc", plugin_so=plugin_so).stdout
+    assert fresh == (ROOT / "doc" / "outputs.md").read_text(), "doc/outputs.md is stale: run tools/outputs-doc doc/outputs.md"
+
+
 def test_every_wanted_field_is_known(tshark):
     """Every field echotap reads from other dissectors (plugin/extract.c) exists in this
     Wireshark: a missing one would be reported at start, once."""
