@@ -8,6 +8,7 @@ benchmark) is named with the test that runs it or the reason it is run by hand. 
 the docs fails here until it is given a check.
 """
 import collections
+import json
 import os
 import re
 import shlex
@@ -217,6 +218,25 @@ def check_live(ctx, line):
     assert f"{truth_total(STUDY, 'packets')} packets of TCP and UDP flows" in out
 
 
+def check_json(ctx, line):
+    """Every capture's JSON: its flows are the truth's flows, their bytes the truth's bytes."""
+    for capture in truth_captures():
+        data = json.loads(run_tshark_line(ctx.tshark, line, capture))
+        truth = load_truth(capture)
+        assert len(data["flows"]) == len(truth["flows"]), capture.name
+        assert sum(s["bytes"] for s in data["stats"]) == truth_total(capture, "bytes"), capture.name
+
+
+def check_summary(ctx, line):
+    """The summary names each of the study's speakers and the truth's phases of each."""
+    args = shlex.split(line)
+    proc = subprocess.run([str(ROOT / args[0]), *args[1:]], cwd=ROOT, capture_output=True, text=True,
+                          env=tool_env(ctx), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for speaker in truth_speakers_of(STUDY):
+        assert f"Speaker {speaker}:" in proc.stdout
+
+
 def check_plot(ctx, line):
     png = ctx.tmp / "study.png"
     args = [str(png) if a == "study.png" else a for a in shlex.split(line)]
@@ -292,6 +312,8 @@ COMMANDS = {
     "tshark -r capture.pcapng -q -z echotap,timeline,interval=0.1": check_timeline,
     f'tshark -r capture.pcapng -q -o "echotap.schedule:{STUDY_SCHEDULE}" -z echotap,phases': check_phases,
     "tshark -r capture.pcapng -q -z echotap,live": check_live,
+    "tshark -r capture.pcapng -q -z echotap,json": check_json,
+    "tools/echotap-summary captures/echo-study.pcapng": check_summary,
     f'wireshark -C echotap -r captures/echo-study.pcapng -o "echotap.schedule:{STUDY_SCHEDULE}" -z echotap,phases':
         ("tests/gui/test_gui.py", "echotap,phases"),
     "wireshark -C echotap -i eth0 -k -z echotap,live": ("tests/gui/test_live_gui.py", "echotap,live"),
