@@ -315,9 +315,12 @@ static void tcp_segment(et_payload_evidence *pe, et_flows *flows, et_flow *fl, b
         return;
     h = handshake_of(pe, fl);
     int d = up ? 0 : 1;
-    if (seg->tcp_flags & TCP_SYN)
-        et_stream_syn(&h->stream[d], seg->seq);
-    if (direction_read(h, d) || !et_stream_add(&h->stream[d], seg->seq, seg->payload, seg->len))
+    uint32_t seq = seg->seq;
+    if (seg->tcp_flags & TCP_SYN) {
+        et_stream_syn(&h->stream[d], seq);
+        seq++;                          /* data in a SYN (TCP Fast Open) follows it */
+    }
+    if (direction_read(h, d) || !et_stream_add(&h->stream[d], seq, seg->payload, seg->len))
         return;
     if (h->tls[d].hs == NULL)
         et_tls_reader_init(&h->tls[d], g_malloc(pe->budget), pe->budget);
@@ -336,7 +339,7 @@ static void tcp_segment(et_payload_evidence *pe, et_flows *flows, et_flow *fl, b
 void et_payload_gather(et_payload_evidence *pe, et_flows *flows, et_flow *fl, bool up, const et_segment *seg)
 {
     if (seg->proto == 6) {
-        if (seg->len)
+        if (seg->len || (seg->tcp_flags & TCP_SYN))      /* the SYN places the stream's start */
             tcp_segment(pe, flows, fl, up, seg);
         /* Each request's head, where a segment starts one. */
         gather_http_host(flows, fl, seg->payload, seg->len, seg);
