@@ -1,10 +1,9 @@
 """The two evidence paths (preference echotap.evidence_path): names read from Wireshark's tree, or
-parsed from the payload's bytes with no tree. On every committed capture and on real captures of
-the dev corpus (../shared/real-captures beside the checkout, or $ECHOTAP_REAL_CORPUS) their tables and JSON must be
-byte-identical, and the path `both` must report no difference."""
-from pathlib import Path
-
+parsed from the payload's bytes with no tree. On every committed capture and on ten real captures
+of the dev corpus (../shared/real-captures beside the checkout, or $ECHOTAP_REAL_CORPUS) their
+tables and JSON must be byte-identical, and the path `both` must report no difference."""
 import os
+from pathlib import Path
 
 import pytest
 
