@@ -8,6 +8,7 @@
  */
 #include "payload_evidence.h"
 #include "payload.h"
+#include "quic.h"
 #include "stream.h"
 
 #include <string.h>
@@ -22,6 +23,7 @@ typedef struct handshake {
     et_tls_reader tls[2];
     size_t dns_next[2];        /* DNS over TCP: the next message's offset */
     bool dns;
+    et_quic *quic;             /* a QUIC connection's client Initials */
 } handshake;
 
 /* Per flow id: NULL (not yet seen), the handshake being read, or READ (nothing more to read). */
@@ -48,6 +50,9 @@ static void handshake_free(handshake *h)
         et_stream_free(&h->stream[d]);
         g_free(h->tls[d].hs);
     }
+    if (h->quic)
+        et_quic_free(h->quic);
+    g_free(h->quic);
     g_free(h);
 }
 
@@ -303,6 +308,13 @@ static void tcp_dns(et_flows *flows, handshake *h, int d, const et_segment *seg)
     }
 }
 
+static void handshake_read(et_payload_evidence *pe, const et_flow *fl, handshake *h)
+{
+    handshake_free(h);
+    g_ptr_array_index(pe->by_flow, fl->id) = READ;
+    pe->open--;
+}
+
 static bool direction_read(const handshake *h, int d)
 {
     return et_stream_full(&h->stream[d]) || (h->tls[d].finished && !h->dns);
@@ -329,11 +341,28 @@ static void tcp_segment(et_payload_evidence *pe, et_flows *flows, et_flow *fl, b
     et_tls_read(&h->tls[d], h->stream[d].bytes, h->stream[d].contiguous, &sink);
     if (h->dns)
         tcp_dns(flows, h, d, seg);
-    if (direction_read(h, 0) && direction_read(h, 1)) {
-        handshake_free(h);
-        g_ptr_array_index(pe->by_flow, fl->id) = READ;
-        pe->open--;
+    if (direction_read(h, 0) && direction_read(h, 1))
+        handshake_read(pe, fl, h);
+}
+
+/* IETF QUIC: the ClientHello in the client's Initials (quic.c), from a flow's first Initial on. */
+static void quic_datagram(et_payload_evidence *pe, et_flows *flows, et_flow *fl, bool up, const et_segment *seg)
+{
+    handshake *h = fl->id < pe->by_flow->len ? g_ptr_array_index(pe->by_flow, fl->id) : NULL;
+    if (h == READ || (h == NULL && !et_quic_is_initial(seg->payload, seg->len)))
+        return;
+    h = handshake_of(pe, fl);
+    if (h->quic == NULL) {
+        h->quic = g_new(et_quic, 1);
+        et_quic_init(h->quic, pe->budget);
     }
+    et_span sni;
+    if (et_quic_datagram(h->quic, seg->payload, seg->len, &sni)) {
+        tls_context c = { flows, fl, up, seg };
+        tls_sni(&c, sni);
+    }
+    if (h->quic->finished)
+        handshake_read(pe, fl, h);
 }
 
 void et_payload_gather(et_payload_evidence *pe, et_flows *flows, et_flow *fl, bool up, const et_segment *seg)
@@ -345,6 +374,7 @@ void et_payload_gather(et_payload_evidence *pe, et_flows *flows, et_flow *fl, bo
         gather_http_host(flows, fl, seg->payload, seg->len, seg);
         return;
     }
+    quic_datagram(pe, flows, fl, up, seg);
     et_span sni;
     if (et_gquic_chlo_sni(seg->payload, seg->len, &sni)) {
         tls_context c = { flows, fl, up, seg };

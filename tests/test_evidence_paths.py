@@ -72,3 +72,26 @@ def test_paths_agree_with_a_visible_tree(tshark):
     """With -V a tree is built anyway: the payload path still reads the bytes, and agrees."""
     capture = CAPTURES / "echo-study.pcapng"
     assert output(tshark, capture, "payload", ("-V",) + TABLES) == output(tshark, capture, "tree", ("-V",) + TABLES)
+
+
+@pytest.fixture(scope="module")
+def quic_capture(_tmp_root):
+    """In conftest's temporary folder, which tshark's unprivileged user can read."""
+    from quic_capture import write_capture
+    path = _tmp_root / "quic.pcapng"
+    write_capture(path)
+    path.chmod(0o644)
+    return path
+
+
+def test_quic_initials_on_both_paths(tshark, quic_capture):
+    """IETF QUIC (versions 1, 2, draft 29): the tree decrypts the client's Initials, the payload path
+    too; a ClientHello in two Initials, out of order and sent twice, is read."""
+    from quic_capture import SNIS
+    for args in (TABLES, JSON):
+        assert output(tshark, quic_capture, "payload", args) == output(tshark, quic_capture, "tree", args)
+    found = output(tshark, quic_capture, "payload", JSON)
+    for sni in SNIS.values():
+        assert f'"{sni}"' in found
+    out = tshark.run("-r", str(quic_capture), "-o", "echotap.evidence_path:both", "-q", "-z", "expert,note").stdout
+    assert DIFFERS not in out and "Flow " not in out, out
