@@ -224,12 +224,12 @@ void echotap_register_capture(module_t *module)
         { "auto", "Automatic (the tree)", ET_PATH_AUTO },
         { "tree", "Wireshark's protocol tree", ET_PATH_TREE },
         { "payload", "The payload's bytes (no tree)", ET_PATH_PAYLOAD },
-        { "both", "Both, with an expert info for each difference", ET_PATH_BOTH },
+        { "both", "Both (an expert info for each difference)", ET_PATH_BOTH },
         { NULL, NULL, 0 },
     };
     prefs_register_enum_preference(module, "evidence_path", "Evidence path",
         "Where names come from: Wireshark's protocol tree (other dissectors' fields), the payload's bytes "
-        "(no tree: faster), or both (each difference an expert info). Automatic: the tree",
+        "(no tree: faster), or both (each difference an expert info). Automatic: the tree.",
         &pref_evidence_path, paths, FALSE);
 
     uat_t *rules_uat = uat_new("echotap host rules", sizeof(user_rule), "echotap_rules", TRUE,
