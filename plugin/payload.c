@@ -450,15 +450,19 @@ static bool is_space(uint8_t b)
     return b == ' ' || b == '\t';
 }
 
+/* Every TCP segment is asked: most fail at the first byte. */
 static bool starts_with_method(const uint8_t *p, size_t len)
 {
-    static const char *const methods[] = {
-        "GET ", "POST ", "HEAD ", "PUT ", "DELETE ", "OPTIONS ", "CONNECT ", "PATCH ",
-        "NOTIFY ", "M-SEARCH ", "SUBSCRIBE ", "UNSUBSCRIBE ",
+#define METHOD(m) { m, sizeof(m) - 1 }
+    static const struct { const char *text; size_t len; } methods[] = {
+        METHOD("GET "), METHOD("POST "), METHOD("HEAD "), METHOD("PUT "), METHOD("DELETE "),
+        METHOD("OPTIONS "), METHOD("CONNECT "), METHOD("PATCH "), METHOD("NOTIFY "),
+        METHOD("M-SEARCH "), METHOD("SUBSCRIBE "), METHOD("UNSUBSCRIBE "),
     };
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-        size_t n = strlen(methods[i]);
-        if (len >= n && memcmp(p, methods[i], n) == 0)
+#undef METHOD
+    for (size_t i = 0; len && i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (p[0] == (uint8_t)methods[i].text[0] && len >= methods[i].len &&
+            memcmp(p, methods[i].text, methods[i].len) == 0)
             return true;
     }
     return false;
