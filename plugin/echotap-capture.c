@@ -24,6 +24,7 @@ static const char *pref_schedule = "";
 static const char *pref_nowake = "silence,idle,conversation,quiet,background";
 static guint pref_min_voice_bytes = 4000;
 static guint pref_gap_ms = 1000;
+static gint pref_evidence_path = ET_PATH_AUTO;
 
 /* The user's rule table (UAT "echotap_rules"). */
 typedef struct user_rule {
@@ -71,11 +72,24 @@ static et_cb_bool user_rule_update(void *r, char **err)
 
 /* The open capture file's, from the init routine to the cleanup routine (NULL outside). */
 static et_capture *capture;
+static et_capture *shadow;             /* the payload path's, with the path both */
 static et_schedule *capture_schedule;  /* borrowed by capture until its first packet */
 
 et_capture *echotap_current_capture(void)
 {
     return capture;
+}
+
+et_capture *echotap_shadow_capture(void)
+{
+    return shadow;
+}
+
+/* auto is the tree: the payload path cannot read IETF QUIC's Initial packets, which the tree
+ * decrypts, and a file is not known to hold none before it is read. */
+et_evidence_path echotap_evidence_path(void)
+{
+    return pref_evidence_path == ET_PATH_AUTO ? ET_PATH_TREE : (et_evidence_path)pref_evidence_path;
 }
 
 static const char *resolve_name(void *user _U_, const et_addr *a)
@@ -142,6 +156,8 @@ static void capture_init(void)
     cfg.user_rules = rules;
     cfg.n_user_rules = user_rules_complete() ? n_user_rules : 0;
     capture = et_capture_new(&cfg);
+    if (echotap_evidence_path() == ET_PATH_BOTH)
+        shadow = et_capture_new(&cfg);
     g_free(rules);
 }
 
@@ -149,6 +165,8 @@ static void capture_cleanup(void)
 {
     et_capture_free(capture);
     capture = NULL;
+    et_capture_free(shadow);
+    shadow = NULL;
     et_schedule_free(capture_schedule);
     capture_schedule = NULL;
 }
@@ -201,6 +219,18 @@ void echotap_register_capture(module_t *module)
         10, &pref_min_voice_bytes);
     prefs_register_uint_preference(module, "gap_ms", "Gap between interactions (ms)",
         "Interactions closer than this are one; the quiet on the voice path and metrics that ends one", 10, &pref_gap_ms);
+
+    static const enum_val_t paths[] = {
+        { "auto", "Automatic (the tree)", ET_PATH_AUTO },
+        { "tree", "Wireshark's protocol tree", ET_PATH_TREE },
+        { "payload", "The payload's bytes (no tree)", ET_PATH_PAYLOAD },
+        { "both", "Both (an expert info for each difference)", ET_PATH_BOTH },
+        { NULL, NULL, 0 },
+    };
+    prefs_register_enum_preference(module, "evidence_path", "Evidence path",
+        "Where names come from: Wireshark's protocol tree (other dissectors' fields), the payload's bytes "
+        "(no tree: faster), or both (each difference an expert info). Automatic: the tree.",
+        &pref_evidence_path, paths, FALSE);
 
     uat_t *rules_uat = uat_new("echotap host rules", sizeof(user_rule), "echotap_rules", TRUE,
                                &user_rules, &n_user_rules, UAT_AFFECTS_DISSECTION, NULL,

@@ -33,6 +33,14 @@ void echotap_dissector_handoff(void);
 void echotap_register_capture(module_t *module);
 /* The capture file being dissected (NULL outside a file). Outputs only read it. */
 et_capture *echotap_current_capture(void);
+/* Where the evidence comes from (preference echotap.evidence_path): Wireshark's tree (the other
+ * dissectors' fields, evidence.c), the payload's bytes with no tree (payload_evidence.c), or both,
+ * each difference an expert info. */
+typedef enum { ET_PATH_AUTO, ET_PATH_TREE, ET_PATH_PAYLOAD, ET_PATH_BOTH } et_evidence_path;
+/* The path for this file: auto resolved. */
+et_evidence_path echotap_evidence_path(void);
+/* With the path both: the capture that the payload path feeds, beside the current one. */
+et_capture *echotap_shadow_capture(void);
 /* What is wrong with the schedule preference (g_free it), or NULL if it is empty or valid. */
 char *echotap_schedule_problem(void);
 /* Whether a GUI runs the plugin (its funnel text windows can be closed; tshark's cannot): a -z

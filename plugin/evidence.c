@@ -36,10 +36,8 @@ typedef struct name_problems {
 
 #define BAD_NAME_TEXT "%s is not a valid host name: ignored as evidence"
 
-static void add_name_problem(packet_info *pinfo, proto_tree *tree, name_kind kind, const field_info *fi)
+static void record_name_problem(packet_info *pinfo, name_kind kind)
 {
-    proto_tree_add_expert_format(tree, pinfo, ei_bad_name, fi->ds_tvb, fi->start, fi->length,
-                                 BAD_NAME_TEXT, name_kind_text[kind]);
     name_problems *np = (name_problems *)p_get_proto_data(wmem_file_scope(), pinfo, proto_echotap, 0);
     if (np == NULL) {
         np = wmem_new0(wmem_file_scope(), name_problems);
@@ -47,6 +45,19 @@ static void add_name_problem(packet_info *pinfo, proto_tree *tree, name_kind kin
     }
     if (np->count[kind] < G_MAXUINT16)
         np->count[kind]++;
+}
+
+static void add_name_problem(packet_info *pinfo, proto_tree *tree, name_kind kind, const field_info *fi)
+{
+    proto_tree_add_expert_format(tree, pinfo, ei_bad_name, fi->ds_tvb, fi->start, fi->length,
+                                 BAD_NAME_TEXT, name_kind_text[kind]);
+    record_name_problem(pinfo, kind);
+}
+
+void et_payload_name_problem(packet_info *pinfo, int kind)
+{
+    expert_add_info_format(pinfo, NULL, ei_bad_name, BAD_NAME_TEXT, name_kind_text[kind]);
+    record_name_problem(pinfo, (name_kind)kind);
 }
 
 void et_name_problems_again(packet_info *pinfo, proto_item *ti)

@@ -22,6 +22,10 @@ void et_evidence_setup(int proto, expert_field *bad_name);
 void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, et_flow *fl, bool up,
                         bool use_cert);
 
+/* The payload path refused a name (payload_evidence.h's et_name_kind, the same kinds in the same
+ * order): the bad-name expert info, recorded for later passes. */
+void et_payload_name_problem(packet_info *pinfo, int kind);
+
 /* Later passes: the bad-name expert infos again, on ti, from what the first pass recorded (their
  * tree need not hold the names: only the first pass primes other dissectors' fields). */
 void et_name_problems_again(packet_info *pinfo, proto_item *ti);

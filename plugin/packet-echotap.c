@@ -13,6 +13,8 @@
 #include "echotap.h"
 #include "evidence.h"
 #include "extract.h"
+#include "frame.h"
+#include "payload_evidence.h"
 
 #include <string.h>
 
@@ -40,6 +42,12 @@ static expert_field ei_bad_name = EI_INIT;
 static expert_field ei_big_download = EI_INIT;
 static expert_field ei_suspect = EI_INIT;
 static expert_field ei_rejected = EI_INIT;
+static expert_field ei_path_differs = EI_INIT;
+
+/* The payload path's handshake buffers, for the open file (with the paths payload and both). */
+static et_payload_evidence *payload_evidence;
+/* With the path both: flows whose difference between the paths was reported (by flow id). */
+static GArray *reported_differences;
 
 /* ---- the postdissector ---- */
 
@@ -68,12 +76,80 @@ static void gather_from_tree(void *user, et_flows *flows, et_flow *fl, bool up)
     et_gather_evidence(te->pinfo, te->tree, flows, fl, up, te->use_cert);
 }
 
+static void name_refused(void *user, et_name_kind kind)
+{
+    et_payload_name_problem((packet_info *)user, (int)kind);
+}
+
+static void gather_from_payload(void *user, et_flows *flows, et_flow *fl, bool up)
+{
+    et_payload_gather(payload_evidence, flows, fl, up, (const et_segment *)user);
+}
+
+static bool link_of(const packet_info *pinfo, et_link *link)
+{
+    if (pinfo->rec == NULL || pinfo->rec->rec_type != REC_TYPE_PACKET)
+        return false;
+    switch (pinfo->rec->rec_header.packet_header.pkt_encap) {
+    case WTAP_ENCAP_ETHERNET: *link = ET_LINK_ETHERNET; return true;
+    case WTAP_ENCAP_SLL: *link = ET_LINK_SLL; return true;
+    case WTAP_ENCAP_SLL2: *link = ET_LINK_SLL2; return true;
+    case WTAP_ENCAP_NULL: case WTAP_ENCAP_LOOP: *link = ET_LINK_NULL; return true;
+    case WTAP_ENCAP_RAW_IP: case WTAP_ENCAP_RAW_IP4: case WTAP_ENCAP_RAW_IP6: *link = ET_LINK_RAW_IP; return true;
+    default: return false;
+    }
+}
+
+/* The packet's TCP/UDP header and payload from the frame's bytes; false when they are not the
+ * ones Wireshark's dissectors gave the packet (a tunnel, a fragment, another link type). */
+static bool transport_of(tvbuff_t *tvb, packet_info *pinfo, const et_addr *src, const et_addr *dst,
+                         et_transport *tr)
+{
+    et_link link;
+    if (!link_of(pinfo, &link))
+        return false;
+    guint len = tvb_captured_length(tvb);
+    if (!et_frame_transport(link, tvb_get_ptr(tvb, 0, len), len, tr))
+        return false;
+    et_addr s, d;
+    et_addr_set(&s, tr->family, tr->src);
+    et_addr_set(&d, tr->family, tr->dst);
+    return tr->proto == (pinfo->ptype == PT_TCP ? 6 : 17) && tr->sport == pinfo->srcport &&
+           tr->dport == pinfo->destport && et_addr_equal(&s, src) && et_addr_equal(&d, dst);
+}
+
+/* With the path both: does the payload path's flow (in the shadow capture) hold other names than
+ * the tree's? Text for the expert info, or NULL. */
+static char *path_difference(const et_capture *capture, const et_flow *tree_fl, const et_flow *payload_fl)
+{
+    for (int e = ET_EV_NONE + 1; e < ET_EV_COUNT; e++) {
+        const char *a = tree_fl->ev_host[e], *b = payload_fl->ev_host[e];
+        if (g_strcmp0(a, b) != 0)
+            return g_strdup_printf("Evidence %s: tree %s, payload %s", et_evidence_name((et_evidence)e),
+                                   a ? a : "(none)", b ? b : "(none)");
+    }
+    if (g_strcmp0(tree_fl->cert_issuer, payload_fl->cert_issuer) != 0 || tree_fl->cert_frame != payload_fl->cert_frame ||
+        tree_fl->rejected_alert != payload_fl->rejected_alert)
+        return g_strdup_printf("Certificate seen in frame %u / %u, issuer %s / %s, rejecting alert %u / %u (tree / payload)",
+                               tree_fl->cert_frame, payload_fl->cert_frame,
+                               tree_fl->cert_issuer ? tree_fl->cert_issuer : "(none)",
+                               payload_fl->cert_issuer ? payload_fl->cert_issuer : "(none)",
+                               tree_fl->rejected_alert, payload_fl->rejected_alert);
+    const et_device *a = et_flows_device(capture->flows, tree_fl->device);
+    const et_device *b = et_flows_device(echotap_shadow_capture()->flows, payload_fl->device);
+    if (strcmp(a->model, b->model) != 0)
+        return g_strdup_printf("Device model: tree %s, payload %s", a->model[0] ? a->model : "(none)",
+                               b->model[0] ? b->model : "(none)");
+    return NULL;
+}
+
 /* The first pass: the packet, as Wireshark's dissectors found it, into the capture. */
-static et_flow *first_pass(et_capture *capture, packet_info *pinfo, proto_tree *tree, conversation_t *conv,
-                           const et_addr *src, const et_addr *dst, double t)
+static et_flow *first_pass(et_capture *capture, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+                           conversation_t *conv, const et_addr *src, const et_addr *dst, double t)
 {
     guint id = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap));
     bool known = id && et_flows_get(capture->flows, id - 1);
+    et_evidence_path path = echotap_evidence_path();
     tree_evidence te = { pinfo, tree, capture->cfg.use_cert };
     et_packet p = {
         .flow = known ? id - 1 : ET_NO_FLOW,
@@ -90,9 +166,40 @@ static et_flow *first_pass(et_capture *capture, packet_info *pinfo, proto_tree *
         .gather = tree ? gather_from_tree : NULL,
         .gather_user = &te,
     };
-    et_flow *fl = et_capture_packet(capture, &p);
+    et_packet from_payload = p;
+    et_transport tr;
+    et_segment seg;
+    if (path != ET_PATH_TREE && transport_of(tvb, pinfo, src, dst, &tr)) {
+        seg = (et_segment){ .proto = p.proto, .src = *src, .dst = *dst, .sport = p.sport, .dport = p.dport,
+                            .seq = tr.seq, .tcp_flags = tr.tcp_flags, .payload = tr.payload, .len = tr.captured,
+                            .frame = p.frame, .t = t, .use_cert = capture->cfg.use_cert,
+                            .refused = path == ET_PATH_PAYLOAD ? name_refused : NULL, .refused_user = pinfo };
+        from_payload.tcp_flags = !known ? tr.tcp_flags : -1;
+        from_payload.payload_len = p.proto == 6 ? tr.payload_len : p.frame_len;
+        from_payload.gather = gather_from_payload;
+        from_payload.gather_user = &seg;
+    } else if (path != ET_PATH_TREE) {
+        from_payload.tcp_flags = -1;
+        from_payload.payload_len = p.frame_len;
+        from_payload.gather = NULL;
+    }
+    et_flow *fl = et_capture_packet(capture, path == ET_PATH_PAYLOAD ? &from_payload : &p);
     if (!known)
         conversation_add_proto_data(conv, proto_echotap, GUINT_TO_POINTER(fl->id + 1));
+    if (path == ET_PATH_BOTH) {
+        et_capture *shadow = echotap_shadow_capture();
+        from_payload.flow = known ? fl->id : ET_NO_FLOW;
+        et_flow *pfl = et_capture_packet(shadow, &from_payload);
+        if (fl->id >= reported_differences->len)
+            g_array_set_size(reported_differences, fl->id + 1);
+        bool *reported = &g_array_index(reported_differences, bool, fl->id);
+        char *diff = *reported ? NULL : path_difference(capture, fl, pfl);
+        if (diff) {
+            *reported = true;
+            expert_add_info_format(pinfo, NULL, &ei_path_differs, "Flow %u: %s", fl->id, diff);
+            g_free(diff);
+        }
+    }
     return fl;
 }
 
@@ -272,7 +379,7 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         if (conv == NULL)
             conv = find_or_create_conversation(pinfo);
-        fl = first_pass(capture, pinfo, tree, conv, &src, &dst, t);
+        fl = first_pass(capture, tvb, pinfo, tree, conv, &src, &dst, t);
     } else {
         conversation_t *conv = find_conversation_pinfo(pinfo, 0);
         guint id = conv ? GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap)) : 0;
@@ -295,16 +402,27 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
     return 0;
 }
 
-/* Other dissectors prime the wanted fields for this file (when echotap is enabled). */
-static void wanted_fields_init(void)
+/* Other dissectors prime the wanted fields for this file (when echotap is enabled and reads the
+ * tree); without them, tshark builds no tree unless something else asks for one. */
+static void evidence_path_init(void)
 {
-    if (proto_is_protocol_enabled(find_protocol_by_id(proto_echotap)))
+    et_evidence_path path = echotap_evidence_path();
+    if (path != ET_PATH_PAYLOAD && proto_is_protocol_enabled(find_protocol_by_id(proto_echotap)))
         set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
+    if (path != ET_PATH_TREE)
+        payload_evidence = et_payload_evidence_new(ET_HANDSHAKE_BUDGET);
+    if (path == ET_PATH_BOTH)
+        reported_differences = g_array_new(FALSE, TRUE, sizeof(bool));
 }
 
-static void wanted_fields_cleanup(void)
+static void evidence_path_cleanup(void)
 {
     set_postdissector_wanted_hfids(echotap_handle, NULL);
+    et_payload_evidence_free(payload_evidence);
+    payload_evidence = NULL;
+    if (reported_differences)
+        g_array_free(reported_differences, TRUE);
+    reported_differences = NULL;
 }
 
 /* ---- registration ---- */
@@ -367,6 +485,8 @@ int echotap_register_dissector(void)
             "The device rejected the server's certificate: an interception (man-in-the-middle) attempt or a misissued certificate", EXPFILL } },
         { &ei_suspect, { "echotap.phase.upload_without_wake_word", PI_SECURITY, PI_WARN,
             "Speech upload above the idle baseline in a phase without a wake word", EXPFILL } },
+        { &ei_path_differs, { "echotap.evidence.path_differs", PI_DEBUG, PI_NOTE,
+            "The evidence paths differ (preference evidence_path both): the tree and the payload found other names", EXPFILL } },
     };
 
     proto_echotap = proto_register_protocol("Smart speaker flow tagging", "echotap", "echotap");
@@ -378,8 +498,8 @@ int echotap_register_dissector(void)
     echotap_handle = register_dissector("echotap", dissect_echotap, proto_echotap);
     register_postdissector(echotap_handle);
     echotap_tap = register_tap("echotap");
-    register_init_routine(wanted_fields_init);
-    register_cleanup_routine(wanted_fields_cleanup);
+    register_init_routine(evidence_path_init);
+    register_cleanup_routine(evidence_path_cleanup);
     return proto_echotap;
 }
 
