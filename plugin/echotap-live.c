@@ -56,32 +56,19 @@ static GSList *views;            /* every registered view, for the shutdown rout
 
 /* ---- text of a stat_tap_table ---- */
 
-/* A cell as its column's field_format writes it, without the format's padding. */
+/* A cell as its column's field_format writes it, without the format's padding. The tables have
+ * numbers (UINT) and text (STRING, numbers with decimals too: echotap-stats.c). */
 static char *cell_text(const stat_tap_table_ui *ui, const stat_tap_table *t, guint row, guint col)
 {
     const stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
     const char *fmt = ui->fields[col].field_format;
     char *s;
-    switch (it->type) {
-    case TABLE_ITEM_UINT:
+    if (it->type == TABLE_ITEM_UINT)
         s = g_strdup_printf(fmt, it->value.uint_value);
-        break;
-    case TABLE_ITEM_INT:
-        s = g_strdup_printf(fmt, it->value.int_value);
-        break;
-    case TABLE_ITEM_STRING:
+    else if (it->type == TABLE_ITEM_STRING)
         s = g_strdup_printf(fmt, it->value.string_value ? it->value.string_value : "");
-        break;
-    case TABLE_ITEM_FLOAT:
-        s = g_strdup_printf(fmt, it->value.float_value);
-        break;
-    case TABLE_ITEM_ENUM:
-        s = g_strdup_printf(fmt, it->value.enum_value);
-        break;
-    default:
+    else
         s = g_strdup("");
-        break;
-    }
     return g_strstrip(s);
 }
 
