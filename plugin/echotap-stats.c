@@ -138,7 +138,12 @@ static void set_float(const echotap_table *et, stat_tap_table *t, guint row, gui
 
 static double get_float(stat_tap_table *t, guint row, guint col)
 {
-    return stat_tap_get_field_data(t, row, col)->user_data.float_value;
+    return echotap_table_cell_number(stat_tap_get_field_data(t, row, col));
+}
+
+double echotap_table_cell_number(const stat_tap_table_item_type *it)
+{
+    return it->type == TABLE_ITEM_UINT ? it->value.uint_value : it->user_data.float_value;
 }
 
 /* Adds rows up to `row`, typed like the UI's columns: strings empty, numbers 0. */
