@@ -12,7 +12,9 @@
  * listener, shown in a text window of Wireshark's funnel API (the one Lua's windows use):
  * Statistics > Echotap Live, or -z echotap,live at start. It counts into private copies of the
  * Phases and Flows tables (echotap_table_copy_new: the same code as the registered tables) and
- * prints them as aligned text. `tshark -q -z echotap,live` prints the same text once, at its end.
+ * prints them as aligned text: the Phases whole, the Flows folded so that the text fits a screen
+ * (render_flows), under the wall clock of the drawing. `tshark -q -z echotap,live` prints the same
+ * text once, at its end.
  *
  * The listener is removed when its window is closed and, at the latest, when Wireshark shuts
  * down (the windows are gone by then; only the listener and its tables are freed).
@@ -318,8 +320,8 @@ static void render_flows(GString *out, const stat_tap_table_ui *ui, const stat_t
         c[9] = g_strdup_printf("%.3f", g->first);
         c[10] = g_strdup_printf("%.3f", g->last);
     }
-    g_string_append_printf(out, "%u flows in %u groups of device, service and server.\n", t->num_elements,
-                           groups->len);
+    g_string_append_printf(out, "%u flow%s in %u group%s of device, service and server.\n", t->num_elements,
+                           t->num_elements == 1 ? "" : "s", groups->len, groups->len == 1 ? "" : "s");
     render_grid(out, "Flows (per device, service and server: the " G_STRINGIFY(LIVE_TOP) " with the most bytes, "
                 "then the rest per device)", N, titles, right, cells, shown->len);
     for (size_t i = 0; i < (size_t)shown->len * N; i++)

@@ -125,7 +125,7 @@ def expected_from_tables(phases, flows):
 
 def flow_groups(view_text):
     """(flows, groups) as the line above the Flows section counts them; checks the section's heading."""
-    m = re.search(r"^(\d+) flows in (\d+) groups of device, service and server\.\nFlows \(per device, service and "
+    m = re.search(r"^(\d+) flows? in (\d+) groups? of device, service and server\.\nFlows \(per device, service and "
                   r"server: the (\d+) with the most bytes, then the rest per device\)$", view_text, re.M)
     if not m or int(m.group(3)) != TOP:
         raise LiveTextError(f"no Flows heading for the top {TOP} in:\n{view_text[:4000]}")
