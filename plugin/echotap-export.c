@@ -254,7 +254,7 @@ static void print_flows(const et_capture *cap, GHashTable *flow_counts)
             cols[i].get(cap->flows, fl, c, buf, sizeof(buf), &v);
             printf("%s\"%s\": ", i ? ", " : "", cols[i].key);
             if (cols[i].type == ET_REC_STRING)
-                json_string_or_null(v.s);
+                json_string_or_null(v.s || !cols[i].none || !*cols[i].none ? v.s : cols[i].none);
             else
                 printf("%" G_GUINT64_FORMAT, v.u);
         }

@@ -12,7 +12,9 @@
  * listener, shown in a text window of Wireshark's funnel API (the one Lua's windows use):
  * Statistics > Echotap Live, or -z echotap,live at start. It counts into private copies of the
  * Phases and Flows tables (echotap_table_copy_new: the same code as the registered tables) and
- * prints them as aligned text. `tshark -q -z echotap,live` prints the same text once, at its end.
+ * prints them as aligned text: the Phases whole, the Flows folded so that the text fits a screen
+ * (render_flows), under the wall clock of the drawing. `tshark -q -z echotap,live` prints the same
+ * text once, at its end.
  *
  * The listener is removed when its window is closed and, at the latest, when Wireshark shuts
  * down (the windows are gone by then; only the listener and its tables are freed).
@@ -24,6 +26,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <epan/funnel.h>
 #include <epan/prefs.h>
@@ -46,6 +49,7 @@ typedef struct live_view {
     char *filter;
     uint64_t packets;
     double last_t;
+    time_t last_captured;        /* the last packet's capture time (wall clock) */
     GArray *counted;             /* guint8: a bit per frame number counted since the last reset */
     bool gui;                    /* a window of the GUI (which retaps and redraws) */
     bool retapping;              /* inside the retap that opening started */
@@ -56,32 +60,19 @@ static GSList *views;            /* every registered view, for the shutdown rout
 
 /* ---- text of a stat_tap_table ---- */
 
-/* A cell as its column's field_format writes it, without the format's padding. */
+/* A cell as its column's field_format writes it, without the format's padding. The tables have
+ * numbers (UINT) and text (STRING, numbers with decimals too: echotap-stats.c). */
 static char *cell_text(const stat_tap_table_ui *ui, const stat_tap_table *t, guint row, guint col)
 {
     const stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
     const char *fmt = ui->fields[col].field_format;
     char *s;
-    switch (it->type) {
-    case TABLE_ITEM_UINT:
+    if (it->type == TABLE_ITEM_UINT)
         s = g_strdup_printf(fmt, it->value.uint_value);
-        break;
-    case TABLE_ITEM_INT:
-        s = g_strdup_printf(fmt, it->value.int_value);
-        break;
-    case TABLE_ITEM_STRING:
+    else if (it->type == TABLE_ITEM_STRING)
         s = g_strdup_printf(fmt, it->value.string_value ? it->value.string_value : "");
-        break;
-    case TABLE_ITEM_FLOAT:
-        s = g_strdup_printf(fmt, it->value.float_value);
-        break;
-    case TABLE_ITEM_ENUM:
-        s = g_strdup_printf(fmt, it->value.enum_value);
-        break;
-    default:
+    else
         s = g_strdup("");
-        break;
-    }
     return g_strstrip(s);
 }
 
@@ -116,31 +107,23 @@ static int column_index(const stat_tap_table_ui *ui, const char *title)
     return -1;
 }
 
-/* `heading`, then the chosen columns of t: a header line, a line of dashes as wide as each column
- * (where one column ends and the next begins), and one line per row; cells left-aligned or
- * right-aligned as their column says, two spaces apart. `strip`: a suffix cut from the titles. */
-static void render_table(GString *out, const char *heading, const stat_tap_table_ui *ui, const stat_tap_table *t,
-                         const int *cols, size_t ncols, const char *strip)
+/* `heading`, then a text table: a header line, a line of dashes as wide as each column (where one
+ * column ends and the next begins), and one line per row; cells left-aligned or right-aligned as
+ * their column says, two spaces apart. cells: rows x ncols, row by row. */
+static void render_grid(GString *out, const char *heading, size_t ncols, const char *const *titles, const bool *right,
+                        char *const *cells, size_t rows)
 {
-    guint rows = t->num_elements;
-    char **titles = g_new0(char *, ncols);
-    char **cells = g_new0(char *, (size_t)rows * ncols);
     size_t *width = g_new0(size_t, ncols);
     for (size_t j = 0; j < ncols; j++) {
-        titles[j] = g_strdup(ui->fields[cols[j]].column_name);
-        if (strip && g_str_has_suffix(titles[j], strip) && strlen(titles[j]) > strlen(strip))
-            titles[j][strlen(titles[j]) - strlen(strip)] = '\0';
         width[j] = text_width(titles[j]);
-        for (guint r = 0; r < rows; r++) {
-            char *s = cells[(size_t)r * ncols + j] = cell_text(ui, t, r, (guint)cols[j]);
-            width[j] = MAX(width[j], text_width(s));
-        }
+        for (size_t r = 0; r < rows; r++)
+            width[j] = MAX(width[j], text_width(cells[r * ncols + j]));
     }
     g_string_append_printf(out, "%s\n", heading);
     for (size_t j = 0; j < ncols; j++) {
         if (j)
             g_string_append(out, COLUMN_GAP);
-        put_cell(out, titles[j], width[j], ui->fields[cols[j]].align == TAP_ALIGN_RIGHT, j + 1 == ncols);
+        put_cell(out, titles[j], width[j], right[j], j + 1 == ncols);
     }
     g_string_append_c(out, '\n');
     for (size_t j = 0; j < ncols; j++) {
@@ -150,25 +133,42 @@ static void render_table(GString *out, const char *heading, const stat_tap_table
             g_string_append_c(out, '-');
     }
     g_string_append_c(out, '\n');
-    for (guint r = 0; r < rows; r++) {
+    for (size_t r = 0; r < rows; r++) {
         for (size_t j = 0; j < ncols; j++) {
             if (j)
                 g_string_append(out, COLUMN_GAP);
-            put_cell(out, cells[(size_t)r * ncols + j], width[j], ui->fields[cols[j]].align == TAP_ALIGN_RIGHT,
-                     j + 1 == ncols);
+            put_cell(out, cells[r * ncols + j], width[j], right[j], j + 1 == ncols);
         }
         g_string_append_c(out, '\n');
     }
     if (rows == 0)
         g_string_append(out, "(no rows yet)\n");
     g_string_append_c(out, '\n');
-    for (size_t j = 0; j < ncols; j++)
-        g_free(titles[j]);
+    g_free(width);
+}
+
+/* The chosen columns of t as a text table (render_grid). `strip`: a suffix cut from the titles. */
+static void render_table(GString *out, const char *heading, const stat_tap_table_ui *ui, const stat_tap_table *t,
+                         const int *cols, size_t ncols, const char *strip)
+{
+    guint rows = t->num_elements;
+    char **titles = g_new0(char *, ncols + 1);      /* NULL-terminated, for g_strfreev */
+    bool *right = g_new0(bool, ncols);
+    char **cells = g_new0(char *, (size_t)rows * ncols);
+    for (size_t j = 0; j < ncols; j++) {
+        titles[j] = g_strdup(ui->fields[cols[j]].column_name);
+        if (strip && g_str_has_suffix(titles[j], strip) && strlen(titles[j]) > strlen(strip))
+            titles[j][strlen(titles[j]) - strlen(strip)] = '\0';
+        right[j] = ui->fields[cols[j]].align == TAP_ALIGN_RIGHT;
+        for (guint r = 0; r < rows; r++)
+            cells[(size_t)r * ncols + j] = cell_text(ui, t, r, (guint)cols[j]);
+    }
+    render_grid(out, heading, ncols, (const char *const *)titles, right, cells, rows);
+    g_strfreev(titles);
     for (size_t i = 0; i < (size_t)rows * ncols; i++)
         g_free(cells[i]);
-    g_free(titles);
     g_free(cells);
-    g_free(width);
+    g_free(right);
 }
 
 /* Indexes of the named columns that exist into cols; how many. */
@@ -183,6 +183,164 @@ static size_t named_columns(const stat_tap_table_ui *ui, const char *const *name
     return k;
 }
 
+/* ---- the Flows, folded ---- */
+
+/* A live capture opens a flow per TLS connection: hundreds after minutes. The view shows them per
+ * device, service and server, the LIVE_TOP groups with the most bytes, and the rest in a line per
+ * device, so that it fits a screen (the funnel text window cannot keep the reader's place when its
+ * text is set again: Qt's setText scrolls it to the top). */
+#define LIVE_TOP 10
+
+typedef struct flow_group {
+    const char *device, *service, *server, *host;  /* cells of the Flows table */
+    guint64 host_bytes;          /* bytes of the flow the host is from: the group's biggest with one */
+    guint order;                 /* first row of the group in the table */
+    guint flows, more;           /* flows; groups folded into a rest line */
+    guint64 bytes[2], pkts[2];   /* up, down */
+    double first, last;
+} flow_group;
+
+enum { FG_DEVICE, FG_SERVICE, FG_SERVER, FG_HOST, FG_UP_BYTES, FG_UP_PKTS, FG_DOWN_BYTES, FG_DOWN_PKTS,
+       FG_FIRST, FG_LAST, FG_COLUMNS };
+/* The Flows table's columns the fold reads, in the enum's order. */
+static const char *const flow_columns[FG_COLUMNS] = { "Device", "Service", "Server", "Host", "Up bytes",
+    "Up pkts", "Down bytes", "Down pkts", "First (s)", "Last (s)" };
+
+static guint64 group_bytes(const flow_group *g)
+{
+    return g->bytes[0] + g->bytes[1];
+}
+
+static gint by_order(gconstpointer a, gconstpointer b)
+{
+    const flow_group *x = a, *y = b;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Most bytes first; equal ones in the table's order. */
+static gint by_bytes(gconstpointer a, gconstpointer b)
+{
+    const flow_group *x = a, *y = b;
+    if (group_bytes(x) != group_bytes(y))
+        return group_bytes(x) > group_bytes(y) ? -1 : 1;
+    return by_order(a, b);
+}
+
+static void group_add(flow_group *into, const flow_group *g)
+{
+    if (into->flows == 0 || g->first < into->first)
+        into->first = g->first;
+    into->last = into->flows == 0 ? g->last : MAX(into->last, g->last);
+    into->flows += g->flows;
+    for (int d = 0; d < 2; d++) {
+        into->bytes[d] += g->bytes[d];
+        into->pkts[d] += g->pkts[d];
+    }
+}
+
+static void render_flows(GString *out, const stat_tap_table_ui *ui, const stat_tap_table *t)
+{
+    int col[FG_COLUMNS];
+    for (int c = 0; c < FG_COLUMNS; c++) {
+        col[c] = column_index(ui, flow_columns[c]);
+        if (col[c] < 0) {
+            g_string_append_printf(out, "Flows\n(the Flows table has no column %s)\n\n", flow_columns[c]);
+            return;
+        }
+    }
+    GArray *groups = g_array_new(FALSE, TRUE, sizeof(flow_group));
+    GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint r = 0; r < t->num_elements; r++) {
+        const stat_tap_table_item_type *it = stat_tap_get_field_data(t, r, 0);
+        flow_group one = { it[col[FG_DEVICE]].value.string_value, it[col[FG_SERVICE]].value.string_value,
+                           it[col[FG_SERVER]].value.string_value, "", 0, r, 1, 0,
+                           { it[col[FG_UP_BYTES]].value.uint_value, it[col[FG_DOWN_BYTES]].value.uint_value },
+                           { it[col[FG_UP_PKTS]].value.uint_value, it[col[FG_DOWN_PKTS]].value.uint_value },
+                           echotap_table_cell_number(&it[col[FG_FIRST]]),
+                           echotap_table_cell_number(&it[col[FG_LAST]]) };
+        char *key = g_strjoin("\t", one.device, one.service, one.server, NULL);
+        gpointer at;
+        flow_group *g;
+        if (g_hash_table_lookup_extended(index, key, NULL, &at)) {
+            g_free(key);
+            g = &g_array_index(groups, flow_group, GPOINTER_TO_UINT(at));
+            group_add(g, &one);
+        } else {
+            g_hash_table_insert(index, key, GUINT_TO_POINTER(groups->len));
+            g_array_append_val(groups, one);
+            g = &g_array_index(groups, flow_group, groups->len - 1);
+        }
+        const char *host = it[col[FG_HOST]].value.string_value;
+        if (host && *host && (*g->host == '\0' || group_bytes(&one) > g->host_bytes)) {
+            g->host = host;
+            g->host_bytes = group_bytes(&one);
+        }
+    }
+    g_hash_table_destroy(index);
+    g_array_sort(groups, by_bytes);
+
+    /* The top groups, then the rest per device, in the order of the first row each rest holds. */
+    GArray *shown = g_array_new(FALSE, TRUE, sizeof(flow_group));
+    g_array_append_vals(shown, groups->data, MIN(groups->len, LIVE_TOP));
+    GArray *rest = g_array_new(FALSE, TRUE, sizeof(flow_group));
+    for (guint i = LIVE_TOP; i < groups->len; i++) {
+        const flow_group *g = &g_array_index(groups, flow_group, i);
+        guint k = 0;
+        while (k < rest->len && g_strcmp0(g_array_index(rest, flow_group, k).device, g->device) != 0)
+            k++;
+        if (k == rest->len) {
+            flow_group line = { g->device, "", "", "", 0, g->order, 0, 0, { 0, 0 }, { 0, 0 }, 0, 0 };
+            g_array_append_val(rest, line);
+        }
+        flow_group *line = &g_array_index(rest, flow_group, k);
+        line->order = MIN(line->order, g->order);
+        line->more++;
+        group_add(line, g);
+    }
+    g_array_sort(rest, by_order);
+    g_array_append_vals(shown, rest->data, rest->len);
+
+    static const char *const titles[] = { "Device", "Service", "Server", "Host", "Flows", "Up bytes", "Up pkts",
+                                          "Down bytes", "Down pkts", "First (s)", "Last (s)" };
+    static const bool right[] = { false, false, false, false, true, true, true, true, true, true, true };
+    enum { N = G_N_ELEMENTS(titles) };
+    char **cells = g_new0(char *, (size_t)shown->len * N);
+    for (guint r = 0; r < shown->len; r++) {
+        const flow_group *g = &g_array_index(shown, flow_group, r);
+        char **c = &cells[(size_t)r * N];
+        c[0] = g_strdup(g->device);
+        c[1] = g->more ? g_strdup_printf("(%u more)", g->more) : g_strdup(g->service);
+        c[2] = g_strdup(g->server);
+        c[3] = g_strdup(g->host);
+        c[4] = g_strdup_printf("%u", g->flows);
+        c[5] = g_strdup_printf("%" G_GUINT64_FORMAT, g->bytes[0]);
+        c[6] = g_strdup_printf("%" G_GUINT64_FORMAT, g->pkts[0]);
+        c[7] = g_strdup_printf("%" G_GUINT64_FORMAT, g->bytes[1]);
+        c[8] = g_strdup_printf("%" G_GUINT64_FORMAT, g->pkts[1]);
+        c[9] = g_strdup_printf("%.3f", g->first);
+        c[10] = g_strdup_printf("%.3f", g->last);
+    }
+    g_string_append_printf(out, "%u flow%s in %u group%s of device, service and server.\n", t->num_elements,
+                           t->num_elements == 1 ? "" : "s", groups->len, groups->len == 1 ? "" : "s");
+    render_grid(out, "Flows (per device, service and server: the " G_STRINGIFY(LIVE_TOP) " with the most bytes, "
+                "then the rest per device)", N, titles, right, cells, shown->len);
+    for (size_t i = 0; i < (size_t)shown->len * N; i++)
+        g_free(cells[i]);
+    g_free(cells);
+    g_array_free(shown, TRUE);
+    g_array_free(rest, TRUE);
+    g_array_free(groups, TRUE);
+}
+
+static char *wall_clock(time_t t)
+{
+    GDateTime *dt = g_date_time_new_from_unix_local(t);
+    char *s = dt ? g_date_time_format(dt, "%Y-%m-%d %H:%M:%S %z") : g_strdup("?");
+    if (dt)
+        g_date_time_unref(dt);
+    return s;
+}
+
 static char *live_text(const live_view *v)
 {
     GString *out = g_string_new(NULL);
@@ -191,6 +349,16 @@ static char *live_text(const live_view *v)
         g_string_append_printf(out, ", the last at %.3f s", v->last_t);
     if (v->filter)
         g_string_append_printf(out, " (filter: %s)", v->filter);
+    g_string_append(out, ".\n");
+    /* When the text was drawn, beside when the last packet came: during a live capture both move on. */
+    char *now = wall_clock(time(NULL));
+    g_string_append_printf(out, "Drawn at %s (wall clock)", now);
+    g_free(now);
+    if (v->packets) {
+        char *captured = wall_clock(v->last_captured);
+        g_string_append_printf(out, "; the last packet was captured at %s", captured);
+        g_free(captured);
+    }
     g_string_append(out, ".\n");
     if (v->gui)
         g_string_append_printf(out, "During a live capture Wireshark redraws this view every %.1f s (preference "
@@ -215,13 +383,7 @@ static char *live_text(const live_view *v)
     render_table(out, "Phase bytes (per service group, up and down)", ui, t, cols, n, " bytes");
     g_free(cols);
 
-    ui = echotap_table_copy_ui(v->flows);
-    t = echotap_table_copy_table(v->flows);
-    cols = g_new0(int, ui->nfields);
-    for (size_t c = 0; c < ui->nfields; c++)
-        cols[c] = (int)c;
-    render_table(out, "Flows", ui, t, cols, ui->nfields, NULL);
-    g_free(cols);
+    render_flows(out, echotap_table_copy_ui(v->flows), echotap_table_copy_table(v->flows));
     return g_string_free(out, FALSE);
 }
 
@@ -234,6 +396,7 @@ static void live_reset(void *tapdata)
     echotap_table_copy_reset(v->flows);
     v->packets = 0;
     v->last_t = 0;
+    v->last_captured = 0;
     g_array_set_size(v->counted, 0);
     ws_info("live view %p reset", (void *)v);
 }
@@ -263,7 +426,10 @@ static tap_packet_status live_packet(void *tapdata, packet_info *pinfo, epan_dis
     echotap_table_copy_packet(v->phases, pinfo, edt, data, flags);
     echotap_table_copy_packet(v->flows, pinfo, edt, data, flags);
     v->packets++;
-    v->last_t = MAX(v->last_t, rec->t);
+    if (rec->t >= v->last_t) {
+        v->last_t = rec->t;
+        v->last_captured = pinfo->abs_ts.secs;
+    }
     return TAP_PACKET_REDRAW;
 }
 

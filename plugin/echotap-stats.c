@@ -46,11 +46,6 @@ static void set_group_bytes(stat_tap_table *t, guint row, guint col, const et_ce
     }
 }
 
-static void set_float(stat_tap_table *t, guint row, guint col, double v)
-{
-    stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
-    it->value.float_value = v;
-}
 
 static void set_string(stat_tap_table *t, guint row, guint col, const char *s)
 {
@@ -61,20 +56,6 @@ static void set_string(stat_tap_table *t, guint row, guint col, const char *s)
     it->value.string_value = g_strdup(s ? s : "");
 }
 
-/* Adds rows up to `row`, typed like the UI's columns, strings empty. */
-static void ensure_row(stat_tap_table_ui *ui, stat_tap_table *t, guint row)
-{
-    while (t->num_elements <= row) {
-        stat_tap_table_item_type *items = g_new0(stat_tap_table_item_type, ui->nfields);
-        for (size_t c = 0; c < ui->nfields; c++) {
-            items[c].type = ui->fields[c].type;
-            if (items[c].type == TABLE_ITEM_STRING)
-                items[c].value.string_value = g_strdup("");
-        }
-        stat_tap_init_table_row(t, t->num_elements, (guint)ui->nfields, items);
-        g_free(items);
-    }
-}
 
 static void free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_table_item_type *it)
 {
@@ -117,6 +98,7 @@ struct echotap_table {
     et_acc *acc;               /* flows and timeline rows */
     et_ptable *ptable;         /* phase rows */
     double interval;           /* timeline: seconds per row */
+    const char **number_format; /* per column: a number's format (numbers_as_text), or NULL */
     bool registered;           /* with Wireshark; only a registered table is copied */
 };
 
@@ -126,6 +108,61 @@ typedef struct owned_table {
     stat_tap_table t;
     echotap_table *owner;
 } owned_table;
+
+/* Wireshark 4.0's Qt dialog shows a TABLE_ITEM_FLOAT with 6 decimals whatever its column's format
+ * says, on screen and in its Copy; tshark prints it with the format. So a number with decimals is
+ * a string cell holding the text its format gives (padded as tshark prints it, which also keeps
+ * the dialog's sort by text numeric), with the number in the cell's user_data for the counting. */
+static void numbers_as_text(echotap_table *et)
+{
+    stat_tap_table_item *fields = (stat_tap_table_item *)et->ui.fields;
+    et->number_format = g_new0(const char *, et->ui.nfields);
+    for (size_t c = 0; c < et->ui.nfields; c++) {
+        if (fields[c].type != TABLE_ITEM_FLOAT)
+            continue;
+        et->number_format[c] = fields[c].field_format;
+        fields[c].type = TABLE_ITEM_STRING;
+        fields[c].field_format = "%s";
+    }
+}
+
+static void set_float(const echotap_table *et, stat_tap_table *t, guint row, guint col, double v)
+{
+    stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
+    if (it->value.string_value && it->user_data.float_value == v)
+        return;
+    g_free((char *)it->value.string_value);
+    it->value.string_value = g_strdup_printf(et->number_format[col], v);
+    it->user_data.float_value = v;
+}
+
+static double get_float(stat_tap_table *t, guint row, guint col)
+{
+    return echotap_table_cell_number(stat_tap_get_field_data(t, row, col));
+}
+
+double echotap_table_cell_number(const stat_tap_table_item_type *it)
+{
+    return it->type == TABLE_ITEM_UINT ? it->value.uint_value : it->user_data.float_value;
+}
+
+/* Adds rows up to `row`, typed like the UI's columns: strings empty, numbers 0. */
+static void ensure_row(const echotap_table *et, stat_tap_table *t, guint row)
+{
+    const stat_tap_table_ui *ui = &et->ui;
+    while (t->num_elements <= row) {
+        stat_tap_table_item_type *items = g_new0(stat_tap_table_item_type, ui->nfields);
+        for (size_t c = 0; c < ui->nfields; c++) {
+            items[c].type = ui->fields[c].type;
+            if (et->number_format[c])
+                items[c].value.string_value = g_strdup_printf(et->number_format[c], 0.0);
+            else if (items[c].type == TABLE_ITEM_STRING)
+                items[c].value.string_value = g_strdup("");
+        }
+        stat_tap_init_table_row(t, t->num_elements, (guint)ui->nfields, items);
+        g_free(items);
+    }
+}
 
 static echotap_table *table_of_ui(stat_tap_table_ui *ui)
 {
@@ -262,18 +299,17 @@ static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epa
     const uint32_t *dirty = et_acc_dirty(st->acc, &n);
     for (size_t i = 0; i < n; i++) {
         bool fresh = dirty[i] >= t->num_elements;
-        ensure_row(&st->ui, t, dirty[i]);
+        ensure_row(st, t, dirty[i]);
         const et_cells *c = et_acc_row(st->acc, dirty[i], NULL, NULL);
         write_flow_row(t, cap, dirty[i], et_flows_get(cap->flows, et_acc_row_flow(st->acc, dirty[i])), c,
                        fresh);
     }
     /* First and last packet the table counted for this flow. */
-    stat_tap_table_item_type *first = stat_tap_get_field_data(t, row, FL_FIRST);
-    if (et_cells_packets(et_acc_row(st->acc, row, NULL, NULL), 0) +
-        et_cells_packets(et_acc_row(st->acc, row, NULL, NULL), 1) == 1 || rec->t < first->value.float_value)
-        set_float(t, row, FL_FIRST, rec->t);
-    if (rec->t > stat_tap_get_field_data(t, row, FL_LAST)->value.float_value)
-        set_float(t, row, FL_LAST, rec->t);
+    const et_cells *c = et_acc_row(st->acc, row, NULL, NULL);
+    if (et_cells_packets(c, 0) + et_cells_packets(c, 1) == 1 || rec->t < get_float(t, row, FL_FIRST))
+        set_float(st, t, row, FL_FIRST, rec->t);
+    if (rec->t > get_float(t, row, FL_LAST))
+        set_float(st, t, row, FL_LAST, rec->t);
     return TAP_PACKET_REDRAW;
 }
 
@@ -325,9 +361,9 @@ static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, 
         int64_t k;
         const et_cells *c = et_acc_row(st->acc, dirty[i], &device, &k);
         if (dirty[i] >= t->num_elements) {  /* a new row: its device and interval never change */
-            ensure_row(&st->ui, t, dirty[i]);
+            ensure_row(st, t, dirty[i]);
             set_string(t, dirty[i], TL_DEVICE, device_text(cap, device));
-            set_float(t, dirty[i], TL_START, k * st->interval);
+            set_float(st, t, dirty[i], TL_START, k * st->interval);
         }
         set_group_bytes(t, dirty[i], TL_GROUPS, c);
     }
@@ -385,27 +421,29 @@ static stat_tap_table_item phase_packet_fields[PP_COUNT] = {
     /* then packets up and down per group: group_columns() */
 };
 
-static void write_phase_key(stat_tap_table *t, const et_capture *cap, guint row, const et_ptable_row *r)
+static void write_phase_key(const echotap_table *et, stat_tap_table *t, const et_capture *cap, guint row,
+                            const et_ptable_row *r)
 {
     set_string(t, row, PH_DEVICE, r->placed ? device_text(cap, r->device) : "");
     set_string(t, row, PH_LABEL, r->label);
     set_uint(t, row, PH_INDEX, r->placed ? r->index : 0);
-    set_float(t, row, PH_START, r->start);
-    set_float(t, row, PH_DURATION, r->duration);
+    set_float(et, t, row, PH_START, r->start);
+    set_float(et, t, row, PH_DURATION, r->duration);
 }
 
-static void write_phase_row(stat_tap_table *t, const et_capture *cap, guint row, const et_ptable_row *r,
-                            bool packets)
+static void write_phase_row(const echotap_table *et, stat_tap_table *t, const et_capture *cap, guint row,
+                            const et_ptable_row *r)
 {
+    bool packets = et->kind == ET_TABLE_PHASE_PACKETS;
     if (r->tail_only) {                 /* a last phase following the capture's end */
-        set_float(t, row, PH_DURATION, r->duration);
+        set_float(et, t, row, PH_DURATION, r->duration);
         if (!packets) {
             set_string(t, row, PH_VERDICT, r->verdict);
-            set_float(t, row, PH_SPEECH_RATE, r->voice_up_rate);
+            set_float(et, t, row, PH_SPEECH_RATE, r->voice_up_rate);
         }
         return;
     }
-    write_phase_key(t, cap, row, r);
+    write_phase_key(et, t, cap, row, r);
     stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, packets ? PP_GROUPS : PH_GROUPS);
     for (int g = 0; g < ET_GROUP_COUNT; g++)
         for (int d = 0; d < 2; d++)
@@ -414,8 +452,8 @@ static void write_phase_row(stat_tap_table *t, const et_capture *cap, guint row,
         return;
     set_string(t, row, PH_VERDICT, r->verdict);
     set_uint(t, row, PH_SPEECH_BYTES, r->voice_up_bytes);
-    set_float(t, row, PH_SPEECH_RATE, r->voice_up_rate);
-    set_float(t, row, PH_SPEECH, r->speech_s);
+    set_float(et, t, row, PH_SPEECH_RATE, r->voice_up_rate);
+    set_float(et, t, row, PH_SPEECH, r->speech_s);
 }
 
 static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
@@ -432,15 +470,13 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
     size_t n;
     const uint32_t *changed = et_ptable_changed(v->ptable, &n);
     if (n)
-        ensure_row(&v->ui, t, et_ptable_rows(v->ptable) - 1);
+        ensure_row(v, t, et_ptable_rows(v->ptable) - 1);
     for (size_t i = 0; i < n; i++)
-        write_phase_row(t, cap, changed[i], et_ptable_get(v->ptable, changed[i]), v->kind == ET_TABLE_PHASE_PACKETS);
+        write_phase_row(v, t, cap, changed[i], et_ptable_get(v->ptable, changed[i]));
     double end;
     const uint32_t *silent = et_ptable_silent(v->ptable, &n, &end);
-    for (size_t i = 0; i < n; i++) {
-        stat_tap_table_item_type *it = stat_tap_get_field_data(t, silent[i], 0);
-        it[PH_DURATION].value.float_value = end - it[PH_START].value.float_value;
-    }
+    for (size_t i = 0; i < n; i++)
+        set_float(v, t, silent[i], PH_DURATION, end - get_float(t, silent[i], PH_START));
     return TAP_PACKET_REDRAW;
 }
 
@@ -490,9 +526,11 @@ void echotap_register_stats(module_t *module)
     if (!flows_table.registered)
         ws_warning("echotap: the flow record's columns do not fill the Flows table: not registered");
     phases_table.registered = phase_packets_table.registered = timeline_table.registered = true;
-    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
+        numbers_as_text(all[i]);
         if (all[i]->registered)
             register_stat_tap_table_ui(&all[i]->ui);
+    }
 }
 
 /* ---- private copies (the live view, echotap-live.c) ---- */
@@ -512,6 +550,7 @@ echotap_table *echotap_table_copy_new(const char *cli_string)
     c->ui.refcount = 0;
     c->kind = of->kind;
     c->title = of->title;
+    c->number_format = of->number_format;
     c->sd.stat_tap_data = &c->ui;
     table_rows(c);
     return c;

@@ -67,6 +67,8 @@ void echotap_table_copy_reset(echotap_table *c);
 tap_packet_status echotap_table_copy_packet(echotap_table *c, packet_info *pinfo, epan_dissect_t *edt,
                                             const void *data, tap_flags_t flags);
 void echotap_table_copy_free(echotap_table *c);
+/* A cell's number: a UINT's, or the one a cell of a column with decimals holds beside its text. */
+double echotap_table_cell_number(const stat_tap_table_item_type *it);
 
 
 /* A -z init callback (echotap,json and echotap,live) is declared ET_Z_INIT_TYPE and ends with

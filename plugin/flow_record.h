@@ -20,7 +20,7 @@ typedef struct et_flow_totals {
 typedef enum { ET_REC_STRING, ET_REC_UINT } et_rec_type;
 
 typedef struct et_rec_value {
-    const char *s;             /* ET_REC_STRING; NULL: the flow has none (JSON null) */
+    const char *s;             /* ET_REC_STRING; NULL: the flow has none (its column's `none`) */
     uint64_t u;                /* ET_REC_UINT */
 } et_rec_value;
 
@@ -30,7 +30,7 @@ typedef struct et_flow_column {
     const char *title;         /* Flows table column title; NULL: not in the table */
     const char *format;        /* the table column's printf format */
     int table_col;             /* the column's place in the table (-1: not in it) */
-    const char *none;          /* what the table shows for a NULL string */
+    const char *none;          /* what the table and the JSON show for a NULL string ("" or NULL: JSON null) */
     bool fixed;                /* never changes once the flow exists */
     /* buf (at least 64 bytes) may hold the string returned in v->s. */
     void (*get)(const et_flows *f, const et_flow *fl, const et_flow_totals *t, char *buf, size_t size,

@@ -267,6 +267,9 @@ const char *et_service_error(const char *service)
     size_t n = strlen(service);
     if (n > 31)
         return "the service name is longer than 31 characters";
+    /* The one name of a flow without a service (tables, JSON, corpus): a rule's would be read as it. */
+    if (strcmp(service, groups[ET_GROUP_UNTAGGED].name) == 0)
+        return "\"untagged\" names a flow without a service: a rule cannot give it";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)service[i];
         if (!(g_ascii_islower(c) || g_ascii_isdigit(c) || c == '-' || c == '_'))

@@ -214,7 +214,7 @@ def check_timeline(ctx, line):
 def check_live(ctx, line):
     tshark = ctx.tshark
     out = run_tshark_line(tshark, line, STUDY)
-    assert "Echotap Live:" in out and "\nPhases\n" in out and "\nFlows\n" in out
+    assert "Echotap Live:" in out and "\nPhases\n" in out and "\nFlows (" in out
     assert f"{truth_total(STUDY, 'packets')} packets of TCP and UDP flows" in out
 
 

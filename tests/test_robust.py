@@ -552,6 +552,7 @@ BAD_RULES = {
     '"avs-*-*.amazon.com","avs"': "only one '*'",
     '"ok.example","Bad Service"': "lower-case",
     '"ok.example",""': "the service is empty",
+    '"ok.example","untagged"': "names a flow without a service",
     '"bü.example","web"': "may only hold",
     '"ok\texample","web"': "may only hold",
     f'"{"a" * 300}.com","web"': "longer than a host name",

@@ -11,7 +11,9 @@ and calls its draw callback at its statistics update interval (3 s by default).
 
 Wireshark captures while a local TLS client and server (openssl, SNI avs-alexa-1-na.amazon.com)
 exchange traffic. One live window is opened at start with -z, a second from the Statistics menu
-during the capture; both are read twice (their text, copied) and must grow; the menu's window is
+during the capture; both are read twice (their text, copied) and must grow, their Flows folded
+into a screen's rows (the client's connections are one group of device, service and server) and
+their "Drawn at" wall clock moving on, the last packet's capture time just before it; the menu's window is
 then closed during the capture and the other keeps growing. Once the capture is stopped, the
 window's numbers must equal tshark's read of the file Wireshark captured to; after File > Reload
 (the file closed and read again), too. Wireshark's debug log of the plugin counts the views
@@ -19,6 +21,7 @@ opened and closed: each closed window's listener goes at once, the last at shutd
 Without a capture file, the view opens (twice) from the menu, shows no packets and closes.
 How the unprivileged user captures, and when the test is skipped: tests/live_capture.py.
 """
+import datetime
 import pathlib
 import re
 import subprocess
@@ -29,8 +32,8 @@ import pytest
 
 from conftest import Tshark
 from live_capture import TlsTraffic, capture_programs, readable_copy
-from live_view import (LiveTextError, expected_from_tables, flow_packets, parse_live, phase_bytes, sections,
-                       tshark_live_text)
+from live_view import (TOP, LiveTextError, expected_from_tables, flow_count, flow_packets, parse_live, phase_bytes,
+                       sections, tshark_live_text)
 from test_gui import FLOWS_ITEM_DEBIAN12, MENU_TABLES, display, out_dir  # noqa: F401  (fixtures)
 from test_plugin import parse_table
 import wireshark_gui as gui
@@ -184,20 +187,29 @@ def test_live_view_grows_during_a_live_capture(display, out_dir, _tmp_root, plug
         reads = []
         for _ in range(2):
             time.sleep(2 * UPDATE_S)
-            reads.append(({name: read_view(ws, win) for name, win in windows.items()}, traffic.connections))
-        (v1, c1), (v2, c2) = reads
+            reads.append(({name: read_view(ws, win) for name, win in windows.items()}, traffic.connections,
+                          datetime.datetime.now(datetime.timezone.utc)))
+        (v1, c1, t1), (v2, c2, t2) = reads
         for name in windows:
-            print(f"live window ({name}): packets {v1[name]['packets']} -> {v2[name]['packets']}, flow rows "
-                  f"{len(v1[name]['Flows'][1])} -> {len(v2[name]['Flows'][1])}, phase bytes "
-                  f"{phase_bytes(v1[name])} -> {phase_bytes(v2[name])}")
+            print(f"live window ({name}): packets {v1[name]['packets']} -> {v2[name]['packets']}, flows "
+                  f"{flow_count(v1[name])} -> {flow_count(v2[name])} in {len(v2[name]['Flows'][1])} rows, phase "
+                  f"bytes {phase_bytes(v1[name])} -> {phase_bytes(v2[name])}, drawn {v1[name]['drawn']} -> "
+                  f"{v2[name]['drawn']}, last packet captured {v2[name]['captured']}")
         assert c2 > c1 > 0, "the TLS client did not connect"
         for name in windows:
             a, b = v1[name], v2[name]
             assert 0 < a["packets"] < b["packets"], f"{name}: packets did not grow: {a['packets']}, {b['packets']}"
-            assert 0 < len(a["Flows"][1]) < len(b["Flows"][1]), f"{name}: flow rows did not grow"
+            assert 0 < flow_count(a) < flow_count(b), f"{name}: flows did not grow"
+            # The flows fold (one connection each) into a screen's rows.
+            assert len(b["Flows"][1]) <= TOP + len({r["Device"] for r in b["Flows"][1]}) < flow_count(b)
             assert 0 < phase_bytes(a) < phase_bytes(b), f"{name}: phase bytes did not grow"
             assert flow_packets(b) == b["packets"]
             assert a["Phases"][1], f"{name}: no phase rows"
+            # Redrawn during the capture: the wall clock moves on, the last packet is recent.
+            for view, read_at in ((a, t1), (b, t2)):
+                assert read_at - datetime.timedelta(seconds=2 * UPDATE_S + 2) <= view["drawn"] <= read_at
+                assert datetime.timedelta(0) <= view["drawn"] - view["captured"] <= datetime.timedelta(seconds=10)
+            assert a["drawn"] < b["drawn"]
 
         # A screenshot big enough to read: the window opens at 620 x 450 and wraps its lines.
         gui.xdo(ws.display, "windowsize", at_start, 1400, 640)
@@ -230,7 +242,7 @@ def test_live_view_grows_during_a_live_capture(display, out_dir, _tmp_root, plug
                                                       parse_table(out, "Echotap Flows"))
         assert want["packets"] > v3["packets"]
         print(f"live window (-z) after closing the other: packets {v3['packets']}; saved file: {want['packets']}, "
-              f"{len(want['Flows'][1])} flows")
+              f"{flow_count(want)} flows")
         # The last statistics update after the capture stopped draws the last packets.
         wait_equal(ws, at_start, want, "after the capture")
 

@@ -259,7 +259,7 @@ static void test_service_error(void **state)
     char name[40];
     assert_null(et_service_error(repeat(name, 's', 31)));
 
-    const char *bad[] = { "", "AVS", "Avs", "a b", "a.b", "caf\xc3\xa9", "a/b", "x\n" };
+    const char *bad[] = { "", "AVS", "Avs", "a b", "a.b", "caf\xc3\xa9", "a/b", "x\n", "untagged" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *err = et_service_error(bad[i]);
         if (err == NULL)
