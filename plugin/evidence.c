@@ -291,3 +291,9 @@ void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, e
     gather_dns(pinfo, tree, flows);
     gather_mdns(pinfo, tree, flows);
 }
+
+void et_gather_from_tree(void *user, et_flows *flows, et_flow *fl, bool up)
+{
+    const et_tree_evidence *te = (const et_tree_evidence *)user;
+    et_gather_evidence(te->pinfo, te->tree, flows, fl, up, te->use_cert);
+}

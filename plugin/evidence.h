@@ -26,6 +26,14 @@ void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, e
  * order): the bad-name expert info, recorded for later passes. */
 void et_payload_name_problem(packet_info *pinfo, int kind);
 
+/* et_capture_packet's gather callback for the tree path: user is an et_tree_evidence. */
+typedef struct et_tree_evidence {
+    packet_info *pinfo;
+    proto_tree *tree;
+    bool use_cert;
+} et_tree_evidence;
+void et_gather_from_tree(void *user, et_flows *flows, et_flow *fl, bool up);
+
 /* Later passes: the bad-name expert infos again, on ti, from what the first pass recorded (their
  * tree need not hold the names: only the first pass primes other dissectors' fields). */
 void et_name_problems_again(packet_info *pinfo, proto_item *ti);

@@ -13,8 +13,7 @@
 #include "echotap.h"
 #include "evidence.h"
 #include "extract.h"
-#include "frame.h"
-#include "payload_evidence.h"
+#include "echotap-payload.h"
 
 #include <string.h>
 
@@ -34,20 +33,10 @@ static int hf_dir = -1, hf_phase = -1, hf_phase_index = -1, hf_flow = -1;
 static int hf_other = -1, hf_other_evidence = -1, hf_other_host = -1;
 static int hf_tls_rejected = -1, hf_tls_alert = -1, hf_tls_issuer = -1;
 
-static int ett_echotap = -1;
-static int ett_other = -1;
+static int ett_echotap = -1, ett_other = -1;
 
-static expert_field ei_mismatch = EI_INIT;
-static expert_field ei_bad_name = EI_INIT;
-static expert_field ei_big_download = EI_INIT;
-static expert_field ei_suspect = EI_INIT;
-static expert_field ei_rejected = EI_INIT;
-static expert_field ei_path_differs = EI_INIT;
-
-/* The payload path's handshake buffers, for the open file (with the paths payload and both). */
-static et_payload_evidence *payload_evidence;
-/* With the path both: flows whose difference between the paths was reported (by flow id). */
-static GArray *reported_differences;
+static expert_field ei_mismatch = EI_INIT, ei_bad_name = EI_INIT, ei_big_download = EI_INIT;
+static expert_field ei_suspect = EI_INIT, ei_rejected = EI_INIT, ei_path_differs = EI_INIT;
 
 /* ---- the postdissector ---- */
 
@@ -64,85 +53,6 @@ static bool ip_of(const address *a, et_addr *out)
     return false;
 }
 
-typedef struct tree_evidence {
-    packet_info *pinfo;
-    proto_tree *tree;
-    bool use_cert;
-} tree_evidence;
-
-static void gather_from_tree(void *user, et_flows *flows, et_flow *fl, bool up)
-{
-    tree_evidence *te = (tree_evidence *)user;
-    et_gather_evidence(te->pinfo, te->tree, flows, fl, up, te->use_cert);
-}
-
-static void name_refused(void *user, et_name_kind kind)
-{
-    et_payload_name_problem((packet_info *)user, (int)kind);
-}
-
-static void gather_from_payload(void *user, et_flows *flows, et_flow *fl, bool up)
-{
-    et_payload_gather(payload_evidence, flows, fl, up, (const et_segment *)user);
-}
-
-static bool link_of(const packet_info *pinfo, et_link *link)
-{
-    if (pinfo->rec == NULL || pinfo->rec->rec_type != REC_TYPE_PACKET)
-        return false;
-    switch (pinfo->rec->rec_header.packet_header.pkt_encap) {
-    case WTAP_ENCAP_ETHERNET: *link = ET_LINK_ETHERNET; return true;
-    case WTAP_ENCAP_SLL: *link = ET_LINK_SLL; return true;
-    case WTAP_ENCAP_SLL2: *link = ET_LINK_SLL2; return true;
-    case WTAP_ENCAP_NULL: case WTAP_ENCAP_LOOP: *link = ET_LINK_NULL; return true;
-    case WTAP_ENCAP_RAW_IP: case WTAP_ENCAP_RAW_IP4: case WTAP_ENCAP_RAW_IP6: *link = ET_LINK_RAW_IP; return true;
-    default: return false;
-    }
-}
-
-/* The packet's TCP/UDP header and payload from the frame's bytes; false when they are not the
- * ones Wireshark's dissectors gave the packet (a tunnel, a fragment, another link type). */
-static bool transport_of(tvbuff_t *tvb, packet_info *pinfo, const et_addr *src, const et_addr *dst,
-                         et_transport *tr)
-{
-    et_link link;
-    if (!link_of(pinfo, &link))
-        return false;
-    guint len = tvb_captured_length(tvb);
-    if (!et_frame_transport(link, tvb_get_ptr(tvb, 0, len), len, tr))
-        return false;
-    et_addr s, d;
-    et_addr_set(&s, tr->family, tr->src);
-    et_addr_set(&d, tr->family, tr->dst);
-    return tr->proto == (pinfo->ptype == PT_TCP ? 6 : 17) && tr->sport == pinfo->srcport &&
-           tr->dport == pinfo->destport && et_addr_equal(&s, src) && et_addr_equal(&d, dst);
-}
-
-/* With the path both: does the payload path's flow (in the shadow capture) hold other names than
- * the tree's? Text for the expert info, or NULL. */
-static char *path_difference(const et_capture *capture, const et_flow *tree_fl, const et_flow *payload_fl)
-{
-    for (int e = ET_EV_NONE + 1; e < ET_EV_COUNT; e++) {
-        const char *a = tree_fl->ev_host[e], *b = payload_fl->ev_host[e];
-        if (g_strcmp0(a, b) != 0)
-            return g_strdup_printf("Evidence %s: tree %s, payload %s", et_evidence_name((et_evidence)e),
-                                   a ? a : "(none)", b ? b : "(none)");
-    }
-    if (g_strcmp0(tree_fl->cert_issuer, payload_fl->cert_issuer) != 0 || tree_fl->cert_frame != payload_fl->cert_frame ||
-        tree_fl->rejected_alert != payload_fl->rejected_alert)
-        return g_strdup_printf("Certificate seen in frame %u / %u, issuer %s / %s, rejecting alert %u / %u (tree / payload)",
-                               tree_fl->cert_frame, payload_fl->cert_frame,
-                               tree_fl->cert_issuer ? tree_fl->cert_issuer : "(none)",
-                               payload_fl->cert_issuer ? payload_fl->cert_issuer : "(none)",
-                               tree_fl->rejected_alert, payload_fl->rejected_alert);
-    const et_device *a = et_flows_device(capture->flows, tree_fl->device);
-    const et_device *b = et_flows_device(echotap_shadow_capture()->flows, payload_fl->device);
-    if (strcmp(a->model, b->model) != 0)
-        return g_strdup_printf("Device model: tree %s, payload %s", a->model[0] ? a->model : "(none)",
-                               b->model[0] ? b->model : "(none)");
-    return NULL;
-}
-
 /* The first pass: the packet, as Wireshark's dissectors found it, into the capture. */
 static et_flow *first_pass(et_capture *capture, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
                            conversation_t *conv, const et_addr *src, const et_addr *dst, double t)
@@ -150,7 +60,7 @@ static et_flow *first_pass(et_capture *capture, tvbuff_t *tvb, packet_info *pinf
     guint id = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap));
     bool known = id && et_flows_get(capture->flows, id - 1);
     et_evidence_path path = echotap_evidence_path();
-    tree_evidence te = { pinfo, tree, capture->cfg.use_cert };
+    et_tree_evidence te = { pinfo, tree, capture->cfg.use_cert };
     et_packet p = {
         .flow = known ? id - 1 : ET_NO_FLOW,
         .proto = pinfo->ptype == PT_TCP ? 6 : 17,
@@ -163,26 +73,13 @@ static et_flow *first_pass(et_capture *capture, tvbuff_t *tvb, packet_info *pinf
         .abs_t = nstime_to_sec(&pinfo->abs_ts),
         .frame = pinfo->num,
         .src_mac = pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6 ? (const uint8_t *)pinfo->dl_src.data : NULL,
-        .gather = tree ? gather_from_tree : NULL,
+        .gather = tree ? et_gather_from_tree : NULL,
         .gather_user = &te,
     };
     et_packet from_payload = p;
-    et_transport tr;
     et_segment seg;
-    if (path != ET_PATH_TREE && transport_of(tvb, pinfo, src, dst, &tr)) {
-        seg = (et_segment){ .proto = p.proto, .src = *src, .dst = *dst, .sport = p.sport, .dport = p.dport,
-                            .seq = tr.seq, .tcp_flags = tr.tcp_flags, .payload = tr.payload, .len = tr.captured,
-                            .frame = p.frame, .t = t, .use_cert = capture->cfg.use_cert,
-                            .refused = path == ET_PATH_PAYLOAD ? name_refused : NULL, .refused_user = pinfo };
-        from_payload.tcp_flags = !known ? tr.tcp_flags : -1;
-        from_payload.payload_len = p.proto == 6 ? tr.payload_len : p.frame_len;
-        from_payload.gather = gather_from_payload;
-        from_payload.gather_user = &seg;
-    } else if (path != ET_PATH_TREE) {
-        from_payload.tcp_flags = -1;
-        from_payload.payload_len = p.frame_len;
-        from_payload.gather = NULL;
-    }
+    if (path != ET_PATH_TREE)
+        echotap_payload_fill(tvb, pinfo, known, capture->cfg.use_cert, path == ET_PATH_PAYLOAD, &from_payload, &seg);
     et_flow *fl = et_capture_packet(capture, path == ET_PATH_PAYLOAD ? &from_payload : &p);
     if (!known)
         conversation_add_proto_data(conv, proto_echotap, GUINT_TO_POINTER(fl->id + 1));
@@ -190,12 +87,8 @@ static et_flow *first_pass(et_capture *capture, tvbuff_t *tvb, packet_info *pinf
         et_capture *shadow = echotap_shadow_capture();
         from_payload.flow = known ? fl->id : ET_NO_FLOW;
         et_flow *pfl = et_capture_packet(shadow, &from_payload);
-        if (fl->id >= reported_differences->len)
-            g_array_set_size(reported_differences, fl->id + 1);
-        bool *reported = &g_array_index(reported_differences, bool, fl->id);
-        char *diff = *reported ? NULL : path_difference(capture, fl, pfl);
+        char *diff = echotap_payload_difference(capture, fl, shadow, pfl);
         if (diff) {
-            *reported = true;
             expert_add_info_format(pinfo, NULL, &ei_path_differs, "Flow %u: %s", fl->id, diff);
             g_free(diff);
         }
@@ -409,20 +302,13 @@ static void evidence_path_init(void)
     et_evidence_path path = echotap_evidence_path();
     if (path != ET_PATH_PAYLOAD && proto_is_protocol_enabled(find_protocol_by_id(proto_echotap)))
         set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
-    if (path != ET_PATH_TREE)
-        payload_evidence = et_payload_evidence_new(ET_HANDSHAKE_BUDGET);
-    if (path == ET_PATH_BOTH)
-        reported_differences = g_array_new(FALSE, TRUE, sizeof(bool));
+    echotap_payload_init(path);
 }
 
 static void evidence_path_cleanup(void)
 {
     set_postdissector_wanted_hfids(echotap_handle, NULL);
-    et_payload_evidence_free(payload_evidence);
-    payload_evidence = NULL;
-    if (reported_differences)
-        g_array_free(reported_differences, TRUE);
-    reported_differences = NULL;
+    echotap_payload_cleanup();
 }
 
 /* ---- registration ---- */
