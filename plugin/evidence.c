@@ -243,7 +243,7 @@ static void gather_dns(packet_info *pinfo, proto_tree *tree, et_flows *flows)
     g_ptr_array_free(all, TRUE);
 }
 
-/* A device announcing its model over mDNS (doc/classification.md, "Speakers"): the TXT strings of
+/* A device announcing its model over mDNS (doc/classification.md, "Smart speakers"): the TXT strings of
  * a response it sent. A response whose address records all name other hosts is a proxy's (a
  * Bonjour sleep proxy answers for sleeping devices): it says nothing about its sender. */
 static void gather_mdns(packet_info *pinfo, proto_tree *tree, et_flows *flows)

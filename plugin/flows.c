@@ -288,7 +288,7 @@ et_assistant et_device_assistant(const et_device *d)
     return d->by_vendor;
 }
 
-/* doc/classification.md, "Speakers": a speaker service stays on a speaker of its assistant; a
+/* doc/classification.md, "Smart speakers": a speaker service stays on a speaker of its assistant; a
  * device that is no speaker gets the fallback (a phone's Siri is "apple"), and so does a speaker
  * of another assistant for a voice service (an Echo's www.google.com is search). A speaker whose
  * assistant is unknown keeps every voice service: its traffic decides. */

@@ -51,7 +51,7 @@ typedef struct et_device {
     uint32_t id;
     et_addr addr;
     char addr_text[46];        /* addr as text (et_addr_to_str), made once */
-    /* What says it is a speaker, and of which assistant (doc/classification.md, "Speakers"). */
+    /* What says it is a speaker, and of which assistant (doc/classification.md, "Smart speakers"). */
     et_assistant by_vendor;    /* its MAC vendor (et_vendor_assistant) */
     et_assistant by_model;     /* a speaker model it announced over mDNS */
     et_assistant by_flow;      /* a flow named by a rule that only that assistant's devices use */

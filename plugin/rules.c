@@ -149,7 +149,7 @@ bool et_speaker_service(const char *service, et_assistant *assistant, bool *voic
 }
 
 /* Makers whose every networked product is a speaker, by the start of Wireshark's manufacturer
- * name (doc/classification.md, "Speakers"). Apple and Google make phones too: their speakers are
+ * name (doc/classification.md, "Smart speakers"). Apple and Google make phones too: their speakers are
  * told by mDNS. */
 static const struct {
     const char *vendor;

@@ -46,7 +46,7 @@ const char *et_assistant_name(et_assistant a);
  * unknown assistant; NULL for none. */
 const char *et_assistant_voice_service(et_assistant a);
 
-/* Services that describe what a smart speaker does (doc/classification.md, "Speakers"): the
+/* Services that describe what a smart speaker does (doc/classification.md, "Smart speakers"): the
  * assistant they belong to (voice services: their own; Amazon's device services: Alexa) and the
  * service a device that is not a speaker gets instead ("amazon", "apple", "google"). Returns
  * false for any other service. */
