@@ -151,11 +151,7 @@ bool et_speaker_service(const char *service, et_assistant *assistant, bool *voic
 /* Makers whose every networked product is a speaker, by the start of Wireshark's manufacturer
  * name (doc/classification.md, "Smart speakers"). Apple and Google make phones too: their speakers are
  * told by mDNS. */
-static const struct {
-    const char *vendor;
-    et_assistant assistant;
-    const char *source;
-} speaker_vendors[] = {
+static const et_speaker_sign speaker_vendors[] = {
     { "Amazon", ET_ASSISTANT_ALEXA, "Echo devices' MAC addresses are Amazon Technologies' OUIs" },
     { "Sonos", ET_ASSISTANT_UNKNOWN, "Sonos players (OUI 48:a6:b8 and others) carry Alexa or Google Assistant built in" },
 };
@@ -163,24 +159,32 @@ static const struct {
 et_assistant et_vendor_assistant(const char *vendor)
 {
     for (size_t i = 0; vendor && i < G_N_ELEMENTS(speaker_vendors); i++) {
-        if (g_ascii_strncasecmp(vendor, speaker_vendors[i].vendor, strlen(speaker_vendors[i].vendor)) == 0)
+        if (g_ascii_strncasecmp(vendor, speaker_vendors[i].text, strlen(speaker_vendors[i].text)) == 0)
             return speaker_vendors[i].assistant;
     }
     return ET_ASSISTANT_NONE;
 }
 
 /* Speaker models in the TXT records a device announces over mDNS (key=value, value prefix). */
-static const struct {
-    const char *prefix;
-    et_assistant assistant;
-    const char *source;
-} speaker_models[] = {
+static const et_speaker_sign speaker_models[] = {
     { "model=AudioAccessory", ET_ASSISTANT_SIRI, "_airplay._tcp / _raop._tcp TXT of HomePod (AudioAccessory1,1) and HomePod mini (AudioAccessory5,1)" },
     { "rpMd=AudioAccessory", ET_ASSISTANT_SIRI, "_companion-link._tcp TXT of HomePods" },
     { "md=Google Home", ET_ASSISTANT_GOOGLE, "_googlecast._tcp TXT of Google Home, Home Mini, Home Max" },
     { "md=Google Nest", ET_ASSISTANT_GOOGLE, "_googlecast._tcp TXT of Google Nest Mini, Nest Hub" },
     { "md=Nest ", ET_ASSISTANT_GOOGLE, "_googlecast._tcp TXT of Nest Audio" },
 };
+
+const et_speaker_sign *et_speaker_vendors(size_t *count)
+{
+    *count = G_N_ELEMENTS(speaker_vendors);
+    return speaker_vendors;
+}
+
+const et_speaker_sign *et_speaker_models(size_t *count)
+{
+    *count = G_N_ELEMENTS(speaker_models);
+    return speaker_models;
+}
 
 /* The TXT keys that carry a device's model: Apple's (model, rpMd) and Google Cast's (md). */
 static const char *const model_keys[] = { "model=", "rpMd=", "md=" };
@@ -203,8 +207,8 @@ et_assistant et_mdns_txt_assistant(const char *txt, size_t len, char *model, siz
     if (model_size)
         model[vlen] = '\0';
     for (size_t i = 0; i < G_N_ELEMENTS(speaker_models); i++) {
-        size_t n = strlen(speaker_models[i].prefix);
-        if (len >= n && strncmp(txt, speaker_models[i].prefix, n) == 0)
+        size_t n = strlen(speaker_models[i].text);
+        if (len >= n && strncmp(txt, speaker_models[i].text, n) == 0)
             return speaker_models[i].assistant;
     }
     return ET_ASSISTANT_NONE;

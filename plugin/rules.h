@@ -52,6 +52,16 @@ const char *et_assistant_voice_service(et_assistant a);
  * false for any other service. */
 bool et_speaker_service(const char *service, et_assistant *assistant, bool *voice, const char **fallback);
 
+/* A sign that a device is a speaker, as data with its public source: the start of a MAC vendor's
+ * name, or of an mDNS TXT string. doc/classification.md's tables are generated from these. */
+typedef struct et_speaker_sign {
+    const char *text;
+    et_assistant assistant;
+    const char *source;
+} et_speaker_sign;
+const et_speaker_sign *et_speaker_vendors(size_t *count);
+const et_speaker_sign *et_speaker_models(size_t *count);
+
 /* What a device's MAC vendor says (Wireshark's manufacturer name): an Amazon device is an Alexa
  * speaker, a speaker maker's device a speaker whose assistant is unknown; else NONE. */
 et_assistant et_vendor_assistant(const char *vendor);

@@ -597,6 +597,17 @@ static char *rules_markdown(void)
     for (size_t i = 0; i < n; i++)
         g_string_append_printf(md, "| `%s` | %s | %s | %s |\n", b[i].pattern, b[i].service,
                                et_group_name(b[i].group), b[i].source);
+    static const struct { const char *caption; const et_speaker_sign *(*signs)(size_t *); } kinds[] = {
+        { "MAC vendor (the start of Wireshark's manufacturer name)", et_speaker_vendors },
+        { "mDNS TXT string (its start)", et_speaker_models },
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+        g_string_append_printf(md, "\n| %s | speaker of | source |\n|---|---|---|\n", kinds[k].caption);
+        const et_speaker_sign *sg = kinds[k].signs(&n);
+        for (size_t i = 0; i < n; i++)
+            g_string_append_printf(md, "| `%s` | %s | %s |\n", sg[i].text, et_assistant_name(sg[i].assistant),
+                                   sg[i].source);
+    }
     return g_string_free(md, FALSE);
 }
 
