@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 # name that Debian 13 and later dropped), so the suite also installs in tools/compat's chroots.
 # dpkg-dev and file: the .deb's dependencies (dpkg-shlibdeps); lintian checks the .deb.
 # slurm-wlm and munge (9 packages, 13 MB installed): the corpus test's one-node Slurm cluster.
-PKGS="wireshark-dev libwireshark-dev libgcrypt20-dev tshark cmake make gcc pkg-config libglib2.0-dev libcmocka-dev python3 python3-pytest util-linux gnuplot-nox
+PKGS="wireshark-dev libwireshark-dev libgcrypt20-dev tshark cmake make gcc pkg-config libglib2.0-dev libcmocka-dev python3 python3-pytest python3-cryptography util-linux gnuplot-nox
 wireshark xvfb xauth x11-utils xdotool imagemagick xclip parallel openssh-server openssl
 dpkg-dev file lintian slurm-wlm munge"
 missing=""
