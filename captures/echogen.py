@@ -501,3 +501,17 @@ def tls_mutual_handshake(conn, rng, t, server_cert, client_cert):
     t = conn.send(t + 0.003, True, record(22, certificate([client_cert]) + client_key_exchange(rng) +
                                           certificate_verify(rng)) + CCS + encrypted_finished(rng))
     return conn.send(t + 0.001, False, CCS + encrypted_finished(rng))
+
+
+# Local addresses (doc/classification.md, "Rules"; flows.c et_addr_is_local: multicast and everything
+# above it in IPv4): a flow to one of them whose host matches no rule is `local`,
+# with evidence `lan` when nothing names it. Documentation ranges (198.51.100.0/24, 2001:db8::/32)
+# stand for cloud servers here: they are not in this list.
+LOCAL_NETS = [ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/3",
+    "0.0.0.0/8", "fc00::/7", "fe80::/10", "ff00::/8", "::1/128")]
+
+
+def is_local(ip):
+    ip = ipaddress.ip_address(ip)
+    return any(ip in net for net in LOCAL_NETS if net.version == ip.version)

@@ -11,15 +11,14 @@ and per phase x device x service x direction (frame lengths), the schedule and t
 interactions. Same seed, same bytes.
 """
 import argparse
-import ipaddress
 import json
 import pathlib
 import random
 import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from echogen import (CCS, Capture, Host, Net, TcpConn, UdpConn, app_data, certificate, client_hello,  # noqa: E402
-                     dns_message, encrypted_finished, gquic_chlo, gquic_short, handshake, http_request,
+from echogen import (Capture, Host, Net, TcpConn, UdpConn, app_data, certificate, client_hello, is_local,  # noqa: E402
+                     dns_message, gquic_chlo, gquic_short, handshake, http_request,
                      http_response, mdns_response, ntp_packet, record, server_hello, server_key_exchange,
                      tls13_handshake, tls_full_handshake, tls_mutual_handshake, tls_resumed_handshake, us)
 
@@ -30,19 +29,6 @@ T0 = 1768471200.0            # 2026-01-15 10:00:00 UTC
 # AVS audio (see captures/README.md): 16 kHz 16-bit mono PCM = 32000 B/s, sent as one HTTP/2
 # DATA frame per 100 ms; a TLS record adds 5 bytes of header and 16 of AEAD tag, HTTP/2 9.
 AUDIO_CHUNK = 3200 + 9 + 16
-
-
-# Local addresses (doc/classification.md, "Rules"): a flow to one of them whose host matches no rule is `local`,
-# with evidence `lan` when nothing names it. Documentation ranges (198.51.100.0/24, 2001:db8::/32)
-# stand for cloud servers here: they are not in this list.
-LOCAL_NETS = [ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4",
-    "0.0.0.0/8", "fc00::/7", "fe80::/10", "ff00::/8", "::1/128")]
-
-
-def is_local(ip):
-    ip = ipaddress.ip_address(ip)
-    return any(ip in net for net in LOCAL_NETS if net.version == ip.version)
 
 
 def lan_truth(server_ip, service, host, evidence):

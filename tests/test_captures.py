@@ -10,20 +10,13 @@ import sys
 
 import pytest
 
-from conftest import CAPTURES, load_truth, truth_captures
+from conftest import CAPTURES, ROOT, load_truth, truth_captures
+
+sys.path.insert(0, str(ROOT / "captures"))
+from echogen import is_local  # noqa: E402  (the generator's local ranges, as flows.c's)
 
 # The voice services a flow found by its shape alone can get (doc/phases.md, "The voice connection").
 VOICE_SERVICES = {"avs", "siri", "google-assistant", "voice"}
-LOCAL_NETS = [ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4",
-    "0.0.0.0/8", "fc00::/7", "fe80::/10", "ff00::/8", "::1/128")]
-
-
-def is_local(address):
-    ip = ipaddress.ip_address(address)
-    return any(ip in net for net in LOCAL_NETS if net.version == ip.version)
-
-
 GENERATED = [p for p in truth_captures() if load_truth(p).get("made_by", "").startswith("captures/generate.py")]
 HOSTILE = {"hostile.pcapng"}
 
