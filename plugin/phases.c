@@ -57,7 +57,7 @@ static void flow_voice_free(gpointer p)
             g_array_free(fv->pending, TRUE);
         if (fv->segments)
             g_array_free(fv->segments, TRUE);
-        g_array_free(fv->active, TRUE);
+        g_array_free(fv->activity, TRUE);
         g_free(fv);
     }
 }
@@ -66,6 +66,7 @@ et_phases *et_phases_new(const et_schedule *sched, const et_detector_config *cfg
 {
     et_phases *p = g_new0(et_phases, 1);
     p->cfg = *cfg;
+    p->gap_bins = (uint32_t)llround(cfg->gap / cfg->bin);
     if (sched) {
         p->sched = g_new0(et_schedule, 1);
         *p->sched = *sched;
@@ -200,7 +201,7 @@ static speech_segment *last_segment(flow_voice *fv)
 
 static uint32_t gap_bins(const et_phases *p)
 {
-    return (uint32_t)llround(p->cfg.gap / p->cfg.bin);
+    return p->gap_bins;
 }
 
 static void set_tail(const et_phases *p, dev_state *d)
@@ -343,14 +344,37 @@ static bool in_tail(const et_flows *flows, const et_flow *fl)
     return et_phases_voice_path(flows, fl) || et_flow_group(fl) == ET_GROUP_METRICS;
 }
 
-static void mark_active(flow_voice *fv, uint32_t bin)
+static void mark_active(const et_phases *p, flow_voice *fv, uint32_t bin)
 {
-    GArray *a = fv->active;
-    guint i = a->len;
-    while (i > 0 && g_array_index(a, uint32_t, i - 1) > bin)
-        i--;
-    if (i == 0 || g_array_index(a, uint32_t, i - 1) != bin)
-        g_array_insert_val(a, i, bin);
+    GArray *a = fv->activity;
+    uint32_t gap = gap_bins(p);
+    guint n = a->len;
+    activity_run *last = n ? &g_array_index(a, activity_run, n - 1) : NULL;
+    if (last && bin >= last->first && (uint64_t)bin <= (uint64_t)last->last + gap) {     /* in time order */
+        last->last = MAX(last->last, bin);
+        return;
+    }
+    guint lo = 0, hi = n;              /* the first run that reaches within the gap of bin */
+    while (lo < hi) {
+        guint mid = (lo + hi) / 2;
+        if ((uint64_t)g_array_index(a, activity_run, mid).last + gap < bin)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n || (uint64_t)bin + gap < g_array_index(a, activity_run, lo).first) {
+        activity_run r = { bin, bin };
+        g_array_insert_val(a, lo, r);
+        return;
+    }
+    activity_run *r = &g_array_index(a, activity_run, lo);
+    r->first = MIN(r->first, bin);
+    r->last = MAX(r->last, bin);
+    while (lo + 1 < a->len && g_array_index(a, activity_run, lo + 1).first <= (uint64_t)r->last + gap) {
+        r->last = MAX(r->last, g_array_index(a, activity_run, lo + 1).last);
+        g_array_remove_index(a, lo + 1);
+        r = &g_array_index(a, activity_run, lo);
+    }
 }
 
 /* Flows whose class changed since we last looked: a flow that joins or leaves the voice path
@@ -397,12 +421,12 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
         fv->udp = fl->proto == 17;
         fv->voice_path = et_phases_voice_path(flows, fl);
         fv->in_tail = in_tail(flows, fl);
-        fv->active = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        fv->activity = g_array_new(FALSE, FALSE, sizeof(activity_run));
         g_ptr_array_index(p->flows, fl->id) = fv;
         g_array_append_val(d->cloud_flows, fl->id);
     }
     uint32_t bin = et_phases_bin(p, t);
-    mark_active(fv, bin);
+    mark_active(p, fv, bin);
     if (fv->in_tail && bin >= d->tail_from && bin < d->tail_to) {
         g_array_index(d->its, interaction, d->its->len - 1).last = bin;    /* it ends later */
         d->its_changed_from = MIN(d->its_changed_from, d->its->len - 1);
@@ -457,7 +481,9 @@ static gint by_first(gconstpointer a, gconstpointer b)
 }
 
 /* The last bin of the chain of tail packets (voice path, metrics) that follow `last` with gaps of
- * at most `gap` bins. */
+ * at most `gap` bins (the gap of the activity runs): a run that starts within the gap of the
+ * chain's end and goes past it is chained whole, since each of its bins is within the gap of the
+ * one before. */
 static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t last, uint32_t gap)
 {
     for (;;) {
@@ -466,17 +492,17 @@ static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t las
             const flow_voice *fv = g_ptr_array_index(p->flows, g_array_index(d->cloud_flows, uint32_t, i));
             if (!fv->in_tail)
                 continue;
-            const GArray *a = fv->active;
-            guint lo = 0, hi = a->len;         /* first bin after last */
+            const GArray *a = fv->activity;
+            guint lo = 0, hi = a->len;         /* the first run that goes past last */
             while (lo < hi) {
                 guint mid = (lo + hi) / 2;
-                if (g_array_index(a, uint32_t, mid) <= last)
+                if (g_array_index(a, activity_run, mid).last <= last)
                     lo = mid + 1;
                 else
                     hi = mid;
             }
-            for (; lo < a->len && g_array_index(a, uint32_t, lo) <= last + gap; lo++)
-                next = MAX(next, g_array_index(a, uint32_t, lo));
+            if (lo < a->len && g_array_index(a, activity_run, lo).first <= (uint64_t)last + gap)
+                next = MAX(next, g_array_index(a, activity_run, lo).last);
         }
         if (next == last)
             return last;
