@@ -674,15 +674,38 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
         /* Interactions change at the end (packets come in time order): the list too. */
         guint old_len = d->list->len;
         et_phase old_last = g_array_index(d->list, et_phase, old_len - 1);
+        /* The phases built again that are as they were (the idle phase before a growing last
+         * interaction) keep their stamp and speech: not the old last one, whose end was open. */
+        et_phase old_kept[2];
+        guint kept_from = d->its_changed_from < d->its_phase->len
+                              ? g_array_index(d->its_phase, uint32_t, d->its_changed_from) : old_len;
+        kept_from = kept_from > 0 ? kept_from - 1 : 0;
+        guint kept = 0;
+        while (kept < G_N_ELEMENTS(old_kept) && kept_from + kept + 1 < old_len) {
+            old_kept[kept] = g_array_index(d->list, et_phase, kept_from + kept);
+            kept++;
+        }
         uint32_t cut = build_auto_list(p, d, d->list, d->its_changed_from);
         d->its_changed_from = UINT32_MAX;
         g_array_set_size(d->phase_voice, d->list->len);
+        bool same_so_far = true;
         for (guint i = cut; i < d->list->len; i++) {
             et_phase *ph = &g_array_index(d->list, et_phase, i);
-            /* A last interaction that only grew at its end is the same phase, still last. */
-            bool grown = i == cut && i + 1 == d->list->len && i + 1 == old_len && ph->start == old_last.start &&
-                         ph->wake == old_last.wake && strcmp(ph->label, old_last.label) == 0;
-            ph->changed = grown ? old_last.changed : stamp;
+            const et_phase *was = i >= kept_from && i - kept_from < kept ? &old_kept[i - kept_from] : NULL;
+            if (same_so_far && was && ph->start == was->start && ph->end == was->end && ph->wake == was->wake &&
+                strcmp(ph->label, was->label) == 0) {
+                ph->changed = was->changed;
+                continue;
+            }
+            /* A last interaction that only grew at its end is the same phase, still last: the
+             * speech from its start on was counted into it. */
+            if (same_so_far && i + 1 == d->list->len && i + 1 == old_len && ph->start == old_last.start &&
+                ph->wake == old_last.wake && strcmp(ph->label, old_last.label) == 0) {
+                ph->changed = old_last.changed;
+                continue;
+            }
+            same_so_far = false;
+            ph->changed = stamp;
             g_array_index(d->phase_voice, phase_speech, i) =
                 et_phases_speech_between(p, d, ph->start, i + 1 == d->list->len ? G_MAXDOUBLE : ph->end);
         }
