@@ -29,6 +29,7 @@ typedef struct device_phases {
     GArray *rows;              /* uint32: row of each phase */
     GArray *flows;             /* uint32: ids of the device's flows */
     uint64_t judged;           /* tail is the judgement of this packet (pt->packets) */
+    uint64_t speech_judged;    /* et_phases_speech_version when tail was judged */
     double baseline;           /* idle baseline the verdicts were written with */
     /* What the last phase's row needs while nothing but the capture's end moves: its judgement
      * at the last sync, and whether that holds (see tail_can_follow). */
@@ -390,6 +391,7 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     uint64_t version;
     const et_phase *list = et_phases_list(phases, flows, device, &n, &version);
     bool automatic = et_phases_automatic(phases);
+    bool same_list = dp->listed && version == dp->version && n == dp->phases->len;
     /* Phases are stamped with the list version at which they changed, never lower than the
      * phase before's: the changed ones are those after the last stamp this table has seen. */
     uint32_t first_changed = n;
@@ -411,8 +413,10 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
         else
             sum_keys(pt, dp, i, i + 1, &x->out.cells);
     }
-    g_array_set_size(dp->phases, first_changed);
-    g_array_append_vals(dp->phases, list + first_changed, n - first_changed);
+    if (first_changed < n || dp->phases->len != n) {
+        g_array_set_size(dp->phases, first_changed);
+        g_array_append_vals(dp->phases, list + first_changed, n - first_changed);
+    }
     if (n)
         g_array_index(dp->phases, et_phase, n - 1).end = list[n - 1].end;
     dp->version = version;
@@ -422,8 +426,13 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
      * verdict when the idle baseline moved or the device became a speaker (with no count moving:
      * speech counts whatever the flows' classes, phase lists changed are written above). */
     et_phase_judgement j = { 0 };
-    if (n)
+    uint64_t speech = et_phases_speech_version(phases, device);
+    if (n && same_list && dp->judged && !dp->tail.baseline_moves && speech == dp->speech_judged) {
+        j = dp->tail;                   /* the same phase, speech and baseline: only its end moved */
+        et_phases_rejudge(phases, &list[n - 1], &j);
+    } else if (n) {
         et_phases_judge(phases, flows, device, &list[n - 1], &j);
+    }
     const et_device *dev = et_flows_device(flows, device);
     bool speaker = dev && et_device_is_speaker(dev);
     bool all = j.baseline_rate != dp->baseline || speaker != dp->speaker;
@@ -431,6 +440,7 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     dp->baseline = j.baseline_rate;
     dp->tail = j;
     dp->judged = pt->packets;
+    dp->speech_judged = speech;
     dp->tail_follows = n > 0 && tail_can_follow(phases, flows, device, &list[n - 1], &j);
     dp->changes_seen = et_flows_changes(flows, NULL);
     /* Rows whose counts alone changed are written by et_ptable_packet, once every list is synced. */
@@ -470,6 +480,8 @@ static uint32_t phase_at_key(const device_phases *dp, int64_t key, const et_phas
     uint32_t lo = 0, hi = dp->phases->len;
     double bin = et_phases_bin_seconds(phases);
     double t = key * bin + bin / 2;
+    if (hi > 0 && g_array_index(dp->phases, et_phase, hi - 1).start <= t)
+        return hi - 1;                  /* the common case: a packet of the last phase */
     while (hi - lo > 1) {
         uint32_t mid = (lo + hi) / 2;
         if (g_array_index(dp->phases, et_phase, mid).start <= t)
@@ -533,9 +545,11 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
             mark_dirty(pt, r);
         }
     }
-    for (guint i = 0; i < pt->summed_rows->len; i++)
-        g_array_index(pt->rows, row, g_array_index(pt->summed_rows, uint32_t, i)).summed = false;
-    g_array_set_size(pt->summed_rows, 0);
+    if (pt->summed_rows->len) {
+        for (guint i = 0; i < pt->summed_rows->len; i++)
+            g_array_index(pt->rows, row, g_array_index(pt->summed_rows, uint32_t, i)).summed = false;
+        g_array_set_size(pt->summed_rows, 0);
+    }
     for (guint i = 0; i < pt->dirty_rows->len; i++) {
         uint32_t r = g_array_index(pt->dirty_rows, uint32_t, i);
         const row *x = &g_array_index(pt->rows, row, r);

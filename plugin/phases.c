@@ -149,6 +149,7 @@ static guint first_index_at(GArray *s, uint32_t bin)
 static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
 {
     GArray *s = d->speech;
+    d->speech_version++;
     guint i = s->len;
     while (i > 0 && g_array_index(s, bin_entry, i - 1).bin > bin)
         i--;
@@ -589,6 +590,11 @@ uint32_t et_phases_take_speech_changed(et_phases *p, uint32_t device)
     uint32_t from = d->speech_changed_from;
     d->speech_changed_from = UINT32_MAX;
     return from;
+}
+
+uint64_t et_phases_speech_version(const et_phases *p, uint32_t device)
+{
+    return device < p->devices->len ? ((const dev_state *)g_ptr_array_index(p->devices, device))->speech_version : 0;
 }
 
 void et_phases_recount(et_phases *p)

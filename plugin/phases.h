@@ -66,6 +66,10 @@ bool et_phases_speech_start(const et_phases *p, uint32_t flow, uint32_t frame);
  * (UINT32_MAX: none): the phases before the last whose judgement must be written again. */
 uint32_t et_phases_take_speech_changed(et_phases *p, uint32_t device);
 
+/* A count that changes whenever the device's speech upload changes (for each of several tables,
+ * unlike et_phases_take_speech_changed, which tells one). */
+uint64_t et_phases_speech_version(const et_phases *p, uint32_t device);
+
 /* Builds every device's interactions again from the recorded speech, answers and activity,
  * instead of from what was kept packet by packet (equal while packets come in time order). */
 void et_phases_recount(et_phases *p);

@@ -89,6 +89,7 @@ typedef struct dev_state {
     idle_rates settled;
     bool settled_valid;
     uint32_t speech_changed_from;   /* first listed phase whose speech upload changed, or UINT32_MAX */
+    uint64_t speech_version;        /* speech_add calls */
 } dev_state;
 
 struct et_phases {
