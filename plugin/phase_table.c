@@ -40,6 +40,22 @@ typedef struct device_phases {
     bool silent;               /* its last row is silent (see et_ptable_silent) */
 } device_phases;
 
+/* Row numbers, appended to on every packet: a plain array (GArray's calls cost more than the
+ * table's own work here). */
+typedef struct row_list {
+    uint32_t *ids;
+    guint len, size;
+} row_list;
+
+static void row_list_add(row_list *l, uint32_t r)
+{
+    if (l->len == l->size) {
+        l->size = l->size ? 2 * l->size : 16;
+        l->ids = g_renew(uint32_t, l->ids, l->size);
+    }
+    l->ids[l->len++] = r;
+}
+
 /* A flow's packets in one key: a bin of the detector when automatic, a phase with a schedule.
  * Compact (a flow's record of every key it was seen in is what the table keeps per bin): a key
  * whose counts would overflow gets a second record. */
@@ -60,11 +76,11 @@ struct et_ptable {
     GPtrArray *flows;          /* table_flow*, by flow id */
     size_t change_cursor;      /* in the flows' change log */
     GArray *rows;              /* row */
-    GArray *dirty_rows;        /* uint32: rows whose counts changed with this packet */
-    GArray *summed_rows;       /* uint32: rows summed again from the bins with this packet */
+    row_list dirty_rows;       /* rows whose counts changed with this packet */
+    row_list summed_rows;      /* rows summed again from the counts with this packet */
     GPtrArray *devices;        /* device_phases*, by device id */
-    GArray *changed;           /* uint32: rows created or written since et_ptable_changed */
-    GArray *changed_out;
+    row_list changed;          /* rows created or written since et_ptable_changed */
+    row_list changed_out;
     GArray *silent;            /* uint32: the silent rows (et_ptable_silent) */
     bool silent_stale;         /* a device became silent or stopped being so */
     double end;                /* the capture's end at the last packet */
@@ -94,11 +110,7 @@ et_ptable *et_ptable_new(void)
     et_ptable *pt = g_new0(et_ptable, 1);
     pt->flows = g_ptr_array_new_with_free_func(table_flow_free);
     pt->rows = g_array_new(FALSE, TRUE, sizeof(row));
-    pt->dirty_rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    pt->summed_rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     pt->devices = g_ptr_array_new_with_free_func(device_phases_free);
-    pt->changed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    pt->changed_out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     pt->silent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     return pt;
 }
@@ -109,11 +121,11 @@ void et_ptable_free(et_ptable *pt)
         return;
     g_ptr_array_free(pt->flows, TRUE);
     g_array_free(pt->rows, TRUE);
-    g_array_free(pt->dirty_rows, TRUE);
-    g_array_free(pt->summed_rows, TRUE);
+    g_free(pt->dirty_rows.ids);
+    g_free(pt->summed_rows.ids);
     g_ptr_array_free(pt->devices, TRUE);
-    g_array_free(pt->changed, TRUE);
-    g_array_free(pt->changed_out, TRUE);
+    g_free(pt->changed.ids);
+    g_free(pt->changed_out.ids);
     g_array_free(pt->silent, TRUE);
     g_free(pt);
 }
@@ -125,17 +137,17 @@ uint32_t et_ptable_rows(const et_ptable *pt)
 
 const uint32_t *et_ptable_changed(et_ptable *pt, size_t *count)
 {
-    GArray *t = pt->changed_out;
+    row_list t = pt->changed_out;
     pt->changed_out = pt->changed;
     pt->changed = t;
-    g_array_set_size(pt->changed, 0);
-    for (guint i = 0; i < pt->changed_out->len; i++) {
-        row *x = &g_array_index(pt->rows, row, g_array_index(pt->changed_out, uint32_t, i));
+    pt->changed.len = 0;
+    for (guint i = 0; i < pt->changed_out.len; i++) {
+        row *x = &g_array_index(pt->rows, row, pt->changed_out.ids[i]);
         x->out.tail_only = !x->full;
         x->changed = x->full = false;
     }
-    *count = pt->changed_out->len;
-    return (const uint32_t *)(void *)pt->changed_out->data;
+    *count = pt->changed_out.len;
+    return pt->changed_out.ids;
 }
 
 /* The row, marked as changed in its duration and judgement only (the last phase following the
@@ -145,7 +157,7 @@ static row *touch_tail(et_ptable *pt, uint32_t r)
     row *x = &g_array_index(pt->rows, row, r);
     if (!x->changed) {
         x->changed = true;
-        g_array_append_val(pt->changed, r);
+        row_list_add(&pt->changed, r);
     }
     return x;
 }
@@ -158,7 +170,7 @@ static row *touch(et_ptable *pt, uint32_t r)
     return x;
 }
 
-static device_phases *phases_of(et_ptable *pt, uint32_t device)
+static device_phases *new_phases_of(et_ptable *pt, uint32_t device)
 {
     while (pt->devices->len <= device) {
         device_phases *dp = g_new0(device_phases, 1);
@@ -168,6 +180,11 @@ static device_phases *phases_of(et_ptable *pt, uint32_t device)
         g_ptr_array_add(pt->devices, dp);
     }
     return g_ptr_array_index(pt->devices, device);
+}
+
+static inline device_phases *phases_of(et_ptable *pt, uint32_t device)
+{
+    return device < pt->devices->len ? g_ptr_array_index(pt->devices, device) : new_phases_of(pt, device);
 }
 
 static uint32_t row_of_phase(et_ptable *pt, device_phases *dp, uint32_t device, uint32_t index)
@@ -280,7 +297,7 @@ static void mark_dirty(et_ptable *pt, uint32_t r)
 {
     row *x = &g_array_index(pt->rows, row, r);
     if (!x->dirty)
-        g_array_append_val(pt->dirty_rows, r);
+        row_list_add(&pt->dirty_rows, r);
     x->dirty = true;
 }
 
@@ -403,7 +420,7 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
         uint32_t r = row_of_phase(pt, dp, device, i);     /* may move pt->rows */
         row *x = &g_array_index(pt->rows, row, r);
         if (!x->summed)
-            g_array_append_val(pt->summed_rows, r);
+            row_list_add(&pt->summed_rows, r);
         x->summed = true;
         if (i >= n)
             memset(&x->out.cells, 0, sizeof(x->out.cells));
@@ -545,13 +562,11 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
             mark_dirty(pt, r);
         }
     }
-    if (pt->summed_rows->len) {
-        for (guint i = 0; i < pt->summed_rows->len; i++)
-            g_array_index(pt->rows, row, g_array_index(pt->summed_rows, uint32_t, i)).summed = false;
-        g_array_set_size(pt->summed_rows, 0);
-    }
-    for (guint i = 0; i < pt->dirty_rows->len; i++) {
-        uint32_t r = g_array_index(pt->dirty_rows, uint32_t, i);
+    for (guint i = 0; i < pt->summed_rows.len; i++)
+        g_array_index(pt->rows, row, pt->summed_rows.ids[i]).summed = false;
+    pt->summed_rows.len = 0;
+    for (guint i = 0; i < pt->dirty_rows.len; i++) {
+        uint32_t r = pt->dirty_rows.ids[i];
         const row *x = &g_array_index(pt->rows, row, r);
         if (!x->dirty)
             continue;                   /* written by sync_device */
@@ -560,7 +575,7 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
         write_phase_row(pt, phases, flows, r, index < xp->phases->len ? &g_array_index(xp->phases, et_phase, index) : NULL,
                         false, index + 1 == xp->phases->len && xp->judged == pt->packets ? &xp->tail : NULL);
     }
-    g_array_set_size(pt->dirty_rows, 0);
+    pt->dirty_rows.len = 0;
 }
 
 const et_ptable_row *et_ptable_get(et_ptable *pt, uint32_t r)
