@@ -30,6 +30,7 @@ typedef struct device_phases {
     GArray *flows;             /* uint32: ids of the device's flows */
     uint64_t judged;           /* tail is the judgement of this packet (pt->packets) */
     uint64_t speech_judged;    /* et_phases_speech_version when tail was judged */
+    uint64_t speech_seen;      /* et_phases_speech_changed_since's */
     double baseline;           /* idle baseline the verdicts were written with */
     /* What the last phase's row needs while nothing but the capture's end moves: its judgement
      * at the last sync, and whether that holds (see tail_can_follow). */
@@ -477,7 +478,7 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
 static void rejudge_earlier(et_ptable *pt, et_phases *phases, const et_flows *flows, uint32_t device)
 {
     device_phases *dp = phases_of(pt, device);
-    uint32_t from = et_phases_take_speech_changed(phases, device);
+    uint32_t from = et_phases_speech_changed_since(phases, device, &dp->speech_seen);
     for (uint32_t i = from; from != UINT32_MAX && i + 1 < dp->phases->len; i++) {
         uint32_t r = g_array_index(dp->rows, uint32_t, i);
         row *x = &g_array_index(pt->rows, row, r);

@@ -46,6 +46,7 @@ static void dev_state_free(gpointer p)
     g_array_free(d->list, TRUE);
     g_array_free(d->list_before, TRUE);
     g_array_free(d->phase_voice, TRUE);
+    g_array_free(d->speech_log, TRUE);
     g_free(d);
 }
 
@@ -115,7 +116,7 @@ dev_state *et_phases_dev_at(et_phases *p, uint32_t device)
         d->its = g_array_new(FALSE, FALSE, sizeof(interaction));
         d->its_phase = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->its_changed_from = UINT32_MAX;
-        d->speech_changed_from = UINT32_MAX;
+        d->speech_log = g_array_new(FALSE, FALSE, sizeof(speech_change));
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->phase_voice = g_array_new(FALSE, TRUE, sizeof(phase_speech));
@@ -144,6 +145,18 @@ static guint first_index_at(GArray *s, uint32_t bin)
     return lo;
 }
 
+static void log_speech_change(dev_state *d, uint32_t phase)
+{
+    GArray *log = d->speech_log;
+    speech_change *last = log->len ? &g_array_index(log, speech_change, log->len - 1) : NULL;
+    if (last && last->phase == phase) {
+        last->version = d->speech_version;      /* the same news for whoever saw less */
+    } else {
+        speech_change c = { d->speech_version, phase };
+        g_array_append_val(log, c);
+    }
+}
+
 /* Speech upload of a device at a bin (0 bytes: a hole inside a run of speech, which lasts through
  * it), also into the counts of its listed phases. */
 static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
@@ -162,7 +175,7 @@ static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
         new_bins = 1;
     }
     if (!d->list_valid || d->phase_voice->len != d->list->len || d->list->len == 0) {
-        d->speech_changed_from = 0;     /* counted when the list is built again */
+        log_speech_change(d, 0);        /* counted when the list is built again */
         return;
     }
     guint lo = 0, hi = d->list->len;
@@ -177,9 +190,10 @@ static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
     phase_speech *ps = &g_array_index(d->phase_voice, phase_speech, lo);
     ps->bytes += bytes;
     ps->bins += new_bins;
-    d->speech_changed_from = MIN(d->speech_changed_from, lo);
-    if (lo + 1 < d->list->len)
+    if (lo + 1 < d->list->len) {
         d->settled_valid = false;
+        log_speech_change(d, lo);
+    }
 }
 
 static bool run_is_speech(const et_phases *p, const flow_voice *fv)
@@ -584,11 +598,16 @@ static uint32_t build_auto_list(const et_phases *p, dev_state *d, GArray *list, 
     return cut;
 }
 
-uint32_t et_phases_take_speech_changed(et_phases *p, uint32_t device)
+uint32_t et_phases_speech_changed_since(const et_phases *p, uint32_t device, uint64_t *seen)
 {
-    dev_state *d = et_phases_dev_at(p, device);
-    uint32_t from = d->speech_changed_from;
-    d->speech_changed_from = UINT32_MAX;
+    uint32_t from = UINT32_MAX;
+    if (device >= p->devices->len)
+        return from;
+    const dev_state *d = g_ptr_array_index(p->devices, device);
+    const GArray *log = d->speech_log;
+    for (guint i = log->len; i > 0 && g_array_index(log, speech_change, i - 1).version > *seen; i--)
+        from = MIN(from, g_array_index(log, speech_change, i - 1).phase);
+    *seen = d->speech_version;
     return from;
 }
 

@@ -54,6 +54,11 @@ typedef struct phase_speech {
     uint32_t bins;
 } phase_speech;
 
+typedef struct speech_change {
+    uint64_t version;          /* speech_version after the change */
+    uint32_t phase;            /* the listed phase it changed */
+} speech_change;
+
 typedef struct interaction {
     uint32_t first, last;      /* bins, inclusive */
 } interaction;
@@ -88,8 +93,10 @@ typedef struct dev_state {
      * phase does not walk the whole list on every packet */
     idle_rates settled;
     bool settled_valid;
-    uint32_t speech_changed_from;   /* first listed phase whose speech upload changed, or UINT32_MAX */
     uint64_t speech_version;        /* speech_add calls */
+    /* Speech added to a listed phase before the last, or while the list's speech was not kept:
+     * speech_change, in version order (rare: a run that takes the shape of speech late). */
+    GArray *speech_log;
 } dev_state;
 
 struct et_phases {
