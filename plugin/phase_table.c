@@ -27,6 +27,10 @@ typedef struct device_phases {
     uint64_t version;          /* et_phases_list's version of that list */
     bool listed;               /* phases and version are set */
     GArray *rows;              /* uint32: row of each phase */
+    GArray *flows;             /* uint32: ids of the device's flows */
+    uint64_t judged;           /* tail is the judgement of this packet (pt->packets) */
+    uint64_t speech_judged;    /* et_phases_speech_version when tail was judged */
+    uint64_t speech_seen;      /* et_phases_speech_changed_since's */
     double baseline;           /* idle baseline the verdicts were written with */
     /* What the last phase's row needs while nothing but the capture's end moves: its judgement
      * at the last sync, and whether that holds (see tail_can_follow). */
@@ -37,25 +41,51 @@ typedef struct device_phases {
     bool silent;               /* its last row is silent (see et_ptable_silent) */
 } device_phases;
 
-/* What changed in one counting row (device, key) with this packet. */
-typedef struct delta {
+/* Row numbers, appended to on every packet: a plain array (GArray's calls cost more than the
+ * table's own work here). */
+typedef struct row_list {
+    uint32_t *ids;
+    guint len, size;
+} row_list;
+
+static void row_list_add(row_list *l, uint32_t r)
+{
+    if (l->len == l->size) {
+        l->size = l->size ? 2 * l->size : 16;
+        l->ids = g_renew(uint32_t, l->ids, l->size);
+    }
+    l->ids[l->len++] = r;
+}
+
+/* A flow's packets in one key: a bin of the detector when automatic, a phase with a schedule.
+ * Compact (a flow's record of every key it was seen in is what the table keeps per bin): a key
+ * whose counts would overflow gets a second record. */
+typedef struct key_counts {
+    uint32_t key;
+    uint32_t bytes[2];         /* [0 up, 1 down] */
+    uint16_t packets[2];
+} key_counts;
+
+/* A flow as the table counts it: its counts per key, all in the group it is in. */
+typedef struct table_flow {
     uint32_t device;
-    int64_t key;
-    et_cells cells;
-} delta;
+    et_group group;
+    GArray *keys;              /* key_counts, sorted by key */
+} table_flow;
 
 struct et_ptable {
-    et_acc *acc;               /* per (device, bin) when automatic, per (device, phase) with a schedule */
+    GPtrArray *flows;          /* table_flow*, by flow id */
+    size_t change_cursor;      /* in the flows' change log */
     GArray *rows;              /* row */
-    GArray *dirty_rows;        /* uint32: rows whose counts changed with this packet */
-    GArray *deltas;            /* delta: what changed in the counts with this packet */
-    GArray *summed_rows;       /* uint32: rows summed again from the bins with this packet */
+    row_list dirty_rows;       /* rows whose counts changed with this packet */
+    row_list summed_rows;      /* rows summed again from the counts with this packet */
     GPtrArray *devices;        /* device_phases*, by device id */
-    GArray *changed;           /* uint32: rows created or written since et_ptable_changed */
-    GArray *changed_out;
+    row_list changed;          /* rows created or written since et_ptable_changed */
+    row_list changed_out;
     GArray *silent;            /* uint32: the silent rows (et_ptable_silent) */
     bool silent_stale;         /* a device became silent or stopped being so */
     double end;                /* the capture's end at the last packet */
+    uint64_t packets;          /* counted so far */
 };
 
 static void device_phases_free(gpointer p)
@@ -63,20 +93,25 @@ static void device_phases_free(gpointer p)
     device_phases *dp = p;
     g_array_free(dp->phases, TRUE);
     g_array_free(dp->rows, TRUE);
+    g_array_free(dp->flows, TRUE);
     g_free(dp);
+}
+
+static void table_flow_free(gpointer p)
+{
+    table_flow *tf = p;
+    if (tf) {
+        g_array_free(tf->keys, TRUE);
+        g_free(tf);
+    }
 }
 
 et_ptable *et_ptable_new(void)
 {
     et_ptable *pt = g_new0(et_ptable, 1);
-    pt->acc = et_acc_new();
+    pt->flows = g_ptr_array_new_with_free_func(table_flow_free);
     pt->rows = g_array_new(FALSE, TRUE, sizeof(row));
-    pt->dirty_rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    pt->deltas = g_array_new(FALSE, FALSE, sizeof(delta));
-    pt->summed_rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     pt->devices = g_ptr_array_new_with_free_func(device_phases_free);
-    pt->changed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-    pt->changed_out = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     pt->silent = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     return pt;
 }
@@ -85,14 +120,13 @@ void et_ptable_free(et_ptable *pt)
 {
     if (pt == NULL)
         return;
-    et_acc_free(pt->acc);
+    g_ptr_array_free(pt->flows, TRUE);
     g_array_free(pt->rows, TRUE);
-    g_array_free(pt->dirty_rows, TRUE);
-    g_array_free(pt->deltas, TRUE);
-    g_array_free(pt->summed_rows, TRUE);
+    g_free(pt->dirty_rows.ids);
+    g_free(pt->summed_rows.ids);
     g_ptr_array_free(pt->devices, TRUE);
-    g_array_free(pt->changed, TRUE);
-    g_array_free(pt->changed_out, TRUE);
+    g_free(pt->changed.ids);
+    g_free(pt->changed_out.ids);
     g_array_free(pt->silent, TRUE);
     g_free(pt);
 }
@@ -104,17 +138,17 @@ uint32_t et_ptable_rows(const et_ptable *pt)
 
 const uint32_t *et_ptable_changed(et_ptable *pt, size_t *count)
 {
-    GArray *t = pt->changed_out;
+    row_list t = pt->changed_out;
     pt->changed_out = pt->changed;
     pt->changed = t;
-    g_array_set_size(pt->changed, 0);
-    for (guint i = 0; i < pt->changed_out->len; i++) {
-        row *x = &g_array_index(pt->rows, row, g_array_index(pt->changed_out, uint32_t, i));
+    pt->changed.len = 0;
+    for (guint i = 0; i < pt->changed_out.len; i++) {
+        row *x = &g_array_index(pt->rows, row, pt->changed_out.ids[i]);
         x->out.tail_only = !x->full;
         x->changed = x->full = false;
     }
-    *count = pt->changed_out->len;
-    return (const uint32_t *)(void *)pt->changed_out->data;
+    *count = pt->changed_out.len;
+    return pt->changed_out.ids;
 }
 
 /* The row, marked as changed in its duration and judgement only (the last phase following the
@@ -124,7 +158,7 @@ static row *touch_tail(et_ptable *pt, uint32_t r)
     row *x = &g_array_index(pt->rows, row, r);
     if (!x->changed) {
         x->changed = true;
-        g_array_append_val(pt->changed, r);
+        row_list_add(&pt->changed, r);
     }
     return x;
 }
@@ -137,15 +171,21 @@ static row *touch(et_ptable *pt, uint32_t r)
     return x;
 }
 
-static device_phases *phases_of(et_ptable *pt, uint32_t device)
+static device_phases *new_phases_of(et_ptable *pt, uint32_t device)
 {
     while (pt->devices->len <= device) {
         device_phases *dp = g_new0(device_phases, 1);
         dp->phases = g_array_new(FALSE, FALSE, sizeof(et_phase));
         dp->rows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        dp->flows = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         g_ptr_array_add(pt->devices, dp);
     }
     return g_ptr_array_index(pt->devices, device);
+}
+
+static inline device_phases *phases_of(et_ptable *pt, uint32_t device)
+{
+    return device < pt->devices->len ? g_ptr_array_index(pt->devices, device) : new_phases_of(pt, device);
 }
 
 static uint32_t row_of_phase(et_ptable *pt, device_phases *dp, uint32_t device, uint32_t index)
@@ -181,9 +221,122 @@ static void write_duration(row *x, double duration)
     x->out.duration = duration;
 }
 
-/* moved: the row shows another phase than when it was last written (or none yet). */
+static void add_counts(et_cells *cells, et_group g, const key_counts *c, int sign)
+{
+    for (int d = 0; d < 2; d++) {
+        cells->bytes[g][d] += sign > 0 ? c->bytes[d] : -(uint64_t)c->bytes[d];
+        cells->packets[g][d] += sign > 0 ? c->packets[d] : -(uint64_t)c->packets[d];
+    }
+}
+
+static table_flow *flow_of(et_ptable *pt, const et_flow *fl)
+{
+    while (pt->flows->len <= fl->id)
+        g_ptr_array_add(pt->flows, NULL);
+    table_flow *tf = g_ptr_array_index(pt->flows, fl->id);
+    if (tf == NULL) {
+        tf = g_new0(table_flow, 1);
+        tf->device = fl->device;
+        tf->group = et_flow_group(fl);
+        tf->keys = g_array_new(FALSE, FALSE, sizeof(key_counts));
+        g_ptr_array_index(pt->flows, fl->id) = tf;
+        g_array_append_val(phases_of(pt, fl->device)->flows, fl->id);
+    }
+    return tf;
+}
+
+/* The first record of keys at or after key (after: above key). */
+static guint key_index(const GArray *keys, int64_t key, bool after)
+{
+    guint lo = 0, hi = keys->len;
+    while (lo < hi) {
+        guint mid = (lo + hi) / 2;
+        int64_t k = g_array_index(keys, key_counts, mid).key;
+        if (k < key || (after && k == key))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void count_key(table_flow *tf, uint32_t key, int dir, uint32_t len)
+{
+    GArray *k = tf->keys;
+    guint i = k->len;
+    if (i > 0 && g_array_index(k, key_counts, i - 1).key > key)
+        i = key_index(k, key, true);   /* out of time order */
+    key_counts *c = i > 0 ? &g_array_index(k, key_counts, i - 1) : NULL;
+    if (c == NULL || c->key != key || c->packets[dir] == G_MAXUINT16 || c->bytes[dir] > G_MAXUINT32 - len) {
+        key_counts fresh = { .key = key };
+        g_array_insert_val(k, i, fresh);
+        c = &g_array_index(k, key_counts, i);
+    }
+    c->bytes[dir] += len;
+    c->packets[dir]++;
+}
+
+/* The counts of a device's flows with lo <= key < hi, each in its flow's group now. */
+static void sum_keys(const et_ptable *pt, const device_phases *dp, int64_t lo, int64_t hi, et_cells *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (guint f = 0; f < dp->flows->len; f++) {
+        const table_flow *tf = g_ptr_array_index(pt->flows, g_array_index(dp->flows, uint32_t, f));
+        const GArray *k = tf->keys;
+        if (k->len == 0 || g_array_index(k, key_counts, k->len - 1).key < lo)
+            continue;
+        for (guint i = key_index(k, lo, false); i < k->len; i++) {
+            const key_counts *c = &g_array_index(k, key_counts, i);
+            if (c->key >= hi)
+                break;
+            add_counts(out, tf->group, c, 1);
+        }
+    }
+}
+
+static void mark_dirty(et_ptable *pt, uint32_t r)
+{
+    row *x = &g_array_index(pt->rows, row, r);
+    if (!x->dirty)
+        row_list_add(&pt->dirty_rows, r);
+    x->dirty = true;
+}
+
+static uint32_t phase_at_key(const device_phases *dp, int64_t key, const et_phases *phases);
+
+/* A flow whose group changed: its counts move to the new group's cells in the rows that hold them. */
+static void move_flow(et_ptable *pt, const et_phases *phases, table_flow *tf, et_group to)
+{
+    device_phases *dp = phases_of(pt, tf->device);
+    for (guint i = 0; dp->phases->len && i < tf->keys->len; i++) {
+        const key_counts *c = &g_array_index(tf->keys, key_counts, i);
+        uint32_t r = row_of_phase(pt, dp, tf->device, phase_at_key(dp, c->key, phases));
+        row *x = &g_array_index(pt->rows, row, r);
+        add_counts(&x->out.cells, tf->group, c, -1);
+        add_counts(&x->out.cells, to, c, 1);
+        mark_dirty(pt, r);
+    }
+    tf->group = to;
+}
+
+/* Flows whose class changed since the last packet. */
+static void sync_classes(et_ptable *pt, const et_phases *phases, const et_flows *flows)
+{
+    const uint32_t *ids;
+    size_t n = et_flows_changes(flows, &ids);
+    for (; pt->change_cursor < n; pt->change_cursor++) {
+        uint32_t id = ids[pt->change_cursor];
+        table_flow *tf = id < pt->flows->len ? g_ptr_array_index(pt->flows, id) : NULL;
+        et_group now = tf ? et_flow_group(et_flows_get(flows, id)) : ET_GROUP_UNTAGGED;
+        if (tf && now != tf->group)
+            move_flow(pt, phases, tf, now);
+    }
+}
+
+/* moved: the row shows another phase than when it was last written (or none yet). judged: ph's
+ * judgement, when known. */
 static void write_phase_row(et_ptable *pt, et_phases *phases, const et_flows *flows, uint32_t r, const et_phase *ph,
-                            bool moved)
+                            bool moved, const et_phase_judgement *judged)
 {
     row *x = touch(pt, r);
     x->dirty = false;
@@ -193,7 +346,9 @@ static void write_phase_row(et_ptable *pt, et_phases *phases, const et_flows *fl
         x->out.start = ph ? ph->start : 0;
     }
     write_duration(x, ph ? ph->end - ph->start : 0);
-    if (ph) {
+    if (ph && judged) {
+        write_verdict(x, judged);
+    } else if (ph) {
         et_phase_judgement j;
         et_phases_judge(phases, flows, x->out.device, ph, &j);
         write_verdict(x, &j);
@@ -254,6 +409,7 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     uint64_t version;
     const et_phase *list = et_phases_list(phases, flows, device, &n, &version);
     bool automatic = et_phases_automatic(phases);
+    bool same_list = dp->listed && version == dp->version && n == dp->phases->len;
     /* Phases are stamped with the list version at which they changed, never lower than the
      * phase before's: the changed ones are those after the last stamp this table has seen. */
     uint32_t first_changed = n;
@@ -265,18 +421,20 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
         uint32_t r = row_of_phase(pt, dp, device, i);     /* may move pt->rows */
         row *x = &g_array_index(pt->rows, row, r);
         if (!x->summed)
-            g_array_append_val(pt->summed_rows, r);
+            row_list_add(&pt->summed_rows, r);
         x->summed = true;
         if (i >= n)
             memset(&x->out.cells, 0, sizeof(x->out.cells));
         else if (automatic)
-            et_acc_sum(pt->acc, device, et_phases_bin(phases, list[i].start),
-                       i + 1 == n ? G_MAXINT64 : et_phases_bin(phases, list[i].end), &x->out.cells);
+            sum_keys(pt, dp, et_phases_bin(phases, list[i].start),
+                     i + 1 == n ? G_MAXINT64 : et_phases_bin(phases, list[i].end), &x->out.cells);
         else
-            et_acc_sum(pt->acc, device, i, i + 1, &x->out.cells);
+            sum_keys(pt, dp, i, i + 1, &x->out.cells);
     }
-    g_array_set_size(dp->phases, first_changed);
-    g_array_append_vals(dp->phases, list + first_changed, n - first_changed);
+    if (first_changed < n || dp->phases->len != n) {
+        g_array_set_size(dp->phases, first_changed);
+        g_array_append_vals(dp->phases, list + first_changed, n - first_changed);
+    }
     if (n)
         g_array_index(dp->phases, et_phase, n - 1).end = list[n - 1].end;
     dp->version = version;
@@ -286,14 +444,21 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
      * verdict when the idle baseline moved or the device became a speaker (with no count moving:
      * speech counts whatever the flows' classes, phase lists changed are written above). */
     et_phase_judgement j = { 0 };
-    if (n)
+    uint64_t speech = et_phases_speech_version(phases, device);
+    if (n && same_list && dp->judged && !dp->tail.baseline_moves && speech == dp->speech_judged) {
+        j = dp->tail;                   /* the same phase, speech and baseline: only its end moved */
+        et_phases_rejudge(phases, &list[n - 1], &j);
+    } else if (n) {
         et_phases_judge(phases, flows, device, &list[n - 1], &j);
+    }
     const et_device *dev = et_flows_device(flows, device);
     bool speaker = dev && et_device_is_speaker(dev);
     bool all = j.baseline_rate != dp->baseline || speaker != dp->speaker;
     dp->speaker = speaker;
     dp->baseline = j.baseline_rate;
     dp->tail = j;
+    dp->judged = pt->packets;
+    dp->speech_judged = speech;
     dp->tail_follows = n > 0 && tail_can_follow(phases, flows, device, &list[n - 1], &j);
     dp->changes_seen = et_flows_changes(flows, NULL);
     /* Rows whose counts alone changed are written by et_ptable_packet, once every list is synced. */
@@ -306,14 +471,14 @@ static void sync_device(et_ptable *pt, et_phases *phases, const et_flows *flows,
     uint32_t from = all ? 0 : MIN(first_changed, n ? n - 1 : 0);
     for (uint32_t i = from; i < dp->rows->len; i++)
         write_phase_row(pt, phases, flows, g_array_index(dp->rows, uint32_t, i), i < n ? &list[i] : NULL,
-                        i >= first_changed);
+                        i >= first_changed, i + 1 == n ? &j : NULL);
 }
 
 /* Writes the judgement of the device's phases before the last whose speech upload changed. */
 static void rejudge_earlier(et_ptable *pt, et_phases *phases, const et_flows *flows, uint32_t device)
 {
     device_phases *dp = phases_of(pt, device);
-    uint32_t from = et_phases_take_speech_changed(phases, device);
+    uint32_t from = et_phases_speech_changed_since(phases, device, &dp->speech_seen);
     for (uint32_t i = from; from != UINT32_MAX && i + 1 < dp->phases->len; i++) {
         uint32_t r = g_array_index(dp->rows, uint32_t, i);
         row *x = &g_array_index(pt->rows, row, r);
@@ -333,6 +498,8 @@ static uint32_t phase_at_key(const device_phases *dp, int64_t key, const et_phas
     uint32_t lo = 0, hi = dp->phases->len;
     double bin = et_phases_bin_seconds(phases);
     double t = key * bin + bin / 2;
+    if (hi > 0 && g_array_index(dp->phases, et_phase, hi - 1).start <= t)
+        return hi - 1;                  /* the common case: a packet of the last phase */
     while (hi - lo > 1) {
         uint32_t mid = (lo + hi) / 2;
         if (g_array_index(dp->phases, et_phase, mid).start <= t)
@@ -346,7 +513,7 @@ static uint32_t phase_at_key(const device_phases *dp, int64_t key, const et_phas
 void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, const et_flow *fl, bool up,
                       uint32_t len, double t)
 {
-    int64_t key;
+    uint32_t key;
     if (et_phases_automatic(phases)) {
         key = et_phases_bin(phases, t);
     } else {
@@ -354,17 +521,12 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
         et_phases_lookup(phases, flows, fl->device, t, &ph);
         key = ph.index;
     }
-    et_acc_add(pt->acc, flows, fl, up, len, key);
+    pt->packets++;
+    sync_classes(pt, phases, flows);
+    table_flow *tf = flow_of(pt, fl);
+    int dir = up ? 0 : 1;
+    count_key(tf, key, dir, len);
 
-    /* What changed in the counts (this packet, flows that changed class). */
-    size_t n;
-    const uint32_t *dirty = et_acc_dirty(pt->acc, &n);
-    g_array_set_size(pt->deltas, n);
-    for (size_t i = 0; i < n; i++) {
-        delta *dl = &g_array_index(pt->deltas, delta, i);
-        et_acc_row(pt->acc, dirty[i], &dl->device, &dl->key);
-        et_acc_take_delta(pt->acc, dirty[i], &dl->cells);
-    }
     /* Phase lists change (an interaction found, a device became a speaker, the end moved). A
      * device that sent nothing, with no class change anywhere, needs its last phase's end only. */
     size_t changes = et_flows_changes(flows, NULL);
@@ -389,36 +551,32 @@ void et_ptable_packet(et_ptable *pt, et_phases *phases, const et_flows *flows, c
      * counts into the phases where it began, with no count of theirs changing: judge the sending
      * device's earlier phases again. */
     rejudge_earlier(pt, phases, flows, fl->device);
-    /* The changes go to the row of the phase that holds them in the lists just synced, unless
-     * that row was summed again from the bins (which hold them already). */
-    for (guint i = 0; i < pt->deltas->len; i++) {
-        const delta *dl = &g_array_index(pt->deltas, delta, i);
-        device_phases *dp = phases_of(pt, dl->device);
-        if (dp->phases->len == 0)
-            continue;
-        uint32_t r = row_of_phase(pt, dp, dl->device, phase_at_key(dp, dl->key, phases));
+    /* The packet goes to the row of the phase that holds it in the list just synced, unless that
+     * row was summed again from the counts (which hold it already). */
+    device_phases *dp = phases_of(pt, fl->device);
+    if (dp->phases->len) {
+        uint32_t r = row_of_phase(pt, dp, fl->device, phase_at_key(dp, key, phases));
         row *x = &g_array_index(pt->rows, row, r);
-        if (x->summed)
-            continue;
-        et_cells_add(&x->out.cells, &dl->cells, 1);
-        if (!x->dirty)
-            g_array_append_val(pt->dirty_rows, r);
-        x->dirty = true;
+        if (!x->summed) {
+            x->out.cells.bytes[tf->group][dir] += len;
+            x->out.cells.packets[tf->group][dir]++;
+            mark_dirty(pt, r);
+        }
     }
-    for (guint i = 0; i < pt->summed_rows->len; i++)
-        g_array_index(pt->rows, row, g_array_index(pt->summed_rows, uint32_t, i)).summed = false;
-    g_array_set_size(pt->summed_rows, 0);
-    for (guint i = 0; i < pt->dirty_rows->len; i++) {
-        uint32_t r = g_array_index(pt->dirty_rows, uint32_t, i);
+    for (guint i = 0; i < pt->summed_rows.len; i++)
+        g_array_index(pt->rows, row, pt->summed_rows.ids[i]).summed = false;
+    pt->summed_rows.len = 0;
+    for (guint i = 0; i < pt->dirty_rows.len; i++) {
+        uint32_t r = pt->dirty_rows.ids[i];
         const row *x = &g_array_index(pt->rows, row, r);
         if (!x->dirty)
             continue;                   /* written by sync_device */
-        const device_phases *dp = g_ptr_array_index(pt->devices, x->out.device);
-        write_phase_row(pt, phases, flows, r,
-                        x->out.index < dp->phases->len ? &g_array_index(dp->phases, et_phase, x->out.index) : NULL,
-                        false);
+        const device_phases *xp = g_ptr_array_index(pt->devices, x->out.device);
+        uint32_t index = x->out.index;
+        write_phase_row(pt, phases, flows, r, index < xp->phases->len ? &g_array_index(xp->phases, et_phase, index) : NULL,
+                        false, index + 1 == xp->phases->len && xp->judged == pt->packets ? &xp->tail : NULL);
     }
-    g_array_set_size(pt->dirty_rows, 0);
+    pt->dirty_rows.len = 0;
 }
 
 const et_ptable_row *et_ptable_get(et_ptable *pt, uint32_t r)

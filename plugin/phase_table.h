@@ -8,9 +8,10 @@
  * table with no further call into the plugin: after every packet the table equals one recounted
  * from scratch with every flow's current class and every device's current phase list.
  *
- * - Automatic phases are sums of the detector's bins: the bins are counted (stats.h) and their
- *   deltas go to the phase that holds them; when a device's phase list changes, the rows of the
- *   phases that changed are summed again from the bins. Scheduled phases are counted directly.
+ * - Each flow keeps its counts per detector bin (automatic) or per phase (schedule), 16 bytes a
+ *   bin it was seen in, and each packet goes to the row of the phase that holds it; when a
+ *   device's phase list changes, the rows of the phases that changed are summed again from its
+ *   flows' counts, and a flow whose group changes moves its counts between the group's cells.
  * - A row whose phase disappeared (interactions merged) stays, shown as "(merged)" with no counts:
  *   a table's rows cannot be removed while a dialog shows them.
  * - The last phase of a device that sent nothing ends with the capture: only its duration, rate

@@ -46,6 +46,7 @@ static void dev_state_free(gpointer p)
     g_array_free(d->list, TRUE);
     g_array_free(d->list_before, TRUE);
     g_array_free(d->phase_voice, TRUE);
+    g_array_free(d->speech_log, TRUE);
     g_free(d);
 }
 
@@ -57,7 +58,7 @@ static void flow_voice_free(gpointer p)
             g_array_free(fv->pending, TRUE);
         if (fv->segments)
             g_array_free(fv->segments, TRUE);
-        g_array_free(fv->active, TRUE);
+        g_array_free(fv->activity, TRUE);
         g_free(fv);
     }
 }
@@ -66,6 +67,7 @@ et_phases *et_phases_new(const et_schedule *sched, const et_detector_config *cfg
 {
     et_phases *p = g_new0(et_phases, 1);
     p->cfg = *cfg;
+    p->gap_bins = (uint32_t)llround(cfg->gap / cfg->bin);
     if (sched) {
         p->sched = g_new0(et_schedule, 1);
         *p->sched = *sched;
@@ -114,7 +116,7 @@ dev_state *et_phases_dev_at(et_phases *p, uint32_t device)
         d->its = g_array_new(FALSE, FALSE, sizeof(interaction));
         d->its_phase = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         d->its_changed_from = UINT32_MAX;
-        d->speech_changed_from = UINT32_MAX;
+        d->speech_log = g_array_new(FALSE, FALSE, sizeof(speech_change));
         d->list = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->list_before = g_array_new(FALSE, FALSE, sizeof(et_phase));
         d->phase_voice = g_array_new(FALSE, TRUE, sizeof(phase_speech));
@@ -143,11 +145,24 @@ static guint first_index_at(GArray *s, uint32_t bin)
     return lo;
 }
 
+static void log_speech_change(dev_state *d, uint32_t phase)
+{
+    GArray *log = d->speech_log;
+    speech_change *last = log->len ? &g_array_index(log, speech_change, log->len - 1) : NULL;
+    if (last && last->phase == phase) {
+        last->version = d->speech_version;      /* the same news for whoever saw less */
+    } else {
+        speech_change c = { d->speech_version, phase };
+        g_array_append_val(log, c);
+    }
+}
+
 /* Speech upload of a device at a bin (0 bytes: a hole inside a run of speech, which lasts through
  * it), also into the counts of its listed phases. */
 static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
 {
     GArray *s = d->speech;
+    d->speech_version++;
     guint i = s->len;
     while (i > 0 && g_array_index(s, bin_entry, i - 1).bin > bin)
         i--;
@@ -160,7 +175,7 @@ static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
         new_bins = 1;
     }
     if (!d->list_valid || d->phase_voice->len != d->list->len || d->list->len == 0) {
-        d->speech_changed_from = 0;     /* counted when the list is built again */
+        log_speech_change(d, 0);        /* counted when the list is built again */
         return;
     }
     guint lo = 0, hi = d->list->len;
@@ -175,9 +190,10 @@ static void speech_add(et_phases *p, dev_state *d, uint32_t bin, uint32_t bytes)
     phase_speech *ps = &g_array_index(d->phase_voice, phase_speech, lo);
     ps->bytes += bytes;
     ps->bins += new_bins;
-    d->speech_changed_from = MIN(d->speech_changed_from, lo);
-    if (lo + 1 < d->list->len)
+    if (lo + 1 < d->list->len) {
         d->settled_valid = false;
+        log_speech_change(d, lo);
+    }
 }
 
 static bool run_is_speech(const et_phases *p, const flow_voice *fv)
@@ -200,7 +216,7 @@ static speech_segment *last_segment(flow_voice *fv)
 
 static uint32_t gap_bins(const et_phases *p)
 {
-    return (uint32_t)llround(p->cfg.gap / p->cfg.bin);
+    return p->gap_bins;
 }
 
 static void set_tail(const et_phases *p, dev_state *d)
@@ -343,14 +359,37 @@ static bool in_tail(const et_flows *flows, const et_flow *fl)
     return et_phases_voice_path(flows, fl) || et_flow_group(fl) == ET_GROUP_METRICS;
 }
 
-static void mark_active(flow_voice *fv, uint32_t bin)
+static void mark_active(const et_phases *p, flow_voice *fv, uint32_t bin)
 {
-    GArray *a = fv->active;
-    guint i = a->len;
-    while (i > 0 && g_array_index(a, uint32_t, i - 1) > bin)
-        i--;
-    if (i == 0 || g_array_index(a, uint32_t, i - 1) != bin)
-        g_array_insert_val(a, i, bin);
+    GArray *a = fv->activity;
+    uint32_t gap = gap_bins(p);
+    guint n = a->len;
+    activity_run *last = n ? &g_array_index(a, activity_run, n - 1) : NULL;
+    if (last && bin >= last->first && (uint64_t)bin <= (uint64_t)last->last + gap) {     /* in time order */
+        last->last = MAX(last->last, bin);
+        return;
+    }
+    guint lo = 0, hi = n;              /* the first run that reaches within the gap of bin */
+    while (lo < hi) {
+        guint mid = (lo + hi) / 2;
+        if ((uint64_t)g_array_index(a, activity_run, mid).last + gap < bin)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n || (uint64_t)bin + gap < g_array_index(a, activity_run, lo).first) {
+        activity_run r = { bin, bin };
+        g_array_insert_val(a, lo, r);
+        return;
+    }
+    activity_run *r = &g_array_index(a, activity_run, lo);
+    r->first = MIN(r->first, bin);
+    r->last = MAX(r->last, bin);
+    while (lo + 1 < a->len && g_array_index(a, activity_run, lo + 1).first <= (uint64_t)r->last + gap) {
+        r->last = MAX(r->last, g_array_index(a, activity_run, lo + 1).last);
+        g_array_remove_index(a, lo + 1);
+        r = &g_array_index(a, activity_run, lo);
+    }
 }
 
 /* Flows whose class changed since we last looked: a flow that joins or leaves the voice path
@@ -397,12 +436,12 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
         fv->udp = fl->proto == 17;
         fv->voice_path = et_phases_voice_path(flows, fl);
         fv->in_tail = in_tail(flows, fl);
-        fv->active = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        fv->activity = g_array_new(FALSE, FALSE, sizeof(activity_run));
         g_ptr_array_index(p->flows, fl->id) = fv;
         g_array_append_val(d->cloud_flows, fl->id);
     }
     uint32_t bin = et_phases_bin(p, t);
-    mark_active(fv, bin);
+    mark_active(p, fv, bin);
     if (fv->in_tail && bin >= d->tail_from && bin < d->tail_to) {
         g_array_index(d->its, interaction, d->its->len - 1).last = bin;    /* it ends later */
         d->its_changed_from = MIN(d->its_changed_from, d->its->len - 1);
@@ -457,7 +496,9 @@ static gint by_first(gconstpointer a, gconstpointer b)
 }
 
 /* The last bin of the chain of tail packets (voice path, metrics) that follow `last` with gaps of
- * at most `gap` bins. */
+ * at most `gap` bins (the gap of the activity runs): a run that starts within the gap of the
+ * chain's end and goes past it is chained whole, since each of its bins is within the gap of the
+ * one before. */
 static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t last, uint32_t gap)
 {
     for (;;) {
@@ -466,17 +507,17 @@ static uint32_t quiet_after(const et_phases *p, const dev_state *d, uint32_t las
             const flow_voice *fv = g_ptr_array_index(p->flows, g_array_index(d->cloud_flows, uint32_t, i));
             if (!fv->in_tail)
                 continue;
-            const GArray *a = fv->active;
-            guint lo = 0, hi = a->len;         /* first bin after last */
+            const GArray *a = fv->activity;
+            guint lo = 0, hi = a->len;         /* the first run that goes past last */
             while (lo < hi) {
                 guint mid = (lo + hi) / 2;
-                if (g_array_index(a, uint32_t, mid) <= last)
+                if (g_array_index(a, activity_run, mid).last <= last)
                     lo = mid + 1;
                 else
                     hi = mid;
             }
-            for (; lo < a->len && g_array_index(a, uint32_t, lo) <= last + gap; lo++)
-                next = MAX(next, g_array_index(a, uint32_t, lo));
+            if (lo < a->len && g_array_index(a, activity_run, lo).first <= (uint64_t)last + gap)
+                next = MAX(next, g_array_index(a, activity_run, lo).last);
         }
         if (next == last)
             return last;
@@ -557,12 +598,22 @@ static uint32_t build_auto_list(const et_phases *p, dev_state *d, GArray *list, 
     return cut;
 }
 
-uint32_t et_phases_take_speech_changed(et_phases *p, uint32_t device)
+uint32_t et_phases_speech_changed_since(const et_phases *p, uint32_t device, uint64_t *seen)
 {
-    dev_state *d = et_phases_dev_at(p, device);
-    uint32_t from = d->speech_changed_from;
-    d->speech_changed_from = UINT32_MAX;
+    uint32_t from = UINT32_MAX;
+    if (device >= p->devices->len)
+        return from;
+    const dev_state *d = g_ptr_array_index(p->devices, device);
+    const GArray *log = d->speech_log;
+    for (guint i = log->len; i > 0 && g_array_index(log, speech_change, i - 1).version > *seen; i--)
+        from = MIN(from, g_array_index(log, speech_change, i - 1).phase);
+    *seen = d->speech_version;
     return from;
+}
+
+uint64_t et_phases_speech_version(const et_phases *p, uint32_t device)
+{
+    return device < p->devices->len ? ((const dev_state *)g_ptr_array_index(p->devices, device))->speech_version : 0;
 }
 
 void et_phases_recount(et_phases *p)
@@ -648,15 +699,38 @@ const et_phase *et_phases_list(et_phases *p, const et_flows *flows, uint32_t dev
         /* Interactions change at the end (packets come in time order): the list too. */
         guint old_len = d->list->len;
         et_phase old_last = g_array_index(d->list, et_phase, old_len - 1);
+        /* The phases built again that are as they were (the idle phase before a growing last
+         * interaction) keep their stamp and speech: not the old last one, whose end was open. */
+        et_phase old_kept[2];
+        guint kept_from = d->its_changed_from < d->its_phase->len
+                              ? g_array_index(d->its_phase, uint32_t, d->its_changed_from) : old_len;
+        kept_from = kept_from > 0 ? kept_from - 1 : 0;
+        guint kept = 0;
+        while (kept < G_N_ELEMENTS(old_kept) && kept_from + kept + 1 < old_len) {
+            old_kept[kept] = g_array_index(d->list, et_phase, kept_from + kept);
+            kept++;
+        }
         uint32_t cut = build_auto_list(p, d, d->list, d->its_changed_from);
         d->its_changed_from = UINT32_MAX;
         g_array_set_size(d->phase_voice, d->list->len);
+        bool same_so_far = true;
         for (guint i = cut; i < d->list->len; i++) {
             et_phase *ph = &g_array_index(d->list, et_phase, i);
-            /* A last interaction that only grew at its end is the same phase, still last. */
-            bool grown = i == cut && i + 1 == d->list->len && i + 1 == old_len && ph->start == old_last.start &&
-                         ph->wake == old_last.wake && strcmp(ph->label, old_last.label) == 0;
-            ph->changed = grown ? old_last.changed : stamp;
+            const et_phase *was = i >= kept_from && i - kept_from < kept ? &old_kept[i - kept_from] : NULL;
+            if (same_so_far && was && ph->start == was->start && ph->end == was->end && ph->wake == was->wake &&
+                strcmp(ph->label, was->label) == 0) {
+                ph->changed = was->changed;
+                continue;
+            }
+            /* A last interaction that only grew at its end is the same phase, still last: the
+             * speech from its start on was counted into it. */
+            if (same_so_far && i + 1 == d->list->len && i + 1 == old_len && ph->start == old_last.start &&
+                ph->wake == old_last.wake && strcmp(ph->label, old_last.label) == 0) {
+                ph->changed = old_last.changed;
+                continue;
+            }
+            same_so_far = false;
+            ph->changed = stamp;
             g_array_index(d->phase_voice, phase_speech, i) =
                 et_phases_speech_between(p, d, ph->start, i + 1 == d->list->len ? G_MAXDOUBLE : ph->end);
         }

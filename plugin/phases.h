@@ -62,9 +62,13 @@ bool et_phases_packet(et_phases *p, const et_flows *flows, const et_flow *fl, bo
 /* Does this frame begin a run of speech on the flow? */
 bool et_phases_speech_start(const et_phases *p, uint32_t flow, uint32_t frame);
 
-/* The first phase of the device's list whose speech upload changed since the last call
- * (UINT32_MAX: none): the phases before the last whose judgement must be written again. */
-uint32_t et_phases_take_speech_changed(et_phases *p, uint32_t device);
+/* A count that changes whenever the device's speech upload changes. */
+uint64_t et_phases_speech_version(const et_phases *p, uint32_t device);
+
+/* The first phase of the device's list whose speech upload changed since version *seen
+ * (UINT32_MAX: none; the last phase is not told), and *seen made the current version: the phases
+ * before the last whose judgement a table must write again. Each table keeps its own *seen. */
+uint32_t et_phases_speech_changed_since(const et_phases *p, uint32_t device, uint64_t *seen);
 
 /* Builds every device's interactions again from the recorded speech, answers and activity,
  * instead of from what was kept packet by packet (equal while packets come in time order). */

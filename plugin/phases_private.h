@@ -24,13 +24,20 @@ typedef struct speech_segment {
     bool answered;             /* the server sent data during or after it */
 } speech_segment;
 
+typedef struct activity_run {
+    uint32_t first, last;      /* bins, inclusive */
+} activity_run;
+
 /* Voice state of a cloud flow of a speaker (or any device: speech is judged everywhere). */
 typedef struct flow_voice {
     uint32_t device;
     bool udp;                  /* no pure acknowledgements to leave out: a download's ACKs are upload */
     bool voice_path;           /* by the flow's class when last looked at */
     bool in_tail;              /* voice path or metrics: its packets end an interaction */
-    GArray *active;            /* uint32_t: bins with a packet of the flow, sorted */
+    /* activity: runs of bins with a packet of the flow, each next bin at most the gap after the
+     * one before, sorted and more than the gap apart: all that the end of an interaction needs
+     * (quiet_after), without a record of every active bin */
+    GArray *activity;          /* activity_run */
     /* the open run of upload bins, not yet known to be speech */
     bool run_open;
     uint32_t run_first, run_last, run_bins, run_head_bins, run_first_frame;
@@ -46,6 +53,11 @@ typedef struct phase_speech {
     uint64_t bytes;
     uint32_t bins;
 } phase_speech;
+
+typedef struct speech_change {
+    uint64_t version;          /* speech_version after the change */
+    uint32_t phase;            /* the listed phase it changed */
+} speech_change;
 
 typedef struct interaction {
     uint32_t first, last;      /* bins, inclusive */
@@ -81,11 +93,15 @@ typedef struct dev_state {
      * phase does not walk the whole list on every packet */
     idle_rates settled;
     bool settled_valid;
-    uint32_t speech_changed_from;   /* first listed phase whose speech upload changed, or UINT32_MAX */
+    uint64_t speech_version;        /* speech_add calls */
+    /* Speech added to a listed phase before the last, or while the list's speech was not kept:
+     * speech_change, in version order (rare: a run that takes the shape of speech late). */
+    GArray *speech_log;
 } dev_state;
 
 struct et_phases {
     et_detector_config cfg;
+    uint32_t gap_bins;         /* cfg.gap in bins */
     et_schedule *sched;        /* copy, or NULL */
     double epoch;
     double end;                /* last packet time */

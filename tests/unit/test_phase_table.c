@@ -44,6 +44,10 @@ typedef struct world {
     et_ptable *table;
     GArray *packets;           /* packet: everything counted so far */
     GArray *mirror;            /* et_ptable_row: the rows as et_ptable_changed reported them */
+    /* A second table over the same detector, as when tshark runs echotap,phases and
+     * echotap,phase_packets: what one table learns from the detector must not hide it from the other. */
+    et_ptable *other;
+    GArray *other_mirror;
     uint32_t frame;
 } world;
 
@@ -67,6 +71,8 @@ static world *world_new(const char *schedule)
     w->table = et_ptable_new();
     w->packets = g_array_new(FALSE, FALSE, sizeof(packet));
     w->mirror = g_array_new(FALSE, TRUE, sizeof(et_ptable_row));
+    w->other = et_ptable_new();
+    w->other_mirror = g_array_new(FALSE, TRUE, sizeof(et_ptable_row));
     w->frame = 1;
     return w;
 }
@@ -74,9 +80,11 @@ static world *world_new(const char *schedule)
 static void world_free(world *w)
 {
     et_ptable_free(w->table);
+    et_ptable_free(w->other);
     et_capture_free(w->cap);
     g_array_free(w->packets, TRUE);
     g_array_free(w->mirror, TRUE);
+    g_array_free(w->other_mirror, TRUE);
     free(w);
 }
 
@@ -89,31 +97,20 @@ static uint32_t flow_to(world *w, et_addr dev, uint16_t port, et_addr server, co
     return fl->id;
 }
 
-/* One packet carrying payload bytes as the plugin sees it in one pass: the capture first, then
- * the table, which counts the frame. */
-static void pkt(world *w, uint32_t flow, bool up, uint32_t payload, double t)
+/* The glue's copy of a table: what et_ptable_changed and et_ptable_silent report. */
+static void take_changes(et_ptable *table, GArray *mirror)
 {
-    et_packet in = packet_of(et_flows_get(w->flows, flow), up, payload, t, w->frame++);
-    et_flow *fl = et_capture_packet(w->cap, &in);
-    const et_device *d = et_flows_device(w->flows, fl->device);
-    if (et_device_is_speaker(d) || !et_phases_automatic(w->phases)) {
-        et_phase ph;                    /* the postdissector's lookup */
-        et_phases_lookup(w->phases, w->flows, fl->device, t, &ph);
-    }
-    et_ptable_packet(w->table, w->phases, w->flows, fl, up, in.frame_len, t);
-    packet p = { flow, up, in.frame_len, t };
-    g_array_append_val(w->packets, p);
     size_t n;
-    const uint32_t *changed = et_ptable_changed(w->table, &n);
+    const uint32_t *changed = et_ptable_changed(table, &n);
     /* The mirror takes what the stat_tap_table glue takes: a tail-only row's duration and
      * judgement, every other row whole; each row once. */
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < i; k++)
             assert_true(changed[k] != changed[i]);
-        const et_ptable_row *r = et_ptable_get(w->table, changed[i]);
-        if (w->mirror->len <= changed[i])
-            g_array_set_size(w->mirror, changed[i] + 1);
-        et_ptable_row *m = &g_array_index(w->mirror, et_ptable_row, changed[i]);
+        const et_ptable_row *r = et_ptable_get(table, changed[i]);
+        if (mirror->len <= changed[i])
+            g_array_set_size(mirror, changed[i] + 1);
+        et_ptable_row *m = &g_array_index(mirror, et_ptable_row, changed[i]);
         if (r->tail_only) {
             m->duration = r->duration;
             m->verdict = r->verdict;
@@ -124,11 +121,30 @@ static void pkt(world *w, uint32_t flow, bool up, uint32_t payload, double t)
     }
     /* A silent row's duration is end - start, from the start the glue wrote. */
     double end;
-    const uint32_t *silent = et_ptable_silent(w->table, &n, &end);
+    const uint32_t *silent = et_ptable_silent(table, &n, &end);
     for (size_t i = 0; i < n; i++) {
-        et_ptable_row *m = &g_array_index(w->mirror, et_ptable_row, silent[i]);
+        et_ptable_row *m = &g_array_index(mirror, et_ptable_row, silent[i]);
         m->duration = end - m->start;
     }
+}
+
+/* One packet carrying payload bytes as the plugin sees it in one pass: the capture first, then
+ * the tables, which count the frame. */
+static void pkt(world *w, uint32_t flow, bool up, uint32_t payload, double t)
+{
+    et_packet in = packet_of(et_flows_get(w->flows, flow), up, payload, t, w->frame++);
+    et_flow *fl = et_capture_packet(w->cap, &in);
+    const et_device *d = et_flows_device(w->flows, fl->device);
+    if (et_device_is_speaker(d) || !et_phases_automatic(w->phases)) {
+        et_phase ph;                    /* the postdissector's lookup */
+        et_phases_lookup(w->phases, w->flows, fl->device, t, &ph);
+    }
+    et_ptable_packet(w->table, w->phases, w->flows, fl, up, in.frame_len, t);
+    take_changes(w->table, w->mirror);
+    et_ptable_packet(w->other, w->phases, w->flows, fl, up, in.frame_len, t);
+    take_changes(w->other, w->other_mirror);
+    packet p = { flow, up, in.frame_len, t };
+    g_array_append_val(w->packets, p);
 }
 
 static bool close_to(double a, double b)
@@ -146,10 +162,10 @@ static bool same_row(const et_ptable_row *a, const et_ptable_row *b)
 }
 
 /* The row of (device, index), or NULL. */
-static const et_ptable_row *row_of(const world *w, uint32_t device, uint32_t index)
+static const et_ptable_row *row_of(const GArray *mirror, uint32_t device, uint32_t index)
 {
-    for (uint32_t r = 0; r < w->mirror->len; r++) {
-        const et_ptable_row *x = &g_array_index(w->mirror, et_ptable_row, r);
+    for (uint32_t r = 0; r < mirror->len; r++) {
+        const et_ptable_row *x = &g_array_index(mirror, et_ptable_row, r);
         if (x->device == device && x->index == index)
             return x;
     }
@@ -158,13 +174,14 @@ static const et_ptable_row *row_of(const world *w, uint32_t device, uint32_t ind
 
 /* The table recounted from w->packets equals the rows kept incrementally, and those equal what
  * et_ptable_changed reported. */
-static void assert_equals_recount(world *w, const char *what, uint32_t seed)
+static void assert_table_equals_recount(world *w, et_ptable *table, const GArray *mirror, const char *what,
+                                        uint32_t seed)
 {
-    uint32_t rows = et_ptable_rows(w->table);
-    if (rows != w->mirror->len)
-        fail_msg("%s seed %u packet %u: %u rows, %u reported", what, seed, w->packets->len, rows, w->mirror->len);
+    uint32_t rows = et_ptable_rows(table);
+    if (rows != mirror->len)
+        fail_msg("%s seed %u packet %u: %u rows, %u reported", what, seed, w->packets->len, rows, mirror->len);
     for (uint32_t r = 0; r < rows; r++) {
-        if (!same_row(et_ptable_get(w->table, r), &g_array_index(w->mirror, et_ptable_row, r)))
+        if (!same_row(et_ptable_get(table, r), &g_array_index(mirror, et_ptable_row, r)))
             fail_msg("%s seed %u packet %u: row %u changed without being reported", what, seed, w->packets->len, r);
     }
     bool automatic = et_phases_automatic(w->phases);
@@ -195,7 +212,7 @@ static void assert_equals_recount(world *w, const char *what, uint32_t seed)
             }
             et_phase_judgement j;
             et_phases_judge(w->phases, w->flows, device, ph, &j);
-            const et_ptable_row *x = row_of(w, device, i);
+            const et_ptable_row *x = row_of(mirror, device, i);
             if (x == NULL)
                 fail_msg("%s seed %u packet %u: no row for device %u phase %u", what, seed, w->packets->len, device, i);
             double duration = ph->end - ph->start;
@@ -225,7 +242,7 @@ static void assert_equals_recount(world *w, const char *what, uint32_t seed)
         }
         /* Rows of phases that no longer exist (merged): shown empty. */
         for (uint32_t r = 0; r < rows; r++) {
-            const et_ptable_row *x = et_ptable_get(w->table, r);
+            const et_ptable_row *x = et_ptable_get(table, r);
             if (x->device != device || x->index < n)
                 continue;
             et_cells zero = { 0 };
@@ -238,6 +255,12 @@ static void assert_equals_recount(world *w, const char *what, uint32_t seed)
     }
     if (seen != rows)
         fail_msg("%s seed %u packet %u: %u rows, %u accounted for", what, seed, w->packets->len, rows, seen);
+}
+
+static void assert_equals_recount(world *w, const char *what, uint32_t seed)
+{
+    assert_table_equals_recount(w, w->table, w->mirror, what, seed);
+    assert_table_equals_recount(w, w->other, w->other_mirror, what, seed);
 }
 
 static uint32_t rng_state;
