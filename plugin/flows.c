@@ -34,6 +34,7 @@ struct et_flows {
     GHashTable *flows_by_server;/* et_addr* (owned) -> GArray of uint32 flow ids */
     GHashTable *dns;           /* et_addr* (owned) -> GArray of dns_entry */
     GHashTable *same_ip;       /* et_addr* (owned) -> same_ip_best* */
+    GHashTable *by_tuple;      /* tuple_key* (owned) -> the newest flow of that 5-tuple */
     GArray *changes;           /* uint32 flow ids */
 };
 
@@ -77,6 +78,46 @@ static guint addr_hash(gconstpointer p)
 static gboolean addr_eq(gconstpointer a, gconstpointer b)
 {
     return et_addr_equal(a, b);
+}
+
+/* A 5-tuple in either direction: protocol, family, then the lower endpoint (address, port) and
+ * the higher one, all in one byte string so that hashing and comparing read no padding. */
+typedef struct tuple_key {
+    uint8_t b[2 + 2 * (16 + 2)];
+} tuple_key;
+
+static void endpoint_bytes(uint8_t *out, const et_addr *a, uint16_t port)
+{
+    memset(out, 0, 16);
+    memcpy(out, a->bytes, addr_len(a));
+    out[16] = (uint8_t)(port >> 8);
+    out[17] = (uint8_t)port;
+}
+
+static void tuple_key_set(tuple_key *k, uint8_t proto, const et_addr *a, uint16_t ap, const et_addr *b, uint16_t bp)
+{
+    uint8_t x[18], y[18];
+    endpoint_bytes(x, a, ap);
+    endpoint_bytes(y, b, bp);
+    bool swap = memcmp(x, y, sizeof(x)) > 0;
+    k->b[0] = proto;
+    k->b[1] = a->family;
+    memcpy(k->b + 2, swap ? y : x, 18);
+    memcpy(k->b + 20, swap ? x : y, 18);
+}
+
+static guint tuple_hash(gconstpointer p)
+{
+    const tuple_key *k = p;
+    guint h = 2166136261u;              /* FNV-1a */
+    for (size_t i = 0; i < sizeof(k->b); i++)
+        h = (h ^ k->b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean tuple_eq(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(tuple_key)) == 0;
 }
 
 bool et_addr_is_local(const et_addr *a)
@@ -159,6 +200,7 @@ et_flows *et_flows_new(const et_ruleset *rules, const et_flow_config *cfg)
     f->flows_by_server = g_hash_table_new_full(addr_hash, addr_eq, g_free, free_flow_ids);
     f->dns = g_hash_table_new_full(addr_hash, addr_eq, g_free, free_flow_ids);
     f->same_ip = g_hash_table_new_full(addr_hash, addr_eq, g_free, g_free);
+    f->by_tuple = g_hash_table_new_full(tuple_hash, tuple_eq, g_free, NULL);
     f->changes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     return f;
 }
@@ -167,6 +209,7 @@ void et_flows_free(et_flows *f)
 {
     if (f == NULL)
         return;
+    g_hash_table_destroy(f->by_tuple);
     g_hash_table_destroy(f->same_ip);
     g_hash_table_destroy(f->dns);
     g_hash_table_destroy(f->flows_by_server);
@@ -475,8 +518,25 @@ et_flow *et_flows_add(et_flows *f, uint8_t proto, const et_addr *src, uint16_t s
     g_ptr_array_add(f->flows, fl);
     g_array_append_val(g_ptr_array_index(f->device_flows, d->id), fl->id);
     g_array_append_val(ids_at(f->flows_by_server, &fl->server), fl->id);
+    et_flows_map(f, fl, proto, src, sport, dst, dport);
     classify(f, fl);
     return fl;
+}
+
+void et_flows_map(et_flows *f, et_flow *fl, uint8_t proto, const et_addr *src, uint16_t sport, const et_addr *dst,
+                  uint16_t dport)
+{
+    tuple_key *k = g_new(tuple_key, 1);
+    tuple_key_set(k, proto, src, sport, dst, dport);
+    g_hash_table_replace(f->by_tuple, k, fl);
+}
+
+et_flow *et_flows_find(const et_flows *f, uint8_t proto, const et_addr *src, uint16_t sport, const et_addr *dst,
+                       uint16_t dport)
+{
+    tuple_key k;
+    tuple_key_set(&k, proto, src, sport, dst, dport);
+    return g_hash_table_lookup(f->by_tuple, &k);
 }
 
 bool et_flow_is_up(const et_flow *fl, const et_addr *src, uint16_t sport)
