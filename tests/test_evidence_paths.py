@@ -1,8 +1,11 @@
 """The two evidence paths (preference echotap.evidence_path): names read from Wireshark's tree, or
 parsed from the payload's bytes with no tree. On every committed capture and on ten real captures
 of the dev corpus (../shared/real-captures beside the checkout, or $ECHOTAP_REAL_CORPUS) their
-tables and JSON must be byte-identical, and the path `both` must report no difference."""
+tables and JSON must be byte-identical, also with the default (auto: the payload path in tshark),
+and the path `both` must report no difference. Where the payload path cannot read a packet (a
+tunnel) it says so; with TLS keys configured auto takes the tree."""
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -42,7 +45,9 @@ else:
 
 
 def output(tshark, capture, path, args):
-    return tshark.run("-r", str(capture), "-o", f"echotap.evidence_path:{path}", *args).stdout
+    """tshark's output with the evidence path forced, or with the default (path None)."""
+    forced = ("-o", f"echotap.evidence_path:{path}") if path else ()
+    return tshark.run("-r", str(capture), *forced, *args).stdout
 
 
 @pytest.mark.parametrize("capture", CASES)
@@ -51,6 +56,7 @@ def test_paths_give_the_same_tables_and_json(tshark, capture):
         tree = output(tshark, capture, "tree", args)
         assert tree.strip(), "no output"
         assert output(tshark, capture, "payload", args) == tree
+        assert output(tshark, capture, None, args) == tree
 
 
 @pytest.mark.parametrize("capture", CASES)
@@ -74,6 +80,54 @@ def test_paths_agree_with_a_visible_tree(tshark):
     assert output(tshark, capture, "payload", ("-V",) + TABLES) == output(tshark, capture, "tree", ("-V",) + TABLES)
 
 
+TUNNEL_HOST = "device-metrics-us.amazon.com"
+UNREAD = "the payload evidence path cannot read"
+
+
+def _ipv4(src, dst, proto, payload):
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, 0, 64, proto, 0,
+                       bytes(src), bytes(dst)) + payload
+
+
+def _ether(payload):
+    return bytes.fromhex("020000000002" "fc65de000001" "0800") + payload
+
+
+@pytest.fixture(scope="module")
+def tunnel_capture(_tmp_root):
+    """One HTTP request inside VXLAN (UDP 4789), which Wireshark decodes and the payload path's
+    frame reader does not: a pcap written byte by byte."""
+    request = f"GET / HTTP/1.1\r\nHost: {TUNNEL_HOST}\r\n\r\n".encode()
+    tcp = struct.pack("!HHIIBBHHH", 50000, 80, 1, 0, 5 << 4, 0x18, 65535, 0, 0) + request
+    inner = _ether(_ipv4((192, 168, 1, 10), (52, 94, 1, 1), 6, tcp))
+    vxlan = struct.pack("!BxxxI", 0x08, 42 << 8) + inner
+    udp = struct.pack("!HHHH", 40000, 4789, 8 + len(vxlan), 0) + vxlan
+    frame = _ether(_ipv4((10, 0, 0, 1), (10, 0, 0, 2), 17, udp))
+    path = _tmp_root / "vxlan.pcap"
+    path.write_bytes(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) +
+                     struct.pack("<IIII", 1700000000, 0, len(frame), len(frame)) + frame)
+    path.chmod(0o644)
+    return path
+
+
+def test_auto_says_what_the_payload_path_cannot_read(tshark, tunnel_capture):
+    """The tree reads the tunnelled request's Host; the default (the payload path) cannot, and says
+    so on stderr and in an expert info, naming the preference that reads it."""
+    assert f'"{TUNNEL_HOST}"' in output(tshark, tunnel_capture, "tree", JSON)
+    run = tshark.run("-r", str(tunnel_capture), *JSON)
+    assert f'"{TUNNEL_HOST}"' not in run.stdout
+    assert UNREAD in run.stderr and "echotap.evidence_path:tree" in run.stderr, run.stderr
+    expert = tshark.run("-r", str(tunnel_capture), "-q", "-z", "expert,warn").stdout
+    assert "Flow 0: " + UNREAD in expert, expert
+    assert UNREAD not in tshark.run("-r", str(tunnel_capture), "-o", "echotap.evidence_path:tree", *JSON).stderr
+
+
+def test_auto_takes_the_tree_with_tls_keys(tshark, tunnel_capture):
+    """A TLS key log file configured: the tree may read decrypted names, so auto is the tree."""
+    run = tshark.run("-r", str(tunnel_capture), "-o", "tls.keylog_file:/nonexistent/keys.log", *JSON)
+    assert f'"{TUNNEL_HOST}"' in run.stdout and UNREAD not in run.stderr, run.stderr
+
+
 @pytest.fixture(scope="module")
 def quic_capture(_tmp_root):
     """In conftest's temporary folder, which tshark's unprivileged user can read."""
@@ -85,8 +139,9 @@ def quic_capture(_tmp_root):
 
 
 def test_quic_initials_on_both_paths(tshark, quic_capture):
-    """IETF QUIC (versions 1, 2, draft 29): the tree decrypts the client's Initials, the payload path
-    too; a ClientHello in two Initials, out of order and sent twice, is read."""
+    """IETF QUIC (versions 1, 2, draft 29): the tree decrypts the client's Initials on Wireshark 4.0,
+    4.4 and 4.6, the payload path too; a ClientHello in two Initials, out of order and sent twice,
+    is read."""
     from quic_capture import SNIS
     for args in (TABLES, JSON):
         assert output(tshark, quic_capture, "payload", args) == output(tshark, quic_capture, "tree", args)
