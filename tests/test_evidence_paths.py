@@ -4,6 +4,7 @@ of the dev corpus (../shared/real-captures beside the checkout, or $ECHOTAP_REAL
 tables and JSON must be byte-identical, also with the default (auto: the payload path in tshark),
 and the path `both` must report no difference. Where the payload path cannot read a packet (a
 tunnel) it says so; with TLS keys configured auto takes the tree."""
+import json
 import os
 import struct
 from pathlib import Path
@@ -93,6 +94,13 @@ def _ether(payload):
     return bytes.fromhex("020000000002" "fc65de000001" "0800") + payload
 
 
+def _pcap(frames):
+    out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)
+    for i, frame in enumerate(frames):
+        out += struct.pack("<IIII", 1700000000 + i, 0, len(frame), len(frame)) + frame
+    return out
+
+
 @pytest.fixture(scope="module")
 def tunnel_capture(_tmp_root):
     """One HTTP request inside VXLAN (UDP 4789), which Wireshark decodes and the payload path's
@@ -104,8 +112,7 @@ def tunnel_capture(_tmp_root):
     udp = struct.pack("!HHHH", 40000, 4789, 8 + len(vxlan), 0) + vxlan
     frame = _ether(_ipv4((10, 0, 0, 1), (10, 0, 0, 2), 17, udp))
     path = _tmp_root / "vxlan.pcap"
-    path.write_bytes(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1) +
-                     struct.pack("<IIII", 1700000000, 0, len(frame), len(frame)) + frame)
+    path.write_bytes(_pcap([frame]))
     path.chmod(0o644)
     return path
 
@@ -126,6 +133,44 @@ def test_auto_takes_the_tree_with_tls_keys(tshark, tunnel_capture):
     """A TLS key log file configured: the tree may read decrypted names, so auto is the tree."""
     run = tshark.run("-r", str(tunnel_capture), "-o", "tls.keylog_file:/nonexistent/keys.log", *JSON)
     assert f'"{TUNNEL_HOST}"' in run.stdout and UNREAD not in run.stderr, run.stderr
+
+
+REUSE_HOSTS = ("api.amazon.com", "device-metrics-us.amazon.com")
+
+
+@pytest.fixture(scope="module")
+def port_reuse_capture(_tmp_root):
+    """Two TCP connections over one 5-tuple, the second opened by a new SYN (another initial
+    sequence number) after the first closed, each with one HTTP request."""
+    client, server = (192, 168, 1, 10), (52, 94, 1, 1)
+
+    def seg(up, seq, ack, flags, data=b""):
+        ports = (50000, 80) if up else (80, 50000)
+        tcp = struct.pack("!HHIIBBHHH", *ports, seq, ack, 5 << 4, flags, 65535, 0, 0) + data
+        return _ether(_ipv4(*((client, server) if up else (server, client)), 6, tcp))
+
+    frames = []
+    for isn, host in zip((1000, 900000), REUSE_HOSTS):
+        request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+        c, s = isn, 5000 + isn
+        frames += [seg(True, c, 0, 0x02), seg(False, s, c + 1, 0x12), seg(True, c + 1, s + 1, 0x10),
+                   seg(True, c + 1, s + 1, 0x18, request), seg(False, s + 1, c + 1 + len(request), 0x11),
+                   seg(True, c + 1 + len(request), s + 2, 0x11), seg(False, s + 2, c + 2 + len(request), 0x10)]
+    path = _tmp_root / "port-reuse.pcap"
+    path.write_bytes(_pcap(frames))
+    path.chmod(0o644)
+    return path
+
+
+def test_a_reused_port_is_a_new_flow(tshark, tshark_plain, port_reuse_capture):
+    """As Wireshark's TCP conversations (its tcp.stream numbers are the ground truth): a new SYN
+    after the first connection closed starts a new flow, on every path."""
+    streams = tshark_plain.run("-r", str(port_reuse_capture), "-T", "fields", "-e", "tcp.stream").stdout.split()
+    assert sorted(set(streams)) == ["0", "1"], streams
+    for path in ("tree", "payload", None):
+        found = json.loads(output(tshark, port_reuse_capture, path, JSON))
+        flows = sorted((f["packets_up"] + f["packets_down"], f["host"]) for f in found["flows"])
+        assert flows == [(7, REUSE_HOSTS[0]), (7, REUSE_HOSTS[1])], (path, found["flows"])
 
 
 @pytest.fixture(scope="module")
