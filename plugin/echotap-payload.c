@@ -53,11 +53,10 @@ bool echotap_transport(tvbuff_t *tvb, packet_info *pinfo, const et_addr *src, co
     guint len = tvb_captured_length(tvb);
     if (!et_frame_transport(link, tvb_get_ptr(tvb, 0, len), len, tr))
         return false;
-    et_addr s, d;
-    et_addr_set(&s, tr->family, tr->src);
-    et_addr_set(&d, tr->family, tr->dst);
+    size_t n = tr->family == 6 ? 16 : 4;
     return tr->proto == (pinfo->ptype == PT_TCP ? 6 : 17) && tr->sport == pinfo->srcport &&
-           tr->dport == pinfo->destport && et_addr_equal(&s, src) && et_addr_equal(&d, dst);
+           tr->dport == pinfo->destport && tr->family == src->family && tr->family == dst->family &&
+           memcmp(tr->src, src->bytes, n) == 0 && memcmp(tr->dst, dst->bytes, n) == 0;
 }
 
 void echotap_payload_fill(const et_transport *tr, packet_info *pinfo, bool known, bool use_cert, bool report_names,

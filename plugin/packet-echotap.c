@@ -63,10 +63,11 @@ static GArray *frame_flow;
 static GArray *unread_frame;
 static bool unread_warned;
 
+/* Grown by doubling (zero-filled): one resize per doubling, not one per frame. */
 static uint32_t *flow_slot(GArray *a, uint32_t i)
 {
     if (i >= a->len)
-        g_array_set_size(a, i + 1);
+        g_array_set_size(a, MAX(i + 1, 2 * a->len));
     return &g_array_index(a, uint32_t, i);
 }
 
@@ -179,8 +180,11 @@ static bool flow_expert_here(packet_info *pinfo, bool cond, uint32_t *frame, uin
     return cond && pinfo->num == (*frame ? *frame : first_frame);
 }
 
+/* et NULL (no tree, or nothing looks at the items): no item, and no call into proto.c. */
 static proto_item *add_generated_string(proto_tree *et, int hf, tvbuff_t *tvb, const char *value)
 {
+    if (et == NULL)
+        return NULL;
     proto_item *pi = proto_tree_add_string(et, hf, tvb, 0, 0, value);
     proto_item_set_generated(pi);
     return pi;
@@ -188,6 +192,8 @@ static proto_item *add_generated_string(proto_tree *et, int hf, tvbuff_t *tvb, c
 
 static proto_item *add_generated_uint(proto_tree *et, int hf, tvbuff_t *tvb, uint32_t value)
 {
+    if (et == NULL)
+        return NULL;
     proto_item *pi = proto_tree_add_uint(et, hf, tvb, 0, 0, value);
     proto_item_set_generated(pi);
     return pi;
@@ -277,7 +283,7 @@ static void add_tls(proto_tree *et, tvbuff_t *tvb, packet_info *pinfo, const et_
 {
     if (!fl->cert_frame)
         return;
-    proto_item *pi = proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0);
+    proto_item *pi = et ? proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0) : NULL;
     proto_item_set_generated(pi);
     if (fl->rejected_alert)
         add_generated_uint(et, hf_tls_alert, tvb, fl->rejected_alert);
@@ -296,20 +302,27 @@ static void add_tree(const et_capture *capture, tvbuff_t *tvb, packet_info *pinf
                      bool up, double t)
 {
     const et_device *dev = et_flows_device(capture->flows, fl->device);
-    proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
-    proto_item_set_generated(ti);
-    proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
-                           fl->host ? " " : "", fl->host ? fl->host : "");
-    proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
+    proto_item *ti = NULL;
+    proto_tree *et = NULL;
+    if (tree) {
+        ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(ti);
+        proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
+                               fl->host ? " " : "", fl->host ? fl->host : "");
+        et = proto_item_add_subtree(ti, ett_echotap);
+    }
     if (PINFO_FD_VISITED(pinfo))
         et_name_problems_again(pinfo, ti);
 
     add_class(et, tvb, pinfo, fl);
-    add_device(et, tvb, dev);
-    add_generated_string(et, hf_dir, tvb, dir_names[up ? 0 : 1]);
-    add_generated_uint(et, hf_flow, tvb, fl->id);
+    if (et) {
+        add_device(et, tvb, dev);
+        add_generated_string(et, hf_dir, tvb, dir_names[up ? 0 : 1]);
+        add_generated_uint(et, hf_flow, tvb, fl->id);
+    }
     add_phase(capture, et, tvb, pinfo, tree, fl, dev, up, t);
-    add_other_evidence(et, tvb, fl);
+    if (et)
+        add_other_evidence(et, tvb, fl);
     add_tls(et, tvb, pinfo, fl);
     if (fl->id < unread_frame->len && g_array_index(unread_frame, uint32_t, fl->id) == pinfo->num)
         expert_add_info_format(pinfo, ti, &ei_unread,
