@@ -138,24 +138,37 @@ def test_auto_takes_the_tree_with_tls_keys(tshark, tunnel_capture):
 REUSE_HOSTS = ("api.amazon.com", "device-metrics-us.amazon.com")
 
 
+CLIENT, SERVER = (192, 168, 1, 10), (52, 94, 1, 1)
+
+
+def _tcp(up, seq, ack, flags, data=b""):
+    """A frame of a TCP connection from CLIENT:50000 to SERVER:80."""
+    ports = (50000, 80) if up else (80, 50000)
+    tcp = struct.pack("!HHIIBBHHH", *ports, seq, ack, 5 << 4, flags, 65535, 0, 0) + data
+    return _ether(_ipv4(*((CLIENT, SERVER) if up else (SERVER, CLIENT)), 6, tcp))
+
+
+def _http_connection(isn, request, split=None):
+    """Handshake, the request (in two segments at byte split), the server's FIN, the client's."""
+    c, s = isn, 5000 + isn
+    parts = [request] if split is None else [request[:split], request[split:]]
+    frames = [_tcp(True, c, 0, 0x02), _tcp(False, s, c + 1, 0x12), _tcp(True, c + 1, s + 1, 0x10)]
+    at = c + 1
+    for part in parts:
+        frames.append(_tcp(True, at, s + 1, 0x18, part))
+        at += len(part)
+    return frames + [_tcp(False, s + 1, at, 0x11), _tcp(True, at, s + 2, 0x11), _tcp(False, s + 2, at + 1, 0x10)]
+
+
+def _request(host):
+    return f"GET / HTTP/1.1\r\nUser-Agent: test\r\nHost: {host}\r\n\r\n".encode()
+
+
 @pytest.fixture(scope="module")
 def port_reuse_capture(_tmp_root):
     """Two TCP connections over one 5-tuple, the second opened by a new SYN (another initial
     sequence number) after the first closed, each with one HTTP request."""
-    client, server = (192, 168, 1, 10), (52, 94, 1, 1)
-
-    def seg(up, seq, ack, flags, data=b""):
-        ports = (50000, 80) if up else (80, 50000)
-        tcp = struct.pack("!HHIIBBHHH", *ports, seq, ack, 5 << 4, flags, 65535, 0, 0) + data
-        return _ether(_ipv4(*((client, server) if up else (server, client)), 6, tcp))
-
-    frames = []
-    for isn, host in zip((1000, 900000), REUSE_HOSTS):
-        request = f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-        c, s = isn, 5000 + isn
-        frames += [seg(True, c, 0, 0x02), seg(False, s, c + 1, 0x12), seg(True, c + 1, s + 1, 0x10),
-                   seg(True, c + 1, s + 1, 0x18, request), seg(False, s + 1, c + 1 + len(request), 0x11),
-                   seg(True, c + 1 + len(request), s + 2, 0x11), seg(False, s + 2, c + 2 + len(request), 0x10)]
+    frames = _http_connection(1000, _request(REUSE_HOSTS[0])) + _http_connection(900000, _request(REUSE_HOSTS[1]))
     path = _tmp_root / "port-reuse.pcap"
     path.write_bytes(_pcap(frames))
     path.chmod(0o644)
@@ -171,6 +184,20 @@ def test_a_reused_port_is_a_new_flow(tshark, tshark_plain, port_reuse_capture):
         found = json.loads(output(tshark, port_reuse_capture, path, JSON))
         flows = sorted((f["packets_up"] + f["packets_down"], f["host"]) for f in found["flows"])
         assert flows == [(7, REUSE_HOSTS[0]), (7, REUSE_HOSTS[1])], (path, found["flows"])
+
+
+SPLIT_HOST = "prod.amazoncrl.com"
+
+
+def test_an_http_head_over_two_segments(tshark, tshark_plain, _tmp_root):
+    """A request head split before its Host line: Wireshark reassembles it (http.host, the ground
+    truth); the payload path reads it from the stream."""
+    path = _tmp_root / "split-head.pcap"
+    path.write_bytes(_pcap(_http_connection(1000, _request(SPLIT_HOST), split=20)))
+    path.chmod(0o644)
+    assert tshark_plain.run("-r", str(path), "-T", "fields", "-e", "http.host").stdout.split() == [SPLIT_HOST]
+    for path_name in ("tree", "payload", None):
+        assert f'"{SPLIT_HOST}"' in output(tshark, path, path_name, JSON), path_name
 
 
 @pytest.fixture(scope="module")
