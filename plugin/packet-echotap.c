@@ -311,7 +311,7 @@ static void add_tree(const et_capture *capture, tvbuff_t *tvb, packet_info *pinf
                                fl->host ? " " : "", fl->host ? fl->host : "");
         et = proto_item_add_subtree(ti, ett_echotap);
     }
-    if (PINFO_FD_VISITED(pinfo))
+    if (PINFO_FD_VISITED(pinfo) || file_path == ET_PATH_PAYLOAD)
         et_name_problems_again(pinfo, ti);
 
     add_class(et, tvb, pinfo, fl);
