@@ -189,6 +189,23 @@ def test_a_reused_port_is_a_new_flow(tshark, tshark_plain, port_reuse_capture):
 SPLIT_HOST = "prod.amazoncrl.com"
 
 
+def test_pppoe_on_every_path(tshark, tshark_plain, _tmp_root):
+    """A request in a PPPoE session (RFC 2516): Wireshark's http.host (the truth) on every path,
+    and nothing the payload path could not read."""
+    frames = []
+    for frame in _http_connection(1000, _request(SPLIT_HOST)):
+        ip = frame[14:]
+        pppoe = struct.pack("!BBHHH", 0x11, 0, 7, len(ip) + 2, 0x0021)
+        frames.append(frame[:12] + b"\x88\x64" + pppoe + ip)
+    path = _tmp_root / "pppoe.pcap"
+    path.write_bytes(_pcap(frames))
+    path.chmod(0o644)
+    assert tshark_plain.run("-r", str(path), "-T", "fields", "-e", "http.host").stdout.split() == [SPLIT_HOST]
+    for path_name in ("tree", "payload", None):
+        run = tshark.run("-r", str(path), *(("-o", f"echotap.evidence_path:{path_name}") if path_name else ()), *JSON)
+        assert f'"{SPLIT_HOST}"' in run.stdout and UNREAD not in run.stderr, (path_name, run.stderr)
+
+
 def test_an_http_head_over_two_segments(tshark, tshark_plain, _tmp_root):
     """A request head split before its Host line: Wireshark reassembles it (http.host, the ground
     truth); the payload path reads it from the stream."""
