@@ -14,6 +14,7 @@
 #include <epan/funnel.h>
 #include <epan/prefs.h>
 #include <epan/uat.h>
+#include <epan/uat-int.h>   /* the rows of another module's table */
 
 /* Preferences */
 static et_pref_bool pref_use_cert = TRUE;
@@ -85,11 +86,37 @@ et_capture *echotap_shadow_capture(void)
     return shadow;
 }
 
-/* auto is the tree: the payload path cannot read IETF QUIC's Initial packets, which the tree
- * decrypts, and a file is not known to hold none before it is read. */
+/* Is a preference of another module set to a non-empty text? */
+static bool pref_text_set(module_t *module, const char *name)
+{
+    pref_t *pref = module ? prefs_find_preference(module, name) : NULL;
+    if (pref == NULL)
+        return false;
+    char *text = prefs_pref_to_str(pref, pref_current);
+    bool set = text && text[0];
+    g_free(text);
+    return set;
+}
+
+/* Wireshark's TLS dissector decrypts with keys that the payload path does not use: a key log file
+ * (TLS 1.3, QUIC), a pre-shared key, or RSA private keys (the "TLS Decrypt" table). */
+static bool tls_keys_configured(void)
+{
+    module_t *tls = prefs_find_module("tls");
+    if (pref_text_set(tls, "keylog_file") || pref_text_set(tls, "psk"))
+        return true;
+    uat_t *rsa_keys = uat_get_table_by_name("TLS Decrypt");
+    return rsa_keys && rsa_keys->nrows_p && *rsa_keys->nrows_p > 0;
+}
+
+/* auto is the payload path (no tree: faster, the same names), except where the tree sees more: in
+ * the GUI, which builds trees anyway, and with TLS keys, whose decrypted HTTP Host only the tree
+ * reads. */
 et_evidence_path echotap_evidence_path(void)
 {
-    return pref_evidence_path == ET_PATH_AUTO ? ET_PATH_TREE : (et_evidence_path)pref_evidence_path;
+    if (pref_evidence_path != ET_PATH_AUTO)
+        return (et_evidence_path)pref_evidence_path;
+    return echotap_in_gui() || tls_keys_configured() ? ET_PATH_TREE : ET_PATH_PAYLOAD;
 }
 
 static const char *resolve_name(void *user _U_, const et_addr *a)
@@ -221,7 +248,7 @@ void echotap_register_capture(module_t *module)
         "Interactions closer than this are one; the quiet on the voice path and metrics that ends one", 10, &pref_gap_ms);
 
     static const enum_val_t paths[] = {
-        { "auto", "Automatic (the tree)", ET_PATH_AUTO },
+        { "auto", "Automatic (the payload; the tree in the GUI or with TLS keys)", ET_PATH_AUTO },
         { "tree", "Wireshark's protocol tree", ET_PATH_TREE },
         { "payload", "The payload's bytes (no tree)", ET_PATH_PAYLOAD },
         { "both", "Both (an expert info for each difference)", ET_PATH_BOTH },
@@ -229,7 +256,8 @@ void echotap_register_capture(module_t *module)
     };
     prefs_register_enum_preference(module, "evidence_path", "Evidence path",
         "Where names come from: Wireshark's protocol tree (other dissectors' fields), the payload's bytes "
-        "(no tree: faster), or both (each difference an expert info). Automatic: the tree.",
+        "(no tree: faster), or both (each difference an expert info). Automatic: the payload, except in the GUI "
+        "and when TLS keys are configured (tls.keylog_file, tls.psk, RSA keys), where the tree reads more.",
         &pref_evidence_path, paths, FALSE);
 
     uat_t *rules_uat = uat_new("echotap host rules", sizeof(user_rule), "echotap_rules", TRUE,

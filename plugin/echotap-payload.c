@@ -45,10 +45,7 @@ static bool link_of(const packet_info *pinfo, et_link *link)
     }
 }
 
-/* The packet's TCP/UDP header and payload from the frame's bytes; false when they are not the
- * ones Wireshark's dissectors gave the packet (a tunnel, a fragment, another link type). */
-static bool transport_of(tvbuff_t *tvb, packet_info *pinfo, const et_addr *src, const et_addr *dst,
-                         et_transport *tr)
+bool echotap_transport(tvbuff_t *tvb, packet_info *pinfo, const et_addr *src, const et_addr *dst, et_transport *tr)
 {
     et_link link;
     if (!link_of(pinfo, &link))
@@ -56,29 +53,27 @@ static bool transport_of(tvbuff_t *tvb, packet_info *pinfo, const et_addr *src, 
     guint len = tvb_captured_length(tvb);
     if (!et_frame_transport(link, tvb_get_ptr(tvb, 0, len), len, tr))
         return false;
-    et_addr s, d;
-    et_addr_set(&s, tr->family, tr->src);
-    et_addr_set(&d, tr->family, tr->dst);
+    size_t n = tr->family == 6 ? 16 : 4;
     return tr->proto == (pinfo->ptype == PT_TCP ? 6 : 17) && tr->sport == pinfo->srcport &&
-           tr->dport == pinfo->destport && et_addr_equal(&s, src) && et_addr_equal(&d, dst);
+           tr->dport == pinfo->destport && tr->family == src->family && tr->family == dst->family &&
+           memcmp(tr->src, src->bytes, n) == 0 && memcmp(tr->dst, dst->bytes, n) == 0;
 }
 
-void echotap_payload_fill(tvbuff_t *tvb, packet_info *pinfo, bool known, bool use_cert, bool report_names,
+void echotap_payload_fill(const et_transport *tr, packet_info *pinfo, bool known, bool use_cert, bool report_names,
                           et_packet *p, et_segment *seg)
 {
-    et_transport tr;
-    if (!transport_of(tvb, pinfo, &p->src, &p->dst, &tr)) {
+    if (tr == NULL) {
         p->tcp_flags = -1;
         p->payload_len = p->frame_len;
         p->gather = NULL;
         return;
     }
     *seg = (et_segment){ .proto = p->proto, .src = p->src, .dst = p->dst, .sport = p->sport, .dport = p->dport,
-                         .seq = tr.seq, .tcp_flags = tr.tcp_flags, .payload = tr.payload, .len = tr.captured,
+                         .seq = tr->seq, .tcp_flags = tr->tcp_flags, .payload = tr->payload, .len = tr->captured,
                          .frame = p->frame, .t = p->t, .use_cert = use_cert,
                          .refused = report_names ? name_refused : NULL, .refused_user = pinfo };
-    p->tcp_flags = !known ? tr.tcp_flags : -1;
-    p->payload_len = p->proto == 6 ? tr.payload_len : p->frame_len;
+    p->tcp_flags = !known ? tr->tcp_flags : -1;
+    p->payload_len = p->proto == 6 ? tr->payload_len : p->frame_len;
     p->gather = gather_from_payload;
     p->gather_user = seg;
 }

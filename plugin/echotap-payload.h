@@ -7,6 +7,7 @@
 #define ECHOTAP_PAYLOAD_GLUE_H
 
 #include "echotap.h"
+#include "frame.h"
 #include "payload_evidence.h"
 
 /* For the open file, with the path payload or both: the handshake buffers (and, with both, which
@@ -14,11 +15,15 @@
 void echotap_payload_init(et_evidence_path path);
 void echotap_payload_cleanup(void);
 
+/* The packet's TCP/UDP header and payload from the frame's own bytes; false when they are not
+ * the ones Wireshark's dissectors gave the packet (a tunnel, an IP fragment, another link type). */
+bool echotap_transport(tvbuff_t *tvb, packet_info *pinfo, const et_addr *src, const et_addr *dst, et_transport *tr);
+
 /* Makes p (a copy of the tree path's packet) the payload path's: its names from the frame's TCP or
- * UDP payload (described in *seg, which must live as long as p is used), or none when the frame's
- * own headers do not give the packet Wireshark dissected (a tunnel, a fragment, another link).
- * report_names: a refused name gets the bad-name expert info. */
-void echotap_payload_fill(tvbuff_t *tvb, packet_info *pinfo, bool known, bool use_cert, bool report_names,
+ * UDP payload tr (described in *seg, which must live as long as p is used), or none when tr is
+ * NULL (echotap_transport could not read the frame). report_names: a refused name gets the
+ * bad-name expert info. */
+void echotap_payload_fill(const et_transport *tr, packet_info *pinfo, bool known, bool use_cert, bool report_names,
                           et_packet *p, et_segment *seg);
 
 /* With the path both: the text of the first difference between a flow's names on the two paths

@@ -56,7 +56,6 @@ static void add_name_problem(packet_info *pinfo, proto_tree *tree, name_kind kin
 
 void et_payload_name_problem(packet_info *pinfo, int kind)
 {
-    expert_add_info_format(pinfo, NULL, ei_bad_name, BAD_NAME_TEXT, name_kind_text[kind]);
     record_name_problem(pinfo, (name_kind)kind);
 }
 

@@ -23,7 +23,8 @@ void et_gather_evidence(packet_info *pinfo, proto_tree *tree, et_flows *flows, e
                         bool use_cert);
 
 /* The payload path refused a name (payload_evidence.h's et_name_kind, the same kinds in the same
- * order): the bad-name expert info, recorded for later passes. */
+ * order): recorded; et_name_problems_again adds its expert info on echotap's item, on the first
+ * pass too (the packet's tree holds no name item to put it on). */
 void et_payload_name_problem(packet_info *pinfo, int kind);
 
 /* et_capture_packet's gather callback for the tree path: user is an et_tree_evidence. */
@@ -34,8 +35,9 @@ typedef struct et_tree_evidence {
 } et_tree_evidence;
 void et_gather_from_tree(void *user, et_flows *flows, et_flow *fl, bool up);
 
-/* Later passes: the bad-name expert infos again, on ti, from what the first pass recorded (their
- * tree need not hold the names: only the first pass primes other dissectors' fields). */
+/* Later passes (and the payload path's first): the bad-name expert infos, on ti, from what the
+ * first pass recorded (their tree need not hold the names: only the first pass primes other
+ * dissectors' fields). */
 void et_name_problems_again(packet_info *pinfo, proto_item *ti);
 
 #endif

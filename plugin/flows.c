@@ -34,6 +34,7 @@ struct et_flows {
     GHashTable *flows_by_server;/* et_addr* (owned) -> GArray of uint32 flow ids */
     GHashTable *dns;           /* et_addr* (owned) -> GArray of dns_entry */
     GHashTable *same_ip;       /* et_addr* (owned) -> same_ip_best* */
+    GHashTable *by_tuple;      /* tuple_key* (owned) -> the newest flow of that 5-tuple */
     GArray *changes;           /* uint32 flow ids */
 };
 
@@ -77,6 +78,52 @@ static guint addr_hash(gconstpointer p)
 static gboolean addr_eq(gconstpointer a, gconstpointer b)
 {
     return et_addr_equal(a, b);
+}
+
+/* A 5-tuple in either direction, in 32-bit words: protocol and family, the two ports, then the
+ * lower endpoint's address and the higher one's (lower: by address, then port). Words, so that
+ * hashing and comparing take a few instructions and read no padding. */
+typedef struct tuple_key {
+    uint32_t w[10];
+} tuple_key;
+
+/* The address's bytes into 4 words (IPv4: the first, the rest 0); sizes known to the compiler,
+ * so no call into libc. */
+static void address_words(uint32_t *w, const et_addr *a)
+{
+    if (a->family == 6)
+        memcpy(w, a->bytes, 16);
+    else {
+        memcpy(w, a->bytes, 4);
+        w[1] = w[2] = w[3] = 0;
+    }
+}
+
+static void tuple_key_set(tuple_key *k, uint8_t proto, const et_addr *a, uint16_t ap, const et_addr *b, uint16_t bp)
+{
+    uint32_t x[4], y[4];
+    address_words(x, a);
+    address_words(y, b);
+    int order = memcmp(a->bytes, b->bytes, addr_len(a));
+    bool swap = order > 0 || (order == 0 && ap > bp);
+    k->w[0] = (uint32_t)proto << 8 | a->family;
+    k->w[1] = swap ? (uint32_t)bp << 16 | ap : (uint32_t)ap << 16 | bp;
+    memcpy(&k->w[2], swap ? y : x, 16);
+    memcpy(&k->w[6], swap ? x : y, 16);
+}
+
+static guint tuple_hash(gconstpointer p)
+{
+    const tuple_key *k = p;
+    uint32_t h = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(k->w); i++)
+        h = (h ^ k->w[i]) * 0x9e3779b1u;         /* multiplicative (Fibonacci) hashing */
+    return h ^ h >> 15;
+}
+
+static gboolean tuple_eq(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(tuple_key)) == 0;
 }
 
 bool et_addr_is_local(const et_addr *a)
@@ -159,6 +206,7 @@ et_flows *et_flows_new(const et_ruleset *rules, const et_flow_config *cfg)
     f->flows_by_server = g_hash_table_new_full(addr_hash, addr_eq, g_free, free_flow_ids);
     f->dns = g_hash_table_new_full(addr_hash, addr_eq, g_free, free_flow_ids);
     f->same_ip = g_hash_table_new_full(addr_hash, addr_eq, g_free, g_free);
+    f->by_tuple = g_hash_table_new_full(tuple_hash, tuple_eq, g_free, NULL);
     f->changes = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     return f;
 }
@@ -167,6 +215,7 @@ void et_flows_free(et_flows *f)
 {
     if (f == NULL)
         return;
+    g_hash_table_destroy(f->by_tuple);
     g_hash_table_destroy(f->same_ip);
     g_hash_table_destroy(f->dns);
     g_hash_table_destroy(f->flows_by_server);
@@ -475,8 +524,25 @@ et_flow *et_flows_add(et_flows *f, uint8_t proto, const et_addr *src, uint16_t s
     g_ptr_array_add(f->flows, fl);
     g_array_append_val(g_ptr_array_index(f->device_flows, d->id), fl->id);
     g_array_append_val(ids_at(f->flows_by_server, &fl->server), fl->id);
+    et_flows_map(f, fl, proto, src, sport, dst, dport);
     classify(f, fl);
     return fl;
+}
+
+void et_flows_map(et_flows *f, et_flow *fl, uint8_t proto, const et_addr *src, uint16_t sport, const et_addr *dst,
+                  uint16_t dport)
+{
+    tuple_key *k = g_new(tuple_key, 1);
+    tuple_key_set(k, proto, src, sport, dst, dport);
+    g_hash_table_replace(f->by_tuple, k, fl);
+}
+
+et_flow *et_flows_find(const et_flows *f, uint8_t proto, const et_addr *src, uint16_t sport, const et_addr *dst,
+                       uint16_t dport)
+{
+    tuple_key k;
+    tuple_key_set(&k, proto, src, sport, dst, dport);
+    return g_hash_table_lookup(f->by_tuple, &k);
 }
 
 bool et_flow_is_up(const et_flow *fl, const et_addr *src, uint16_t sport)

@@ -127,6 +127,13 @@ void et_flows_free(et_flows *f);
 et_flow *et_flows_add(et_flows *f, uint8_t proto, const et_addr *src, uint16_t sport,
                       const et_addr *dst, uint16_t dport, int tcp_flags, double t);
 et_flow *et_flows_get(const et_flows *f, uint32_t id);
+/* The newest flow of a 5-tuple (either direction), or NULL: a flow added later for the same
+ * 5-tuple (a TCP port reused) replaces the older one here. */
+et_flow *et_flows_find(const et_flows *f, uint8_t proto, const et_addr *src, uint16_t sport, const et_addr *dst,
+                       uint16_t dport);
+/* Makes a 5-tuple's packets find fl (et_flows_add does it for the flow's own). */
+void et_flows_map(et_flows *f, et_flow *fl, uint8_t proto, const et_addr *src, uint16_t sport, const et_addr *dst,
+                  uint16_t dport);
 uint32_t et_flows_count(const et_flows *f);
 et_device *et_flows_device(const et_flows *f, uint32_t id);
 uint32_t et_flows_device_count(const et_flows *f);

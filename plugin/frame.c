@@ -9,6 +9,9 @@
 
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_PPPOE_SESSION 0x8864
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
 #define MAX_VLAN_TAGS 4
 #define MAX_IPV6_EXTENSIONS 8
 
@@ -38,6 +41,14 @@ static bool link_payload(et_link link, const uint8_t *f, size_t len, size_t *off
             *type = be16(f + *off);
         }
         *off += 2;
+        if (*type == ETHERTYPE_PPPOE_SESSION) {
+            /* RFC 2516: version and type, code, session id, length; then PPP's protocol. */
+            if (len < *off + 8)
+                return false;
+            unsigned ppp = be16(f + *off + 6);
+            *type = ppp == PPP_IPV4 ? ETHERTYPE_IPV4 : ppp == PPP_IPV6 ? ETHERTYPE_IPV6 : 0;
+            *off += 8;
+        }
         return true;
     case ET_LINK_SLL:
         if (len < 16)

@@ -4,7 +4,7 @@
  * Copyright 2026 The echotap developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Plain C. Ethernet (with 802.1Q / 802.1ad tags), Linux cooked (v1, v2), BSD loopback and raw
+ * Plain C. Ethernet (with 802.1Q / 802.1ad tags, PPPoE sessions), Linux cooked (v1, v2), BSD loopback and raw
  * IP; IPv4 and IPv6 (with extension headers). IP fragments, tunnels and other protocols are not
  * found: the caller then has no payload evidence for the packet.
  */

@@ -10,6 +10,7 @@
  * (echotap-stats.c, echotap-export.c). Here: the dissector and its fields; the capture it feeds
  * is echotap-capture.c's.
  */
+#define WS_LOG_DOMAIN "echotap"
 #include "echotap.h"
 #include "evidence.h"
 #include "extract.h"
@@ -21,6 +22,7 @@
 #include <epan/expert.h>
 #include <epan/proto_data.h>
 #include <epan/tap.h>
+#include <wsutil/wslog.h>
 
 static int proto_echotap = -1;
 static int proto_ws_expert = -1;         /* Wireshark's "_ws.expert" */
@@ -36,7 +38,7 @@ static int hf_tls_rejected = -1, hf_tls_alert = -1, hf_tls_issuer = -1;
 static int ett_echotap = -1, ett_other = -1;
 
 static expert_field ei_mismatch = EI_INIT, ei_bad_name = EI_INIT, ei_big_download = EI_INIT;
-static expert_field ei_suspect = EI_INIT, ei_rejected = EI_INIT, ei_path_differs = EI_INIT;
+static expert_field ei_suspect = EI_INIT, ei_rejected = EI_INIT, ei_path_differs = EI_INIT, ei_unread = EI_INIT;
 
 /* ---- the postdissector ---- */
 
@@ -53,36 +55,100 @@ static bool ip_of(const address *a, et_addr *out)
     return false;
 }
 
-/* The first pass: the packet, as Wireshark's dissectors found it, into the capture. */
-static et_flow *first_pass(et_capture *capture, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
-                           conversation_t *conv, const et_addr *src, const et_addr *dst, double t)
+/* The open file's: its evidence path (auto resolved once, at its init routine), each frame's
+ * flow (id + 1, by frame number: later passes find it without a lookup), and per flow the frame
+ * that carries the payload path's "not read" expert info (or 0). */
+static et_evidence_path file_path;
+static GArray *frame_flow;
+static GArray *unread_frame;
+static bool unread_warned;
+
+/* Grown by doubling (zero-filled): one resize per doubling, not one per frame. */
+static uint32_t *flow_slot(GArray *a, uint32_t i)
 {
-    guint id = GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap));
-    bool known = id && et_flows_get(capture->flows, id - 1);
-    et_evidence_path path = echotap_evidence_path();
+    if (i >= a->len)
+        g_array_set_size(a, MAX(i + 1, 2 * a->len));
+    return &g_array_index(a, uint32_t, i);
+}
+
+/* The packet's flow before it is counted, or NULL for a new one. echotap's own 5-tuple index
+ * answers most packets; Wireshark's conversation decides where the index cannot tell: at a flow's
+ * first packet (a conversation may span 5-tuples), at each TCP SYN (Wireshark starts a new
+ * conversation when a port is reused) and wherever the frame's headers were not read. The flow is
+ * kept with the conversation, as before the index. */
+static et_flow *flow_of(et_capture *capture, packet_info *pinfo, const et_packet *p, const et_transport *tr,
+                        conversation_t **conv)
+{
+    et_flow *fl = et_flows_find(capture->flows, p->proto, &p->src, p->sport, &p->dst, p->dport);
+    *conv = NULL;
+    if (fl && tr && !(p->proto == 6 && (tr->tcp_flags & 0x002)))
+        return fl;
+    *conv = find_conversation_pinfo(pinfo, 0);
+    if (*conv == NULL)
+        *conv = find_or_create_conversation(pinfo);
+    guint id = GPOINTER_TO_UINT(conversation_get_proto_data(*conv, proto_echotap));
+    et_flow *known = id ? et_flows_get(capture->flows, id - 1) : NULL;
+    if (known && known != fl)
+        et_flows_map(capture->flows, known, p->proto, &p->src, p->sport, &p->dst, p->dport);
+    return known;
+}
+
+/* The payload path could not read a TCP/UDP packet of this flow: its names (and TCP's payload
+ * length, for the phases) are missed. Said once per file on stderr, and by an expert info on the
+ * flow's first such frame (add_tree). */
+static void note_unread(packet_info *pinfo, const et_flow *fl)
+{
+    uint32_t *frame = flow_slot(unread_frame, fl->id);
+    if (*frame)
+        return;
+    *frame = pinfo->num;
+    if (!unread_warned) {
+        unread_warned = true;
+        ws_warning("echotap: frame %u and others: the payload evidence path cannot read their TCP/UDP payload "
+                   "(a tunnel, an IP fragment or another link type), so their names are missed: "
+                   "-o echotap.evidence_path:tree reads them", pinfo->num);
+    }
+}
+
+/* The first pass: the packet, as Wireshark's dissectors found it (the tree path) or as its bytes
+ * say (the payload path), into the capture. */
+static et_flow *first_pass(et_capture *capture, tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
+                           const et_addr *src, const et_addr *dst, double t)
+{
+    et_evidence_path path = file_path;
     et_tree_evidence te = { pinfo, tree, capture->cfg.use_cert };
     et_packet p = {
-        .flow = known ? id - 1 : ET_NO_FLOW,
         .proto = pinfo->ptype == PT_TCP ? 6 : 17,
         .src = *src, .dst = *dst,
         .sport = (guint16)pinfo->srcport, .dport = (guint16)pinfo->destport,
-        .tcp_flags = !known && pinfo->ptype == PT_TCP ? et_tcp_flags(tree) : -1,
         .frame_len = pinfo->fd->pkt_len,
-        .payload_len = et_payload_len(pinfo, tree),
         .t = t,
         .abs_t = nstime_to_sec(&pinfo->abs_ts),
         .frame = pinfo->num,
         .src_mac = pinfo->dl_src.type == AT_ETHER && pinfo->dl_src.len == 6 ? (const uint8_t *)pinfo->dl_src.data : NULL,
-        .gather = tree ? et_gather_from_tree : NULL,
-        .gather_user = &te,
     };
+    et_transport tr;
+    bool readable = echotap_transport(tvb, pinfo, src, dst, &tr);
+    conversation_t *conv;
+    et_flow *fl = flow_of(capture, pinfo, &p, readable ? &tr : NULL, &conv);
+    bool known = fl != NULL;
+    p.flow = known ? fl->id : ET_NO_FLOW;
+    if (path != ET_PATH_PAYLOAD) {
+        p.tcp_flags = !known && p.proto == 6 ? et_tcp_flags(tree) : -1;
+        p.payload_len = et_payload_len(pinfo, tree);
+        p.gather = tree ? et_gather_from_tree : NULL;
+        p.gather_user = &te;
+    }
     et_packet from_payload = p;
     et_segment seg;
     if (path != ET_PATH_TREE)
-        echotap_payload_fill(tvb, pinfo, known, capture->cfg.use_cert, path == ET_PATH_PAYLOAD, &from_payload, &seg);
-    et_flow *fl = et_capture_packet(capture, path == ET_PATH_PAYLOAD ? &from_payload : &p);
+        echotap_payload_fill(readable ? &tr : NULL, pinfo, known, capture->cfg.use_cert, path == ET_PATH_PAYLOAD,
+                             &from_payload, &seg);
+    fl = et_capture_packet(capture, path == ET_PATH_PAYLOAD ? &from_payload : &p);
     if (!known)
         conversation_add_proto_data(conv, proto_echotap, GUINT_TO_POINTER(fl->id + 1));
+    if (path == ET_PATH_PAYLOAD && !readable)
+        note_unread(pinfo, fl);
     if (path == ET_PATH_BOTH) {
         et_capture *shadow = echotap_shadow_capture();
         from_payload.flow = known ? fl->id : ET_NO_FLOW;
@@ -93,6 +159,7 @@ static et_flow *first_pass(et_capture *capture, tvbuff_t *tvb, packet_info *pinf
             g_free(diff);
         }
     }
+    *flow_slot(frame_flow, pinfo->num) = fl->id + 1;
     return fl;
 }
 
@@ -113,8 +180,11 @@ static bool flow_expert_here(packet_info *pinfo, bool cond, uint32_t *frame, uin
     return cond && pinfo->num == (*frame ? *frame : first_frame);
 }
 
+/* et NULL (no tree, or nothing looks at the items): no item, and no call into proto.c. */
 static proto_item *add_generated_string(proto_tree *et, int hf, tvbuff_t *tvb, const char *value)
 {
+    if (et == NULL)
+        return NULL;
     proto_item *pi = proto_tree_add_string(et, hf, tvb, 0, 0, value);
     proto_item_set_generated(pi);
     return pi;
@@ -122,6 +192,8 @@ static proto_item *add_generated_string(proto_tree *et, int hf, tvbuff_t *tvb, c
 
 static proto_item *add_generated_uint(proto_tree *et, int hf, tvbuff_t *tvb, uint32_t value)
 {
+    if (et == NULL)
+        return NULL;
     proto_item *pi = proto_tree_add_uint(et, hf, tvb, 0, 0, value);
     proto_item_set_generated(pi);
     return pi;
@@ -211,7 +283,7 @@ static void add_tls(proto_tree *et, tvbuff_t *tvb, packet_info *pinfo, const et_
 {
     if (!fl->cert_frame)
         return;
-    proto_item *pi = proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0);
+    proto_item *pi = et ? proto_tree_add_boolean(et, hf_tls_rejected, tvb, 0, 0, fl->rejected_alert != 0) : NULL;
     proto_item_set_generated(pi);
     if (fl->rejected_alert)
         add_generated_uint(et, hf_tls_alert, tvb, fl->rejected_alert);
@@ -230,21 +302,33 @@ static void add_tree(const et_capture *capture, tvbuff_t *tvb, packet_info *pinf
                      bool up, double t)
 {
     const et_device *dev = et_flows_device(capture->flows, fl->device);
-    proto_item *ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
-    proto_item_set_generated(ti);
-    proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
-                           fl->host ? " " : "", fl->host ? fl->host : "");
-    proto_tree *et = proto_item_add_subtree(ti, ett_echotap);
-    if (PINFO_FD_VISITED(pinfo))
+    proto_item *ti = NULL;
+    proto_tree *et = NULL;
+    if (tree) {
+        ti = proto_tree_add_item(tree, proto_echotap, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(ti);
+        proto_item_append_text(ti, ": %s %s%s%s", fl->service ? fl->service : "untagged", dir_names[up ? 0 : 1],
+                               fl->host ? " " : "", fl->host ? fl->host : "");
+        et = proto_item_add_subtree(ti, ett_echotap);
+    }
+    if (PINFO_FD_VISITED(pinfo) || file_path == ET_PATH_PAYLOAD)
         et_name_problems_again(pinfo, ti);
 
     add_class(et, tvb, pinfo, fl);
-    add_device(et, tvb, dev);
-    add_generated_string(et, hf_dir, tvb, dir_names[up ? 0 : 1]);
-    add_generated_uint(et, hf_flow, tvb, fl->id);
+    if (et) {
+        add_device(et, tvb, dev);
+        add_generated_string(et, hf_dir, tvb, dir_names[up ? 0 : 1]);
+        add_generated_uint(et, hf_flow, tvb, fl->id);
+    }
     add_phase(capture, et, tvb, pinfo, tree, fl, dev, up, t);
-    add_other_evidence(et, tvb, fl);
+    if (et)
+        add_other_evidence(et, tvb, fl);
     add_tls(et, tvb, pinfo, fl);
+    if (fl->id < unread_frame->len && g_array_index(unread_frame, uint32_t, fl->id) == pinfo->num)
+        expert_add_info_format(pinfo, ti, &ei_unread,
+                               "Flow %u: the payload evidence path cannot read this packet's TCP/UDP payload (a tunnel, "
+                               "an IP fragment or another link type): names in it are missed "
+                               "(preference echotap.evidence_path: tree reads them)", fl->id);
     if (fl->big_download_frame == pinfo->num)
         expert_add_info_format(pinfo, ti, &ei_big_download,
                                "CDN download passed %u MB: likely a firmware (OTA) download",
@@ -268,14 +352,10 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
         return 0;
     double t = nstime_to_sec(&pinfo->rel_ts);
     et_flow *fl;
-    if (!PINFO_FD_VISITED(pinfo)) {
-        conversation_t *conv = find_conversation_pinfo(pinfo, 0);
-        if (conv == NULL)
-            conv = find_or_create_conversation(pinfo);
-        fl = first_pass(capture, tvb, pinfo, tree, conv, &src, &dst, t);
-    } else {
-        conversation_t *conv = find_conversation_pinfo(pinfo, 0);
-        guint id = conv ? GPOINTER_TO_UINT(conversation_get_proto_data(conv, proto_echotap)) : 0;
+    if (!PINFO_FD_VISITED(pinfo))
+        fl = first_pass(capture, tvb, pinfo, tree, &src, &dst, t);
+    else {
+        uint32_t id = pinfo->num < frame_flow->len ? g_array_index(frame_flow, uint32_t, pinfo->num) : 0;
         fl = id ? et_flows_get(capture->flows, id - 1) : NULL;
     }
     if (fl == NULL)
@@ -299,16 +379,23 @@ static int dissect_echotap(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, 
  * tree); without them, tshark builds no tree unless something else asks for one. */
 static void evidence_path_init(void)
 {
-    et_evidence_path path = echotap_evidence_path();
-    if (path != ET_PATH_PAYLOAD && proto_is_protocol_enabled(find_protocol_by_id(proto_echotap)))
+    file_path = echotap_evidence_path();
+    if (file_path != ET_PATH_PAYLOAD && proto_is_protocol_enabled(find_protocol_by_id(proto_echotap)))
         set_postdissector_wanted_hfids(echotap_handle, et_extract_wanted_ids());
-    echotap_payload_init(path);
+    echotap_payload_init(file_path);
+    frame_flow = g_array_new(FALSE, TRUE, sizeof(uint32_t));
+    unread_frame = g_array_new(FALSE, TRUE, sizeof(uint32_t));
+    unread_warned = false;
 }
 
 static void evidence_path_cleanup(void)
 {
     set_postdissector_wanted_hfids(echotap_handle, NULL);
     echotap_payload_cleanup();
+    g_array_free(frame_flow, TRUE);
+    frame_flow = NULL;
+    g_array_free(unread_frame, TRUE);
+    unread_frame = NULL;
 }
 
 /* ---- registration ---- */
@@ -373,6 +460,8 @@ int echotap_register_dissector(void)
             "Speech upload above the idle baseline in a phase without a wake word", EXPFILL } },
         { &ei_path_differs, { "echotap.evidence.path_differs", PI_DEBUG, PI_NOTE,
             "The evidence paths differ (preference evidence_path both): the tree and the payload found other names", EXPFILL } },
+        { &ei_unread, { "echotap.evidence.unread", PI_UNDECODED, PI_WARN,
+            "The payload evidence path cannot read the flow's TCP/UDP payload here (a tunnel, an IP fragment or another link type): names in it are missed", EXPFILL } },
     };
 
     proto_echotap = proto_register_protocol("Smart speaker flow tagging", "echotap", "echotap");

@@ -468,20 +468,20 @@ static bool starts_with_method(const uint8_t *p, size_t len)
     return false;
 }
 
-bool et_http_request_host(const uint8_t *p, size_t len, et_span *host)
+et_http_head et_http_request(const uint8_t *p, size_t len, et_span *host)
 {
     if (!starts_with_method(p, len))
-        return false;
+        return ET_HTTP_NOT_REQUEST;
     size_t line = 0;
     while (line < len) {
         const uint8_t *nl = memchr(p + line, '\n', len - line);
         if (nl == NULL)
-            return false;                         /* the head is not whole */
+            return ET_HTTP_PARTIAL;
         size_t end = (size_t)(nl - p), stop = end;
         if (stop > line && p[stop - 1] == '\r')
             stop--;
         if (stop == line)
-            return false;                         /* the blank line: no Host */
+            return ET_HTTP_NO_HOST;               /* the blank line */
         if (stop - line >= 5 && (p[line] | 0x20) == 'h' && (p[line + 1] | 0x20) == 'o' &&
             (p[line + 2] | 0x20) == 's' && (p[line + 3] | 0x20) == 't' && p[line + 4] == ':') {
             size_t a = line + 5;
@@ -490,11 +490,16 @@ bool et_http_request_host(const uint8_t *p, size_t len, et_span *host)
             while (stop > a && is_space(p[stop - 1]))
                 stop--;
             *host = (et_span){ p + a, stop - a };
-            return true;
+            return ET_HTTP_HOST;
         }
         line = end + 1;
     }
-    return false;
+    return ET_HTTP_PARTIAL;
+}
+
+bool et_http_request_host(const uint8_t *p, size_t len, et_span *host)
+{
+    return et_http_request(p, len, host) == ET_HTTP_HOST;
 }
 
 /* ---- gQUIC ---- */

@@ -93,8 +93,12 @@ bool et_dns_next_txt(et_span rdata, size_t *pos, et_span *txt);
 
 /* ---- HTTP, gQUIC ---- */
 
-/* The Host header of an HTTP request's head (request line and headers, up to its blank line),
- * trimmed. */
+/* Bytes that may start an HTTP request's head (request line and headers, up to its blank line):
+ * not a request, a head cut before its Host line and its end, a whole head without Host, or the
+ * Host header (trimmed, in *host). */
+typedef enum { ET_HTTP_NOT_REQUEST, ET_HTTP_PARTIAL, ET_HTTP_NO_HOST, ET_HTTP_HOST } et_http_head;
+et_http_head et_http_request(const uint8_t *p, size_t len, et_span *host);
+/* et_http_request(...) == ET_HTTP_HOST */
 bool et_http_request_host(const uint8_t *p, size_t len, et_span *host);
 
 /* The SNI tag of a gQUIC (Q043-Q046, in the clear) client hello in a UDP datagram. */

@@ -23,6 +23,7 @@ typedef struct handshake {
     et_tls_reader tls[2];
     size_t dns_next[2];        /* DNS over TCP: the next message's offset */
     bool dns;
+    bool http_head_open;       /* the client's stream may start an HTTP request head not yet whole */
     et_quic *quic;             /* a QUIC connection's client Initials */
 } handshake;
 
@@ -259,11 +260,8 @@ static void dns_message(et_flows *flows, const uint8_t *msg, size_t len, const e
 
 /* ---- HTTP ---- */
 
-static void gather_http_host(et_flows *flows, et_flow *fl, const uint8_t *p, size_t len, const et_segment *seg)
+static void add_http_host(et_flows *flows, et_flow *fl, et_span host, const et_segment *seg)
 {
-    et_span host;
-    if (!et_http_request_host(p, len, &host))
-        return;
     if (memchr(host.p, 0, host.len)) {
         refuse(seg, ET_NAME_HTTP_HOST);
         return;
@@ -272,6 +270,13 @@ static void gather_http_host(et_flows *flows, et_flow *fl, const uint8_t *p, siz
         return;                         /* "[FF02::C]", "239.255.255.250:1900": valid, but no name */
     if (!et_flows_add_http_host(flows, fl, (const char *)host.p, host.len))
         refuse(seg, ET_NAME_HTTP_HOST);
+}
+
+static void gather_http_host(et_flows *flows, et_flow *fl, const uint8_t *p, size_t len, const et_segment *seg)
+{
+    et_span host;
+    if (et_http_request_host(p, len, &host))
+        add_http_host(flows, fl, host, seg);
 }
 
 /* ---- TCP streams ---- */
@@ -288,6 +293,7 @@ static handshake *handshake_of(et_payload_evidence *pe, const et_flow *fl)
             et_tls_reader_init(&h->tls[d], NULL, 0);
         }
         h->dns = fl->server_port == 53;
+        h->http_head_open = true;
         g_ptr_array_index(pe->by_flow, fl->id) = h;
         pe->open++;
     }
@@ -317,7 +323,23 @@ static void handshake_read(et_payload_evidence *pe, const et_flow *fl, handshake
 
 static bool direction_read(const handshake *h, int d)
 {
-    return et_stream_full(&h->stream[d]) || (h->tls[d].finished && !h->dns);
+    return et_stream_full(&h->stream[d]) || (h->tls[d].finished && !h->dns && !(d == 0 && h->http_head_open));
+}
+
+/* The client's first request head when it spans segments (as Wireshark reassembles it), read from
+ * the stream once whole; a head whole in the segment that starts the stream is that segment's
+ * (et_payload_gather). seq: the segment's first payload byte. */
+static void http_head_from_stream(et_flows *flows, et_flow *fl, handshake *h, uint32_t seq, const et_segment *seg)
+{
+    const et_stream *s = &h->stream[0];
+    et_span host, own;
+    et_http_head head = et_http_request(s->bytes, s->contiguous, &host);
+    if (head == ET_HTTP_PARTIAL && !et_stream_full(s))
+        return;
+    h->http_head_open = false;
+    if (head == ET_HTTP_HOST &&
+        !(seq == s->base_seq && et_http_request(seg->payload, seg->len, &own) == ET_HTTP_HOST))
+        add_http_host(flows, fl, host, seg);
 }
 
 static void tcp_segment(et_payload_evidence *pe, et_flows *flows, et_flow *fl, bool up, const et_segment *seg)
@@ -339,6 +361,8 @@ static void tcp_segment(et_payload_evidence *pe, et_flows *flows, et_flow *fl, b
     tls_context c = { flows, fl, up, seg };
     et_tls_sink sink = { tls_sni, tls_certificate, tls_alert, &c };
     et_tls_read(&h->tls[d], h->stream[d].bytes, h->stream[d].contiguous, &sink);
+    if (up && h->http_head_open)
+        http_head_from_stream(flows, fl, h, seq, seg);
     if (h->dns)
         tcp_dns(flows, h, d, seg);
     if (direction_read(h, 0) && direction_read(h, 1))

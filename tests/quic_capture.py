@@ -68,9 +68,11 @@ def initial(version, dcid, scid, pn, frames, key_iv_hp, pad_to=1200):
 
 def client_hello(sni, bulk=0, random=os.urandom):
     """A TLS 1.3 ClientHello with a server_name, after an extension of bulk bytes (a post-quantum
-    key share's size)."""
+    key share's size). Its type is a GREASE value (RFC 8701), which every Wireshark skips: as
+    0xfe0d (encrypted_client_hello) Wireshark 4.6 read it and, with bulk 0, threw before the
+    server_name."""
     name = sni.encode()
-    exts = (struct.pack("!HH", 0xfe0d, bulk) + random(bulk) +
+    exts = (struct.pack("!HH", 0x1a1a, bulk) + random(bulk) +
             struct.pack("!HHHBH", 0, len(name) + 5, len(name) + 3, 0, len(name)) + name +
             struct.pack("!HHBH", 43, 3, 2, 0x0304))
     body = (struct.pack("!H", 0x0303) + random(32) + b"\0" + struct.pack("!HH", 2, 0x1301) + b"\1\0" +

@@ -245,6 +245,32 @@ static void test_direction(void **state)
     assert_false(et_flow_is_up(fl, &v6, 40000));
 }
 
+/* The 5-tuple index: either direction finds the flow; protocol, ports, addresses and family
+ * tell flows apart; a flow added later for the same 5-tuple (a TCP port reused) replaces it. */
+static void test_find_by_tuple(void **state)
+{
+    fixture *fx = *state;
+    et_addr a = SPEAKER, s = AVS_SERVER;
+    assert_null(et_flows_find(fx->flows, TCP, &a, 50000, &s, 443));
+    et_flow *fl = et_flows_add(fx->flows, TCP, &a, 50000, &s, 443, SYN, 0);
+    assert_ptr_equal(et_flows_find(fx->flows, TCP, &a, 50000, &s, 443), fl);
+    assert_ptr_equal(et_flows_find(fx->flows, TCP, &s, 443, &a, 50000), fl);
+    assert_null(et_flows_find(fx->flows, UDP, &a, 50000, &s, 443));
+    assert_null(et_flows_find(fx->flows, TCP, &a, 50001, &s, 443));
+    assert_null(et_flows_find(fx->flows, TCP, &a, 443, &s, 50000));
+    et_addr v6 = ip6("c0a8:10a::1"), s6 = ip6("3400:1::1");
+    assert_null(et_flows_find(fx->flows, TCP, &v6, 50000, &s6, 443));
+
+    et_flow *again = et_flows_add(fx->flows, TCP, &a, 50000, &s, 443, SYN, 5);
+    assert_int_not_equal(again->id, fl->id);
+    assert_ptr_equal(et_flows_find(fx->flows, TCP, &s, 443, &a, 50000), again);
+
+    /* Another 5-tuple mapped to an existing flow (one Wireshark conversation over both). */
+    et_flows_map(fx->flows, fl, TCP, &a, 50002, &s, 443);
+    assert_ptr_equal(et_flows_find(fx->flows, TCP, &s, 443, &a, 50002), fl);
+    assert_ptr_equal(et_flows_find(fx->flows, TCP, &a, 50000, &s, 443), again);
+}
+
 static void test_devices(void **state)
 {
     fixture *fx = *state;
@@ -1429,6 +1455,7 @@ int main(void)
         T(test_client_higher_port),
         T(test_client_equal_ports),
         T(test_direction),
+        T(test_find_by_tuple),
         T(test_devices),
         cmocka_unit_test(test_evidence_names),
         T(test_evidence_ranking_weak_first),

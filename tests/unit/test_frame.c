@@ -1,5 +1,5 @@
 /* test_frame.c - unit tests of frame.[ch]: the TCP/UDP header and payload of frames built by hand
- * (Ethernet with VLAN tags, Linux cooked, raw IP; IPv4, IPv6 with an extension header), Ethernet
+ * (Ethernet with VLAN tags or PPPoE, Linux cooked, raw IP; IPv4, IPv6 with an extension header), Ethernet
  * padding, fragments, and every truncation.
  *
  * Copyright 2026 The echotap developers
@@ -48,6 +48,30 @@ static void test_ethernet_vlan_ipv4_tcp(void **state)
     assert_int_equal(t.payload_len, 3);
     assert_int_equal(t.captured, 3);                /* not the padding */
     assert_memory_equal(t.payload, "abc", 3);
+}
+
+/* The same IPv4 packet in a PPPoE session (RFC 2516), and a PPP protocol that is not IP. */
+static void test_pppoe_session(void **state)
+{
+    uint8_t f[sizeof(eth_vlan_ipv4_tcp) + 4];
+    static const uint8_t pppoe[] = { 0x88, 0x64, 0x11, 0x00, 0x00, 0x07, 0, 45, 0x00, 0x21 };
+    memcpy(f, eth_vlan_ipv4_tcp, 12);
+    memcpy(f + 12, pppoe, sizeof(pppoe));
+    memcpy(f + 12 + sizeof(pppoe), eth_vlan_ipv4_tcp + 18, sizeof(eth_vlan_ipv4_tcp) - 18);
+    size_t n = 12 + sizeof(pppoe) + sizeof(eth_vlan_ipv4_tcp) - 18;
+    et_transport t;
+    assert_true(et_frame_transport(ET_LINK_ETHERNET, f, n, &t));
+    assert_int_equal(t.proto, 6);
+    assert_int_equal(t.dport, 443);
+    assert_int_equal(t.payload_len, 3);
+    assert_memory_equal(t.payload, "abc", 3);
+    f[21] = 0x23;                                   /* PPP protocol 0x0023: not IP */
+    assert_false(et_frame_transport(ET_LINK_ETHERNET, f, n, &t));
+    f[21] = 0x21;
+    for (size_t cut = 0; cut < n; cut++) {
+        if (et_frame_transport(ET_LINK_ETHERNET, f, cut, &t))
+            assert_true(t.payload + t.captured <= f + cut);
+    }
 }
 
 static void test_sll_ipv6_udp(void **state)
@@ -104,6 +128,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ethernet_vlan_ipv4_tcp),
+        cmocka_unit_test(test_pppoe_session),
         cmocka_unit_test(test_sll_ipv6_udp),
         cmocka_unit_test(test_raw_ip_and_fragments),
         cmocka_unit_test(test_truncations),

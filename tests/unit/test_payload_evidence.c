@@ -104,6 +104,36 @@ static void test_split_client_hello_out_of_order(void **state)
     assert_int_equal(fx->refused, 0);
 }
 
+/* An HTTP request head over three segments, the last two out of order: its Host once the head is
+ * whole from the stream's start, as Wireshark's reassembly gives it; a head whole in the first
+ * segment is read once. */
+static void test_http_head_split_over_segments(void **state)
+{
+    fixture *fx = *state;
+    handshake_start(fx);
+    const char *head = "GET /1/meta.json HTTP/1.1\r\nUser-Agent: x\r\nHost: prod.amazoncrl.com\r\n\r\n";
+    const uint8_t *p = (const uint8_t *)head;
+    size_t n = strlen(head);
+    segment(fx, true, 0, p, 20, 0x018, 3);
+    segment(fx, true, 40, p + 40, n - 40, 0x018, 4);
+    assert_null(fx->fl->ev_host[ET_EV_HTTP_HOST]);
+    segment(fx, true, 20, p + 20, 20, 0x018, 5);
+    assert_string_equal(fx->fl->ev_host[ET_EV_HTTP_HOST], "prod.amazoncrl.com");
+    assert_int_equal(fx->refused, 0);
+    assert_int_equal(et_payload_evidence_open(fx->pe), 1);
+    segment(fx, false, 0, (const uint8_t *)"HTTP/1.1 200 OK\r\n\r\n", 19, 0x018, 6);
+    assert_int_equal(et_payload_evidence_open(fx->pe), 0);
+}
+
+static void test_http_head_in_one_segment(void **state)
+{
+    fixture *fx = *state;
+    handshake_start(fx);
+    const char *head = "GET / HTTP/1.1\r\nHost: bad_name!\r\n\r\n";
+    segment(fx, true, 0, (const uint8_t *)head, strlen(head), 0x018, 3);
+    assert_int_equal(fx->refused, 1);           /* refused once: not also from the stream */
+}
+
 static void server_certificate(buf *stream, const char *issuer_cn, const char *const *sans, size_t n_sans)
 {
     buf issuer = { .n = 0 }, subject = { .n = 0 }, cert = { .n = 0 }, body = { .n = 0 }, msg = { .n = 0 };
@@ -194,6 +224,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_split_client_hello_out_of_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_head_split_over_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_head_in_one_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certificate_alert_and_freeing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dns_answer_names_later_flow, setup, teardown),
     };
