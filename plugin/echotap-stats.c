@@ -4,10 +4,13 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * stat_tap_table UIs, so that each table is the same in tshark (-z echotap,phases) and in the
- * Wireshark Statistics menu (which -z can also open at start). Tables are kept up to date after
- * every packet, because tshark prints them with no further call into the plugin: the counting
- * (stats.c) moves counts between columns when a flow changes class, so the printed table always
- * uses every flow's final class.
+ * Wireshark Statistics menu (which -z can also open at start). A packet is only counted (stats.c,
+ * phase_table.c); the cells are written from the counts when they are about to be read, with
+ * every flow's class then (table_sync). Wireshark has no "before drawing" call for a
+ * stat_tap_table, and tshark and the GUI read its cells in its listener's draw callback (the GUI
+ * also once more right after its retap, whose end draws every listener). Listeners are drawn
+ * newest first, so a listener of our own (sync_ahead), registered anew when a table starts
+ * counting (after the table's listener), is drawn before the tables and writes their cells.
  */
 #include "echotap.h"
 #include "phase_table.h"
@@ -34,18 +37,6 @@ static void set_uint(stat_tap_table *t, guint row, guint col, uint64_t v)
 {
     put_uint(stat_tap_get_field_data(t, row, col), v);
 }
-
-/* The bytes of every group into the row's columns from `col` on (up, down per group). A row's
- * items are one array, so it is looked up once. */
-static void set_group_bytes(stat_tap_table *t, guint row, guint col, const et_cells *c)
-{
-    stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
-    for (int g = 0; g < ET_GROUP_COUNT; g++) {
-        for (int d = 0; d < 2; d++)
-            put_uint(it++, c->bytes[g][d]);
-    }
-}
-
 
 static void set_string(stat_tap_table *t, guint row, guint col, const char *s)
 {
@@ -87,6 +78,13 @@ static const char *device_text(const et_capture *cap, uint32_t device)
 
 typedef enum { ET_TABLE_PHASES, ET_TABLE_PHASE_PACKETS, ET_TABLE_FLOWS, ET_TABLE_TIMELINE } table_kind;
 
+/* What the Flows table counted for a flow (what its display filter let through). */
+typedef struct flow_count {
+    uint32_t flow;
+    et_flow_totals totals;
+    double first, last;        /* its first and last packet counted, seconds */
+} flow_count;
+
 /* A table with its counting state: a registered one (Statistics menu, -z) or a private copy (the
  * live view's). Wireshark's callbacks get the UI or the stat_tap_table; both lead here. */
 struct echotap_table {
@@ -95,7 +93,9 @@ struct echotap_table {
     const char *title;         /* of its one stat_tap_table */
     stat_data_t sd;            /* a private copy's: what its packet callback is handed */
     const et_flows *flows;     /* the capture the counts belong to; NULL: none yet */
-    et_acc *acc;               /* flows and timeline rows */
+    GArray *flow_rows;         /* flows: uint32 per flow id, its row + 1 (0: not counted) */
+    GArray *flow_counts;       /* flows: flow_count per row */
+    et_split *split;           /* timeline rows */
     et_ptable *ptable;         /* phase rows */
     double interval;           /* timeline: seconds per row */
     const char **number_format; /* per column: a number's format (numbers_as_text), or NULL */
@@ -194,8 +194,13 @@ static double interval_now(void);
 /* Forgets the counts and rows (a new file, a reset). */
 static void table_forget(echotap_table *et, stat_tap_table *t)
 {
-    et_acc_free(et->acc);
-    et->acc = NULL;
+    if (et->flow_rows) {
+        g_array_free(et->flow_rows, TRUE);
+        g_array_free(et->flow_counts, TRUE);
+        et->flow_rows = et->flow_counts = NULL;
+    }
+    et_split_free(et->split);
+    et->split = NULL;
     et_ptable_free(et->ptable);
     et->ptable = NULL;
     et->flows = NULL;
@@ -216,22 +221,29 @@ static void table_reset(stat_tap_table *t)
     et->interval = interval_now();
 }
 
-/* What a packet callback starts with: its table, its rows and the capture, counting again if the
- * capture changed (a new file, or a redissection). False when there is nothing to count. */
-static bool tap_begin(void *tapdata, echotap_table **et, stat_tap_table **t, const et_capture **cap)
+static void sync_ahead(void);
+
+/* What a packet callback starts with: its table and the capture, counting again if the capture
+ * changed (a new file, or a redissection). False when there is nothing to count. */
+static bool tap_begin(void *tapdata, echotap_table **et, const et_capture **cap)
 {
     *et = table_of_ui(((stat_data_t *)tapdata)->stat_tap_data);
-    *t = g_array_index((*et)->ui.tables, stat_tap_table *, 0);
     *cap = echotap_current_capture();
     if (*cap == NULL || (*cap)->phases == NULL)
         return false;
-    if ((*et)->flows != (*cap)->flows || ((*et)->acc == NULL && (*et)->ptable == NULL)) {
-        table_forget(*et, *t);
-        if ((*et)->kind == ET_TABLE_FLOWS || (*et)->kind == ET_TABLE_TIMELINE)
-            (*et)->acc = et_acc_new();
-        else
+    if ((*et)->flows != (*cap)->flows || ((*et)->flow_rows == NULL && (*et)->split == NULL && (*et)->ptable == NULL)) {
+        table_forget(*et, g_array_index((*et)->ui.tables, stat_tap_table *, 0));
+        if ((*et)->kind == ET_TABLE_FLOWS) {
+            (*et)->flow_rows = g_array_new(FALSE, TRUE, sizeof(uint32_t));
+            (*et)->flow_counts = g_array_new(FALSE, TRUE, sizeof(flow_count));
+        } else if ((*et)->kind == ET_TABLE_TIMELINE) {
+            (*et)->split = et_split_new();
+        } else {
             (*et)->ptable = et_ptable_new();
+        }
         (*et)->flows = (*cap)->flows;
+        if ((*et)->registered)
+            sync_ahead();
     }
     return true;
 }
@@ -265,11 +277,10 @@ static bool flow_record_columns(void)
 }
 
 /* fresh: a new row, whose fixed columns (addresses, ports) are written once. */
-static void write_flow_row(stat_tap_table *t, const et_capture *cap, guint row, const et_flow *fl,
-                           const et_cells *c, bool fresh)
+static void write_flow_row(const echotap_table *et, stat_tap_table *t, const et_capture *cap, guint row,
+                           const flow_count *fc, bool fresh)
 {
-    et_flow_totals totals = { { et_cells_bytes(c, 0), et_cells_bytes(c, 1) },
-                              { et_cells_packets(c, 0), et_cells_packets(c, 1) } };
+    const et_flow *fl = et_flows_get(cap->flows, fc->flow);
     size_t n;
     const et_flow_column *cols = et_flow_columns(&n);
     for (size_t i = 0; i < n; i++) {
@@ -277,40 +288,52 @@ static void write_flow_row(stat_tap_table *t, const et_capture *cap, guint row, 
             continue;
         char buf[64];
         et_rec_value v = { NULL, 0 };
-        cols[i].get(cap->flows, fl, &totals, buf, sizeof(buf), &v);
+        cols[i].get(cap->flows, fl, &fc->totals, buf, sizeof(buf), &v);
         if (cols[i].type == ET_REC_STRING)
             set_string(t, row, (guint)cols[i].table_col, v.s ? v.s : cols[i].none);
         else
             set_uint(t, row, (guint)cols[i].table_col, v.u);
     }
+    set_float(et, t, row, FL_FIRST, fc->first);
+    set_float(et, t, row, FL_LAST, fc->last);
 }
 
 static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
                                       const void *data, tap_flags_t flags _U_)
 {
     echotap_table *st;
-    stat_tap_table *t;
     const et_capture *cap;
-    if (!tap_begin(tapdata, &st, &t, &cap))
+    if (!tap_begin(tapdata, &st, &cap))
         return TAP_PACKET_DONT_REDRAW;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    uint32_t row = et_acc_add(st->acc, cap->flows, rec->flow, rec->up, rec->len, rec->flow->id);
-    size_t n;
-    const uint32_t *dirty = et_acc_dirty(st->acc, &n);
-    for (size_t i = 0; i < n; i++) {
-        bool fresh = dirty[i] >= t->num_elements;
-        ensure_row(st, t, dirty[i]);
-        const et_cells *c = et_acc_row(st->acc, dirty[i], NULL, NULL);
-        write_flow_row(t, cap, dirty[i], et_flows_get(cap->flows, et_acc_row_flow(st->acc, dirty[i])), c,
-                       fresh);
+    if (st->flow_rows->len <= rec->flow->id)
+        g_array_set_size(st->flow_rows, rec->flow->id + 1);    /* zeroed: not counted yet */
+    uint32_t *row = &g_array_index(st->flow_rows, uint32_t, rec->flow->id);
+    if (*row == 0) {
+        flow_count fresh = { .flow = rec->flow->id, .first = rec->t };
+        g_array_append_val(st->flow_counts, fresh);
+        *row = st->flow_counts->len;
     }
-    /* First and last packet the table counted for this flow. */
-    const et_cells *c = et_acc_row(st->acc, row, NULL, NULL);
-    if (et_cells_packets(c, 0) + et_cells_packets(c, 1) == 1 || rec->t < get_float(t, row, FL_FIRST))
-        set_float(st, t, row, FL_FIRST, rec->t);
-    if (rec->t > get_float(t, row, FL_LAST))
-        set_float(st, t, row, FL_LAST, rec->t);
+    flow_count *fc = &g_array_index(st->flow_counts, flow_count, *row - 1);
+    int d = rec->up ? 0 : 1;
+    fc->totals.bytes[d] += rec->len;
+    fc->totals.packets[d]++;
+    if (rec->t < fc->first)
+        fc->first = rec->t;
+    if (rec->t > fc->last)          /* from 0: the column's value before any packet */
+        fc->last = rec->t;
     return TAP_PACKET_REDRAW;
+}
+
+/* Every row written again: the flows' classes and names may have changed since. */
+static void sync_flows(echotap_table *et, stat_tap_table *t, const et_capture *cap)
+{
+    guint before = t->num_elements;
+    guint rows = et->flow_counts->len;
+    if (rows)
+        ensure_row(et, t, rows - 1);
+    for (guint r = 0; r < rows; r++)
+        write_flow_row(et, t, cap, r, &g_array_index(et->flow_counts, flow_count, r), r >= before);
 }
 
 /* ---- timeline ---- */
@@ -347,27 +370,49 @@ static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, 
                                          const void *data, tap_flags_t flags _U_)
 {
     echotap_table *st;
-    stat_tap_table *t;
     const et_capture *cap;
-    if (!tap_begin(tapdata, &st, &t, &cap))
+    if (!tap_begin(tapdata, &st, &cap))
         return TAP_PACKET_DONT_REDRAW;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    int64_t key = rec->t > 0 ? (int64_t)(rec->t / st->interval) : 0;
-    et_acc_add(st->acc, cap->flows, rec->flow, rec->up, rec->len, key);
-    size_t n;
-    const uint32_t *dirty = et_acc_dirty(st->acc, &n);
-    for (size_t i = 0; i < n; i++) {
+    et_split_add(st->split, rec->flow, rec->up, rec->len, rec->t > 0 ? (int64_t)(rec->t / st->interval) : 0);
+    return TAP_PACKET_REDRAW;
+}
+
+/* New rows get their device and start (which never change); every row's bytes are split again by
+ * each flow's group now. The sums are made in the cells' scratch space (user_data, which
+ * Wireshark leaves to the table) as doubles, exact below 2^53 bytes. */
+static void sync_timeline(echotap_table *et, stat_tap_table *t, const et_capture *cap)
+{
+    guint before = t->num_elements;
+    uint32_t rows = et_split_rows(et->split);
+    if (rows == 0)
+        return;
+    ensure_row(et, t, rows - 1);
+    for (uint32_t r = before; r < rows; r++) {
         uint32_t device;
         int64_t k;
-        const et_cells *c = et_acc_row(st->acc, dirty[i], &device, &k);
-        if (dirty[i] >= t->num_elements) {  /* a new row: its device and interval never change */
-            ensure_row(st, t, dirty[i]);
-            set_string(t, dirty[i], TL_DEVICE, device_text(cap, device));
-            set_float(st, t, dirty[i], TL_START, k * st->interval);
-        }
-        set_group_bytes(t, dirty[i], TL_GROUPS, c);
+        et_split_row(et->split, r, &device, &k);
+        set_string(t, r, TL_DEVICE, device_text(cap, device));
+        set_float(et, t, r, TL_START, k * et->interval);
     }
-    return TAP_PACKET_REDRAW;
+    for (uint32_t r = 0; r < rows; r++) {
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, r, TL_GROUPS);
+        for (int c = 0; c < 2 * ET_GROUP_COUNT; c++)
+            it[c].user_data.float_value = 0;
+    }
+    size_t n;
+    const et_split_part *parts = et_split_parts(et->split, &n);
+    for (size_t i = 0; i < n; i++) {
+        et_group g = et_flow_group(et_flows_get(cap->flows, parts[i].flow));
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, parts[i].row, TL_GROUPS + 2 * g);
+        it[0].user_data.float_value += (double)parts[i].bytes[0];
+        it[1].user_data.float_value += (double)parts[i].bytes[1];
+    }
+    for (uint32_t r = 0; r < rows; r++) {
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, r, TL_GROUPS);
+        for (int c = 0; c < 2 * ET_GROUP_COUNT; c++)
+            put_uint(&it[c], (uint64_t)it[c].user_data.float_value);
+    }
 }
 
 /* tshark: -z echotap,timeline[,interval=SECONDS][,filter] */
@@ -460,13 +505,17 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
                                        const void *data, tap_flags_t flags _U_)
 {
     echotap_table *v;
-    stat_tap_table *t;
     const et_capture *cap;
-    if (!tap_begin(tapdata, &v, &t, &cap))
+    if (!tap_begin(tapdata, &v, &cap))
         return TAP_PACKET_DONT_REDRAW;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    /* The rows live in phase_table.c; the table copies the cells of the rows that changed. */
     et_ptable_packet(v->ptable, cap->phases, cap->flows, rec->flow, rec->up, rec->len, rec->t);
+    return TAP_PACKET_REDRAW;
+}
+
+/* The rows live in phase_table.c; the table copies the cells of the rows that changed since. */
+static void sync_phases(echotap_table *v, stat_tap_table *t, const et_capture *cap)
+{
     size_t n;
     const uint32_t *changed = et_ptable_changed(v->ptable, &n);
     if (n)
@@ -477,7 +526,62 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
     const uint32_t *silent = et_ptable_silent(v->ptable, &n, &end);
     for (size_t i = 0; i < n; i++)
         set_float(v, t, silent[i], PH_DURATION, end - get_float(t, silent[i], PH_START));
+}
+
+/* ---- the cells written before they are read ---- */
+
+/* Brings the cells up to the counts (when they belong to the current capture and Wireshark has
+ * not freed the table). */
+static void table_sync(echotap_table *et)
+{
+    const et_capture *cap = echotap_current_capture();
+    if (cap == NULL || et->flows == NULL || et->flows != cap->flows || et->ui.tables == NULL ||
+        et->ui.tables->len == 0)
+        return;
+    stat_tap_table *t = g_array_index(et->ui.tables, stat_tap_table *, 0);
+    if (et->kind == ET_TABLE_FLOWS)
+        sync_flows(et, t, cap);
+    else if (et->kind == ET_TABLE_TIMELINE)
+        sync_timeline(et, t, cap);
+    else
+        sync_phases(et, t, cap);
+}
+
+static echotap_table phases_table, phase_packets_table, flows_table, timeline_table;
+
+static int sync_listener;           /* its tapdata */
+static bool sync_registered;
+
+static void sync_draw(void *tapdata _U_)
+{
+    echotap_table *const all[] = { &phases_table, &phase_packets_table, &flows_table, &timeline_table };
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+        table_sync(all[i]);
+}
+
+/* The GUI draws only the listeners that asked for it (at its update interval and when a retap
+ * ends); tshark draws every listener once, at the end. */
+static tap_packet_status sync_packet(void *tapdata _U_, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                                     const void *data _U_, tap_flags_t flags _U_)
+{
     return TAP_PACKET_REDRAW;
+}
+
+/* (Re)registers the listener that writes the registered tables' cells, so that it is the newest:
+ * drawn before every table's listener. Called while a packet is tapped, which is safe: the tap
+ * walks its list from the listener it is at, and the list only gains one at its head (or loses
+ * ours, unlinked). */
+static void sync_ahead(void)
+{
+    if (sync_registered)
+        remove_tap_listener(&sync_listener);
+    GString *err = register_tap_listener("echotap", &sync_listener, NULL, TL_REQUIRES_NOTHING, NULL,
+                                         echotap_in_gui() ? sync_packet : NULL, sync_draw, NULL);
+    sync_registered = err == NULL;
+    if (err) {
+        ws_warning("echotap: the tables cannot be written before they are drawn: %s", err->str);
+        g_string_free(err, TRUE);
+    }
 }
 
 /* tshark: reject a bad schedule with one line, before any statistic is printed. */
@@ -561,8 +665,9 @@ const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table *c)
     return &c->ui;
 }
 
-const stat_tap_table *echotap_table_copy_table(const echotap_table *c)
+const stat_tap_table *echotap_table_copy_table(echotap_table *c)
 {
+    table_sync(c);
     return g_array_index(c->ui.tables, stat_tap_table *, 0);
 }
 
