@@ -38,20 +38,31 @@ static void set_uint(stat_tap_table *t, guint row, guint col, uint64_t v)
     put_uint(stat_tap_get_field_data(t, row, col), v);
 }
 
+/* A new row's text cells point at shared defaults (nothing allocated for a cell written next):
+ * blank, or its column's zero (zero_text). Only other texts are the cell's own. */
+static const char blank[] = "";
+static const char *zero_text(stat_tap_table *t, guint col);
+
+static void free_text(stat_tap_table *t, guint col, stat_tap_table_item_type *it)
+{
+    const char *s = it->value.string_value;
+    if (s != blank && s != zero_text(t, col))
+        g_free((char *)s);
+}
+
 static void set_string(stat_tap_table *t, guint row, guint col, const char *s)
 {
     stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
     if (g_strcmp0(it->value.string_value, s) == 0)
         return;
-    g_free((char *)it->value.string_value);
+    free_text(t, col, it);
     it->value.string_value = g_strdup(s ? s : "");
 }
 
-
-static void free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_table_item_type *it)
+static void free_item(stat_tap_table *t, guint row _U_, guint col, stat_tap_table_item_type *it)
 {
     if (it->type == TABLE_ITEM_STRING) {
-        g_free((char *)it->value.string_value);
+        free_text(t, col, it);
         it->value.string_value = NULL;
     }
 }
@@ -99,6 +110,7 @@ struct echotap_table {
     et_ptable *ptable;         /* phase rows */
     double interval;           /* timeline: seconds per row */
     const char **number_format; /* per column: a number's format (numbers_as_text), or NULL */
+    char **zero_text;          /* per column with a number_format: 0 in it */
     bool registered;           /* with Wireshark; only a registered table is copied */
 };
 
@@ -117,10 +129,12 @@ static void numbers_as_text(echotap_table *et)
 {
     stat_tap_table_item *fields = (stat_tap_table_item *)et->ui.fields;
     et->number_format = g_new0(const char *, et->ui.nfields);
+    et->zero_text = g_new0(char *, et->ui.nfields);
     for (size_t c = 0; c < et->ui.nfields; c++) {
         if (fields[c].type != TABLE_ITEM_FLOAT)
             continue;
         et->number_format[c] = fields[c].field_format;
+        et->zero_text[c] = g_strdup_printf(fields[c].field_format, 0.0);
         fields[c].type = TABLE_ITEM_STRING;
         fields[c].field_format = "%s";
     }
@@ -131,7 +145,7 @@ static void set_float(const echotap_table *et, stat_tap_table *t, guint row, gui
     stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
     if (it->value.string_value && it->user_data.float_value == v)
         return;
-    g_free((char *)it->value.string_value);
+    free_text(t, col, it);
     it->value.string_value = g_strdup_printf(et->number_format[col], v);
     it->user_data.float_value = v;
 }
@@ -150,18 +164,19 @@ double echotap_table_cell_number(const stat_tap_table_item_type *it)
 static void ensure_row(const echotap_table *et, stat_tap_table *t, guint row)
 {
     const stat_tap_table_ui *ui = &et->ui;
-    while (t->num_elements <= row) {
-        stat_tap_table_item_type *items = g_new0(stat_tap_table_item_type, ui->nfields);
-        for (size_t c = 0; c < ui->nfields; c++) {
-            items[c].type = ui->fields[c].type;
-            if (et->number_format[c])
-                items[c].value.string_value = g_strdup_printf(et->number_format[c], 0.0);
-            else if (items[c].type == TABLE_ITEM_STRING)
-                items[c].value.string_value = g_strdup("");
-        }
-        stat_tap_init_table_row(t, t->num_elements, (guint)ui->nfields, items);
-        g_free(items);
+    if (t->num_elements > row)
+        return;
+    stat_tap_table_item_type *items = g_new0(stat_tap_table_item_type, ui->nfields);
+    for (size_t c = 0; c < ui->nfields; c++) {
+        items[c].type = ui->fields[c].type;
+        if (et->number_format[c])
+            items[c].value.string_value = et->zero_text[c];
+        else if (items[c].type == TABLE_ITEM_STRING)
+            items[c].value.string_value = blank;
     }
+    while (t->num_elements <= row)
+        stat_tap_init_table_row(t, t->num_elements, (guint)ui->nfields, items);
+    g_free(items);
 }
 
 static echotap_table *table_of_ui(stat_tap_table_ui *ui)
@@ -172,6 +187,11 @@ static echotap_table *table_of_ui(stat_tap_table_ui *ui)
 static echotap_table *owner_of(stat_tap_table *t)
 {
     return ((owned_table *)((char *)t - offsetof(owned_table, t)))->owner;
+}
+
+static const char *zero_text(stat_tap_table *t, guint col)
+{
+    return owner_of(t)->zero_text[col];
 }
 
 /* Its one stat_tap_table, made at the first call. */
@@ -655,6 +675,7 @@ echotap_table *echotap_table_copy_new(const char *cli_string)
     c->kind = of->kind;
     c->title = of->title;
     c->number_format = of->number_format;
+    c->zero_text = of->zero_text;
     c->sd.stat_tap_data = &c->ui;
     table_rows(c);
     return c;
