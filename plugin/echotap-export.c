@@ -113,14 +113,19 @@ static tap_packet_status export_packet(void *tapdata, packet_info *pinfo _U_, ep
 static void json_string(const char *s)
 {
     putchar('"');
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    while (s && *s) {
+        size_t run = 0;           /* characters that need no escape, written at once */
+        while (s[run] && s[run] != '"' && s[run] != '\\' && (unsigned char)s[run] >= 0x20)
+            run++;
+        fwrite(s, 1, run, stdout);
+        s += run;
+        if (*s == '\0')
+            break;
+        unsigned char c = (unsigned char)*s++;
         if (c == '"' || c == '\\')
             printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
         else
-            putchar(c);
+            printf("\\u%04x", c);
     }
     putchar('"');
 }
@@ -138,7 +143,7 @@ static const char *service_of(const et_flow *fl)
     return fl->service ? fl->service : "untagged";
 }
 
-/* Aggregated output row: (a, b, device, service) -> counts, in first-seen order. */
+/* An output row: (phase index or interval, device, service) and its counts. */
 typedef struct out_row {
     int64_t a;
     uint32_t device;
@@ -156,44 +161,38 @@ static gint out_row_order(gconstpointer x, gconstpointer y)
     return strcmp(p->service, q->service);
 }
 
-static void add_out(GHashTable *index, GArray *rows, int64_t a, uint32_t device, const char *service, const counts *c)
-{
-    char *k = g_strdup_printf("%" G_GINT64_FORMAT "|%u|%s", a, device, service);
-    gpointer pos = g_hash_table_lookup(index, k);
-    if (pos == NULL) {
-        out_row r = { a, device, service, { { 0, 0 }, { 0, 0 } } };
-        g_array_append_val(rows, r);
-        pos = GUINT_TO_POINTER(rows->len);
-        g_hash_table_insert(index, k, pos);
-    } else {
-        g_free(k);
-    }
-    out_row *r = &g_array_index(rows, out_row, GPOINTER_TO_UINT(pos) - 1);
-    for (int d = 0; d < 2; d++) {
-        r->c.bytes[d] += c->bytes[d];
-        r->c.packets[d] += c->packets[d];
-    }
-}
-
-/* Rows of counts per (phase index or interval, device, service). */
+/* Rows of counts per (phase index or interval, device, service): one per part, sorted, then the
+ * rows with the same key summed. */
 static GArray *aggregate(const et_capture *cap, const part_list *pl, bool phases)
 {
-    GArray *rows = g_array_new(FALSE, FALSE, sizeof(out_row));
-    GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GArray *rows = g_array_sized_new(FALSE, FALSE, sizeof(out_row), pl->parts->len);
     bool automatic = et_phases_automatic(cap->phases);
     for (guint i = 0; i < pl->parts->len; i++) {
         const export_part *p = &g_array_index(pl->parts, export_part, i);
         const et_flow *fl = et_flows_get(cap->flows, p->flow);
-        int64_t a = p->key;
+        out_row r = { p->key, fl->device, service_of(fl), p->c };
         if (phases && automatic) {
             et_phase ph;
             et_phases_lookup(cap->phases, cap->flows, fl->device, (p->key + 0.5) * et_phases_bin_seconds(cap->phases), &ph);
-            a = ph.index;
+            r.a = ph.index;
         }
-        add_out(index, rows, a, fl->device, service_of(fl), &p->c);
+        g_array_append_val(rows, r);
     }
-    g_hash_table_destroy(index);
     g_array_sort(rows, out_row_order);
+    guint kept = 0;
+    for (guint i = 0; i < rows->len; i++) {
+        const out_row *r = &g_array_index(rows, out_row, i);
+        out_row *last = kept ? &g_array_index(rows, out_row, kept - 1) : NULL;
+        if (last && out_row_order(last, r) == 0) {
+            for (int d = 0; d < 2; d++) {
+                last->c.bytes[d] += r->c.bytes[d];
+                last->c.packets[d] += r->c.packets[d];
+            }
+        } else {
+            g_array_index(rows, out_row, kept++) = *r;
+        }
+    }
+    g_array_set_size(rows, kept);
     return rows;
 }
 
@@ -202,12 +201,11 @@ static void print_counts_rows(const et_capture *cap, GArray *rows, bool phases, 
     bool first = true;
     for (guint i = 0; i < rows->len; i++) {
         const out_row *r = &g_array_index(rows, out_row, i);
-        char dev[64];
-        et_addr_to_str(&et_flows_device(cap->flows, r->device)->addr, dev, sizeof(dev));
+        const char *dev = et_flows_device(cap->flows, r->device)->addr_text;
         for (int d = 0; d < 2; d++) {
             if (r->c.packets[d] == 0)
                 continue;
-            printf("%s\n  {", first ? "" : ",");
+            fputs(first ? "\n  {" : ",\n  {", stdout);
             first = false;
             if (phases) {
                 uint32_t n;
@@ -217,9 +215,9 @@ static void print_counts_rows(const et_capture *cap, GArray *rows, bool phases, 
             } else {
                 printf("\"start\": %.6f", r->a * interval);
             }
-            printf(", \"device\": ");
+            fputs(", \"device\": ", stdout);
             json_string(dev);
-            printf(", \"service\": ");
+            fputs(", \"service\": ", stdout);
             json_string(r->service);
             printf(", \"dir\": \"%s\", \"bytes\": %" G_GUINT64_FORMAT ", \"packets\": %" G_GUINT64_FORMAT "}",
                    d == 0 ? "up" : "down", r->c.bytes[d], r->c.packets[d]);
