@@ -42,11 +42,12 @@ static void set_uint(stat_tap_table *t, guint row, guint col, uint64_t v)
  * blank, or its column's zero (zero_text). Only other texts are the cell's own. */
 static const char blank[] = "";
 static const char *zero_text(stat_tap_table *t, guint col);
+static bool texts_pooled(stat_tap_table *t);
 
 static void free_text(stat_tap_table *t, guint col, stat_tap_table_item_type *it)
 {
     const char *s = it->value.string_value;
-    if (s != blank && s != zero_text(t, col))
+    if (s != blank && s != zero_text(t, col) && !texts_pooled(t))
         g_free((char *)s);
 }
 
@@ -107,6 +108,8 @@ struct echotap_table {
     GArray *flow_rows;         /* flows: uint32 per flow id, its row + 1 (0: not counted) */
     GArray *flow_counts;       /* flows: flow_count per row */
     et_split *split;           /* timeline rows */
+    GStringChunk *texts;       /* timeline: its text cells, which never change (a row's device and
+                                * start), with no allocation of their own; NULL: none pooled */
     et_ptable *ptable;         /* phase rows */
     double interval;           /* timeline: seconds per row */
     const char **number_format; /* per column: a number's format (numbers_as_text), or NULL */
@@ -194,6 +197,11 @@ static const char *zero_text(stat_tap_table *t, guint col)
     return owner_of(t)->zero_text[col];
 }
 
+static bool texts_pooled(stat_tap_table *t)
+{
+    return owner_of(t)->kind == ET_TABLE_TIMELINE;
+}
+
 /* Its one stat_tap_table, made at the first call. */
 static stat_tap_table *table_rows(echotap_table *et)
 {
@@ -225,6 +233,9 @@ static void table_forget(echotap_table *et, stat_tap_table *t)
     et->ptable = NULL;
     et->flows = NULL;
     clear_rows(t);
+    if (et->texts)
+        g_string_chunk_free(et->texts);
+    et->texts = NULL;
 }
 
 static void table_init(stat_tap_table_ui *ui)
@@ -408,12 +419,18 @@ static void sync_timeline(echotap_table *et, stat_tap_table *t, const et_capture
     if (rows == 0)
         return;
     ensure_row(et, t, rows - 1);
+    if (et->texts == NULL)
+        et->texts = g_string_chunk_new(4096);
     for (uint32_t r = before; r < rows; r++) {
         uint32_t device;
         int64_t k;
         et_split_row(et->split, r, &device, &k);
-        set_string(t, r, TL_DEVICE, device_text(cap, device));
-        set_float(et, t, r, TL_START, k * et->interval);
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, r, 0);
+        it[TL_DEVICE].value.string_value = g_string_chunk_insert_const(et->texts, device_text(cap, device));
+        char start[64];
+        it[TL_START].user_data.float_value = k * et->interval;
+        g_snprintf(start, sizeof(start), et->number_format[TL_START], it[TL_START].user_data.float_value);
+        it[TL_START].value.string_value = g_string_chunk_insert(et->texts, start);
     }
     for (uint32_t r = 0; r < rows; r++) {
         stat_tap_table_item_type *it = stat_tap_get_field_data(t, r, TL_GROUPS);
