@@ -8,7 +8,8 @@
  * phase_table.c); the cells are written from the counts when they are about to be read, with
  * every flow's class then (table_sync). Wireshark has no "before drawing" call for a
  * stat_tap_table, and tshark and the GUI read its cells in its listener's draw callback (the GUI
- * also once more right after its retap, whose end draws every listener). Listeners are drawn
+ * also once more right after its retap, whose end draws the listeners that ask for it, ours
+ * included). Listeners are drawn
  * newest first, so a listener of our own (sync_ahead), registered anew when a table starts
  * counting (after the table's listener), is drawn before the tables and writes their cells.
  */
