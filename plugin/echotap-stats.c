@@ -20,6 +20,7 @@
 
 #include <string.h>
 
+#include <epan/packet.h>
 #include <epan/prefs.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/tap.h>
@@ -587,6 +588,16 @@ static void table_sync(echotap_table *et)
 
 static echotap_table phases_table, phase_packets_table, flows_table, timeline_table;
 
+/* The capture is freed (a file closed, a redissection): the registered tables' counts belong to
+ * none, so that nothing is written from them (a dialog still shows its cells) and the next packet
+ * counts anew. */
+static void tables_cleanup(void)
+{
+    echotap_table *const all[] = { &phases_table, &phase_packets_table, &flows_table, &timeline_table };
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+        all[i]->flows = NULL;
+}
+
 static int sync_listener;           /* its tapdata */
 static bool sync_registered;
 
@@ -668,6 +679,7 @@ void echotap_register_stats(module_t *module)
     if (!flows_table.registered)
         ws_warning("echotap: the flow record's columns do not fill the Flows table: not registered");
     phases_table.registered = phase_packets_table.registered = timeline_table.registered = true;
+    register_cleanup_routine(tables_cleanup);
     for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
         numbers_as_text(all[i]);
         if (all[i]->registered)
