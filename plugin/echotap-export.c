@@ -20,54 +20,69 @@
 
 typedef et_flow_totals counts;
 
-typedef struct export_key {
+/* What one flow counted under one key (a phase index, a 100 ms bin or an interval). A flow's
+ * packets arrive in time order, so its keys mostly do too: only its last part is looked at, and a
+ * packet out of order may start a part for a key the flow had (parts are summed when printed). */
+typedef struct export_part {
     uint32_t flow;
     int64_t key;
-} export_key;
+    counts c;
+} export_part;
+
+typedef struct part_list {
+    GArray *parts;             /* export_part */
+    GArray *last;              /* uint32 per flow id: its last part + 1 (0: none) */
+} part_list;
 
 typedef struct export_state {
     char *filter;
     double interval;
-    GHashTable *phase_counts;  /* export_key -> counts: key = phase index, or 100 ms bin (automatic) */
-    GHashTable *time_counts;   /* export_key -> counts: key = interval */
-    GHashTable *flow_counts;   /* flow id -> counts */
+    part_list phase_parts;     /* key = phase index, or 100 ms bin (automatic) */
+    part_list time_parts;      /* key = interval */
+    GArray *flow_counts;       /* counts per flow id (no packets: not counted) */
 } export_state;
 
-static guint export_key_hash(gconstpointer p)
+static void parts_init(part_list *pl)
 {
-    const export_key *k = p;
-    return g_int64_hash(&k->key) ^ (k->flow * 2654435761u);
+    pl->parts = g_array_new(FALSE, FALSE, sizeof(export_part));
+    pl->last = g_array_new(FALSE, TRUE, sizeof(uint32_t));
 }
 
-static gboolean export_key_equal(gconstpointer a, gconstpointer b)
+static void parts_free(part_list *pl)
 {
-    const export_key *x = a, *y = b;
-    return x->flow == y->flow && x->key == y->key;
+    g_array_free(pl->parts, TRUE);
+    g_array_free(pl->last, TRUE);
 }
 
 static void export_reset(void *tapdata)
 {
     export_state *st = (export_state *)tapdata;
-    g_hash_table_remove_all(st->phase_counts);
-    g_hash_table_remove_all(st->time_counts);
-    g_hash_table_remove_all(st->flow_counts);
-}
-
-static counts *counts_at(GHashTable *table, uint32_t flow, int64_t key)
-{
-    export_key k = { flow, key };
-    counts *c = g_hash_table_lookup(table, &k);
-    if (c == NULL) {
-        c = g_new0(counts, 1);
-        g_hash_table_insert(table, g_memdup2(&k, sizeof(k)), c);
-    }
-    return c;
+    g_array_set_size(st->phase_parts.parts, 0);
+    g_array_set_size(st->phase_parts.last, 0);
+    g_array_set_size(st->time_parts.parts, 0);
+    g_array_set_size(st->time_parts.last, 0);
+    g_array_set_size(st->flow_counts, 0);
 }
 
 static void count(counts *c, bool up, uint32_t len)
 {
     c->bytes[up ? 0 : 1] += len;
     c->packets[up ? 0 : 1]++;
+}
+
+static void count_part(part_list *pl, uint32_t flow, int64_t key, bool up, uint32_t len)
+{
+    if (pl->last->len <= flow)
+        g_array_set_size(pl->last, flow + 1);       /* zeroed: no part yet */
+    uint32_t *last = &g_array_index(pl->last, uint32_t, flow);
+    export_part *p = *last ? &g_array_index(pl->parts, export_part, *last - 1) : NULL;
+    if (p == NULL || p->key != key) {
+        export_part fresh = { .flow = flow, .key = key };
+        g_array_append_val(pl->parts, fresh);
+        *last = pl->parts->len;
+        p = &g_array_index(pl->parts, export_part, pl->parts->len - 1);
+    }
+    count(&p->c, up, len);
 }
 
 static tap_packet_status export_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
@@ -86,24 +101,31 @@ static tap_packet_status export_packet(void *tapdata, packet_info *pinfo _U_, ep
         et_phases_lookup(cap->phases, cap->flows, rec->flow->device, rec->t, &ph);
         key = ph.index;
     }
-    count(counts_at(st->phase_counts, rec->flow->id, key), rec->up, rec->len);
-    count(counts_at(st->time_counts, rec->flow->id, rec->t > 0 ? (int64_t)(rec->t / st->interval) : 0),
-          rec->up, rec->len);
-    count(counts_at(st->flow_counts, rec->flow->id, 0), rec->up, rec->len);
+    uint32_t id = rec->flow->id;
+    count_part(&st->phase_parts, id, key, rec->up, rec->len);
+    count_part(&st->time_parts, id, rec->t > 0 ? (int64_t)(rec->t / st->interval) : 0, rec->up, rec->len);
+    if (st->flow_counts->len <= id)
+        g_array_set_size(st->flow_counts, id + 1);  /* zeroed */
+    count(&g_array_index(st->flow_counts, counts, id), rec->up, rec->len);
     return TAP_PACKET_REDRAW;
 }
 
 static void json_string(const char *s)
 {
     putchar('"');
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    while (s && *s) {
+        size_t run = 0;           /* characters that need no escape, written at once */
+        while (s[run] && s[run] != '"' && s[run] != '\\' && (unsigned char)s[run] >= 0x20)
+            run++;
+        fwrite(s, 1, run, stdout);
+        s += run;
+        if (*s == '\0')
+            break;
+        unsigned char c = (unsigned char)*s++;
         if (c == '"' || c == '\\')
             printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
         else
-            putchar(c);
+            printf("\\u%04x", c);
     }
     putchar('"');
 }
@@ -121,7 +143,7 @@ static const char *service_of(const et_flow *fl)
     return fl->service ? fl->service : "untagged";
 }
 
-/* Aggregated output row: (a, b, device, service) -> counts, in first-seen order. */
+/* An output row: (phase index or interval, device, service) and its counts. */
 typedef struct out_row {
     int64_t a;
     uint32_t device;
@@ -139,47 +161,38 @@ static gint out_row_order(gconstpointer x, gconstpointer y)
     return strcmp(p->service, q->service);
 }
 
-static void add_out(GHashTable *index, GArray *rows, int64_t a, uint32_t device, const char *service, const counts *c)
+/* Rows of counts per (phase index or interval, device, service): one per part, sorted, then the
+ * rows with the same key summed. */
+static GArray *aggregate(const et_capture *cap, const part_list *pl, bool phases)
 {
-    char *k = g_strdup_printf("%" G_GINT64_FORMAT "|%u|%s", a, device, service);
-    gpointer pos = g_hash_table_lookup(index, k);
-    if (pos == NULL) {
-        out_row r = { a, device, service, { { 0, 0 }, { 0, 0 } } };
-        g_array_append_val(rows, r);
-        pos = GUINT_TO_POINTER(rows->len);
-        g_hash_table_insert(index, k, pos);
-    } else {
-        g_free(k);
-    }
-    out_row *r = &g_array_index(rows, out_row, GPOINTER_TO_UINT(pos) - 1);
-    for (int d = 0; d < 2; d++) {
-        r->c.bytes[d] += c->bytes[d];
-        r->c.packets[d] += c->packets[d];
-    }
-}
-
-/* Rows of counts per (phase index or interval, device, service). */
-static GArray *aggregate(const et_capture *cap, GHashTable *table, bool phases)
-{
-    GArray *rows = g_array_new(FALSE, FALSE, sizeof(out_row));
-    GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    GArray *rows = g_array_sized_new(FALSE, FALSE, sizeof(out_row), pl->parts->len);
     bool automatic = et_phases_automatic(cap->phases);
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, table);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        const export_key *ek = k;
-        const et_flow *fl = et_flows_get(cap->flows, ek->flow);
-        int64_t a = ek->key;
+    for (guint i = 0; i < pl->parts->len; i++) {
+        const export_part *p = &g_array_index(pl->parts, export_part, i);
+        const et_flow *fl = et_flows_get(cap->flows, p->flow);
+        out_row r = { p->key, fl->device, service_of(fl), p->c };
         if (phases && automatic) {
             et_phase ph;
-            et_phases_lookup(cap->phases, cap->flows, fl->device, (ek->key + 0.5) * et_phases_bin_seconds(cap->phases), &ph);
-            a = ph.index;
+            et_phases_lookup(cap->phases, cap->flows, fl->device, (p->key + 0.5) * et_phases_bin_seconds(cap->phases), &ph);
+            r.a = ph.index;
         }
-        add_out(index, rows, a, fl->device, service_of(fl), (const counts *)v);
+        g_array_append_val(rows, r);
     }
-    g_hash_table_destroy(index);
     g_array_sort(rows, out_row_order);
+    guint kept = 0;
+    for (guint i = 0; i < rows->len; i++) {
+        const out_row *r = &g_array_index(rows, out_row, i);
+        out_row *last = kept ? &g_array_index(rows, out_row, kept - 1) : NULL;
+        if (last && out_row_order(last, r) == 0) {
+            for (int d = 0; d < 2; d++) {
+                last->c.bytes[d] += r->c.bytes[d];
+                last->c.packets[d] += r->c.packets[d];
+            }
+        } else {
+            g_array_index(rows, out_row, kept++) = *r;
+        }
+    }
+    g_array_set_size(rows, kept);
     return rows;
 }
 
@@ -188,12 +201,11 @@ static void print_counts_rows(const et_capture *cap, GArray *rows, bool phases, 
     bool first = true;
     for (guint i = 0; i < rows->len; i++) {
         const out_row *r = &g_array_index(rows, out_row, i);
-        char dev[64];
-        et_addr_to_str(&et_flows_device(cap->flows, r->device)->addr, dev, sizeof(dev));
+        const char *dev = et_flows_device(cap->flows, r->device)->addr_text;
         for (int d = 0; d < 2; d++) {
             if (r->c.packets[d] == 0)
                 continue;
-            printf("%s\n  {", first ? "" : ",");
+            fputs(first ? "\n  {" : ",\n  {", stdout);
             first = false;
             if (phases) {
                 uint32_t n;
@@ -203,9 +215,9 @@ static void print_counts_rows(const et_capture *cap, GArray *rows, bool phases, 
             } else {
                 printf("\"start\": %.6f", r->a * interval);
             }
-            printf(", \"device\": ");
+            fputs(", \"device\": ", stdout);
             json_string(dev);
-            printf(", \"service\": ");
+            fputs(", \"service\": ", stdout);
             json_string(r->service);
             printf(", \"dir\": \"%s\", \"bytes\": %" G_GUINT64_FORMAT ", \"packets\": %" G_GUINT64_FORMAT "}",
                    d == 0 ? "up" : "down", r->c.bytes[d], r->c.packets[d]);
@@ -235,14 +247,13 @@ static void print_devices(const et_capture *cap)
 }
 
 /* The flows the export counted, with the flow record's columns. */
-static void print_flows(const et_capture *cap, GHashTable *flow_counts)
+static void print_flows(const et_capture *cap, GArray *flow_counts)
 {
     char buf[64];
     bool first = true;
-    for (uint32_t id = 0; id < et_flows_count(cap->flows); id++) {
-        export_key k = { id, 0 };
-        const counts *c = g_hash_table_lookup(flow_counts, &k);
-        if (c == NULL)
+    for (uint32_t id = 0; id < et_flows_count(cap->flows) && id < flow_counts->len; id++) {
+        const counts *c = &g_array_index(flow_counts, counts, id);
+        if (c->packets[0] + c->packets[1] == 0)
             continue;
         const et_flow *fl = et_flows_get(cap->flows, id);
         printf("%s\n  {", first ? "" : ",");
@@ -309,11 +320,11 @@ static void export_draw(void *tapdata)
     printf("],\n\"phases\": [");
     print_phases(cap);
     printf("],\n\"stats\": [");
-    GArray *rows = aggregate(cap, st->phase_counts, true);
+    GArray *rows = aggregate(cap, &st->phase_parts, true);
     print_counts_rows(cap, rows, true, 0);
     g_array_free(rows, TRUE);
     printf("],\n\"timeline_interval\": %.6f,\n\"timeline\": [", st->interval);
-    rows = aggregate(cap, st->time_counts, false);
+    rows = aggregate(cap, &st->time_parts, false);
     print_counts_rows(cap, rows, false, st->interval);
     g_array_free(rows, TRUE);
     printf("]}\n");
@@ -322,9 +333,9 @@ static void export_draw(void *tapdata)
 static void export_finish(void *tapdata)
 {
     export_state *st = (export_state *)tapdata;
-    g_hash_table_destroy(st->phase_counts);
-    g_hash_table_destroy(st->time_counts);
-    g_hash_table_destroy(st->flow_counts);
+    parts_free(&st->phase_parts);
+    parts_free(&st->time_parts);
+    g_array_free(st->flow_counts, TRUE);
     g_free(st->filter);
     g_free(st);
 }
@@ -357,9 +368,9 @@ export_init(const char *opt_arg, void *userdata _U_)
         rest = *end == ',' ? end + 1 : end;
     }
     st->filter = *rest ? g_strdup(rest) : NULL;
-    st->phase_counts = g_hash_table_new_full(export_key_hash, export_key_equal, g_free, g_free);
-    st->time_counts = g_hash_table_new_full(export_key_hash, export_key_equal, g_free, g_free);
-    st->flow_counts = g_hash_table_new_full(export_key_hash, export_key_equal, g_free, g_free);
+    parts_init(&st->phase_parts);
+    parts_init(&st->time_parts);
+    st->flow_counts = g_array_new(FALSE, TRUE, sizeof(counts));
     GString *err = register_tap_listener("echotap", st, st->filter, 0, export_reset, export_packet,
                                          export_draw, export_finish);
     if (err) {

@@ -4,10 +4,14 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * stat_tap_table UIs, so that each table is the same in tshark (-z echotap,phases) and in the
- * Wireshark Statistics menu (which -z can also open at start). Tables are kept up to date after
- * every packet, because tshark prints them with no further call into the plugin: the counting
- * (stats.c) moves counts between columns when a flow changes class, so the printed table always
- * uses every flow's final class.
+ * Wireshark Statistics menu (which -z can also open at start). A packet is only counted (stats.c,
+ * phase_table.c); the cells are written from the counts when they are about to be read, with
+ * every flow's class then (table_sync). Wireshark has no "before drawing" call for a
+ * stat_tap_table, and tshark and the GUI read its cells in its listener's draw callback (the GUI
+ * also once more right after its retap, whose end draws the listeners that ask for it, ours
+ * included). Listeners are drawn
+ * newest first, so a listener of our own (sync_ahead), registered anew when a table starts
+ * counting (after the table's listener), is drawn before the tables and writes their cells.
  */
 #include "echotap.h"
 #include "phase_table.h"
@@ -16,6 +20,7 @@
 
 #include <string.h>
 
+#include <epan/packet.h>
 #include <epan/prefs.h>
 #include <epan/stat_tap_ui.h>
 #include <epan/tap.h>
@@ -35,32 +40,32 @@ static void set_uint(stat_tap_table *t, guint row, guint col, uint64_t v)
     put_uint(stat_tap_get_field_data(t, row, col), v);
 }
 
-/* The bytes of every group into the row's columns from `col` on (up, down per group). A row's
- * items are one array, so it is looked up once. */
-static void set_group_bytes(stat_tap_table *t, guint row, guint col, const et_cells *c)
-{
-    stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
-    for (int g = 0; g < ET_GROUP_COUNT; g++) {
-        for (int d = 0; d < 2; d++)
-            put_uint(it++, c->bytes[g][d]);
-    }
-}
+/* A new row's text cells point at shared defaults (nothing allocated for a cell written next):
+ * blank, or its column's zero (zero_text). Only other texts are the cell's own. */
+static const char blank[] = "";
+static const char *zero_text(stat_tap_table *t, guint col);
+static bool texts_pooled(stat_tap_table *t);
 
+static void free_text(stat_tap_table *t, guint col, stat_tap_table_item_type *it)
+{
+    const char *s = it->value.string_value;
+    if (s != blank && s != zero_text(t, col) && !texts_pooled(t))
+        g_free((char *)s);
+}
 
 static void set_string(stat_tap_table *t, guint row, guint col, const char *s)
 {
     stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
     if (g_strcmp0(it->value.string_value, s) == 0)
         return;
-    g_free((char *)it->value.string_value);
+    free_text(t, col, it);
     it->value.string_value = g_strdup(s ? s : "");
 }
 
-
-static void free_item(stat_tap_table *t _U_, guint row _U_, guint col _U_, stat_tap_table_item_type *it)
+static void free_item(stat_tap_table *t, guint row _U_, guint col, stat_tap_table_item_type *it)
 {
     if (it->type == TABLE_ITEM_STRING) {
-        g_free((char *)it->value.string_value);
+        free_text(t, col, it);
         it->value.string_value = NULL;
     }
 }
@@ -87,6 +92,13 @@ static const char *device_text(const et_capture *cap, uint32_t device)
 
 typedef enum { ET_TABLE_PHASES, ET_TABLE_PHASE_PACKETS, ET_TABLE_FLOWS, ET_TABLE_TIMELINE } table_kind;
 
+/* What the Flows table counted for a flow (what its display filter let through). */
+typedef struct flow_count {
+    uint32_t flow;
+    et_flow_totals totals;
+    double first, last;        /* its first and last packet counted, seconds */
+} flow_count;
+
 /* A table with its counting state: a registered one (Statistics menu, -z) or a private copy (the
  * live view's). Wireshark's callbacks get the UI or the stat_tap_table; both lead here. */
 struct echotap_table {
@@ -95,10 +107,15 @@ struct echotap_table {
     const char *title;         /* of its one stat_tap_table */
     stat_data_t sd;            /* a private copy's: what its packet callback is handed */
     const et_flows *flows;     /* the capture the counts belong to; NULL: none yet */
-    et_acc *acc;               /* flows and timeline rows */
+    GArray *flow_rows;         /* flows: uint32 per flow id, its row + 1 (0: not counted) */
+    GArray *flow_counts;       /* flows: flow_count per row */
+    et_split *split;           /* timeline rows */
+    GStringChunk *texts;       /* timeline: its text cells, which never change (a row's device and
+                                * start), with no allocation of their own; NULL: none pooled */
     et_ptable *ptable;         /* phase rows */
     double interval;           /* timeline: seconds per row */
     const char **number_format; /* per column: a number's format (numbers_as_text), or NULL */
+    char **zero_text;          /* per column with a number_format: 0 in it */
     bool registered;           /* with Wireshark; only a registered table is copied */
 };
 
@@ -117,10 +134,12 @@ static void numbers_as_text(echotap_table *et)
 {
     stat_tap_table_item *fields = (stat_tap_table_item *)et->ui.fields;
     et->number_format = g_new0(const char *, et->ui.nfields);
+    et->zero_text = g_new0(char *, et->ui.nfields);
     for (size_t c = 0; c < et->ui.nfields; c++) {
         if (fields[c].type != TABLE_ITEM_FLOAT)
             continue;
         et->number_format[c] = fields[c].field_format;
+        et->zero_text[c] = g_strdup_printf(fields[c].field_format, 0.0);
         fields[c].type = TABLE_ITEM_STRING;
         fields[c].field_format = "%s";
     }
@@ -131,7 +150,7 @@ static void set_float(const echotap_table *et, stat_tap_table *t, guint row, gui
     stat_tap_table_item_type *it = stat_tap_get_field_data(t, row, col);
     if (it->value.string_value && it->user_data.float_value == v)
         return;
-    g_free((char *)it->value.string_value);
+    free_text(t, col, it);
     it->value.string_value = g_strdup_printf(et->number_format[col], v);
     it->user_data.float_value = v;
 }
@@ -150,18 +169,19 @@ double echotap_table_cell_number(const stat_tap_table_item_type *it)
 static void ensure_row(const echotap_table *et, stat_tap_table *t, guint row)
 {
     const stat_tap_table_ui *ui = &et->ui;
-    while (t->num_elements <= row) {
-        stat_tap_table_item_type *items = g_new0(stat_tap_table_item_type, ui->nfields);
-        for (size_t c = 0; c < ui->nfields; c++) {
-            items[c].type = ui->fields[c].type;
-            if (et->number_format[c])
-                items[c].value.string_value = g_strdup_printf(et->number_format[c], 0.0);
-            else if (items[c].type == TABLE_ITEM_STRING)
-                items[c].value.string_value = g_strdup("");
-        }
-        stat_tap_init_table_row(t, t->num_elements, (guint)ui->nfields, items);
-        g_free(items);
+    if (t->num_elements > row)
+        return;
+    stat_tap_table_item_type *items = g_new0(stat_tap_table_item_type, ui->nfields);
+    for (size_t c = 0; c < ui->nfields; c++) {
+        items[c].type = ui->fields[c].type;
+        if (et->number_format[c])
+            items[c].value.string_value = et->zero_text[c];
+        else if (items[c].type == TABLE_ITEM_STRING)
+            items[c].value.string_value = blank;
     }
+    while (t->num_elements <= row)
+        stat_tap_init_table_row(t, t->num_elements, (guint)ui->nfields, items);
+    g_free(items);
 }
 
 static echotap_table *table_of_ui(stat_tap_table_ui *ui)
@@ -172,6 +192,16 @@ static echotap_table *table_of_ui(stat_tap_table_ui *ui)
 static echotap_table *owner_of(stat_tap_table *t)
 {
     return ((owned_table *)((char *)t - offsetof(owned_table, t)))->owner;
+}
+
+static const char *zero_text(stat_tap_table *t, guint col)
+{
+    return owner_of(t)->zero_text[col];
+}
+
+static bool texts_pooled(stat_tap_table *t)
+{
+    return owner_of(t)->kind == ET_TABLE_TIMELINE;
 }
 
 /* Its one stat_tap_table, made at the first call. */
@@ -194,12 +224,20 @@ static double interval_now(void);
 /* Forgets the counts and rows (a new file, a reset). */
 static void table_forget(echotap_table *et, stat_tap_table *t)
 {
-    et_acc_free(et->acc);
-    et->acc = NULL;
+    if (et->flow_rows) {
+        g_array_free(et->flow_rows, TRUE);
+        g_array_free(et->flow_counts, TRUE);
+        et->flow_rows = et->flow_counts = NULL;
+    }
+    et_split_free(et->split);
+    et->split = NULL;
     et_ptable_free(et->ptable);
     et->ptable = NULL;
     et->flows = NULL;
     clear_rows(t);
+    if (et->texts)
+        g_string_chunk_free(et->texts);
+    et->texts = NULL;
 }
 
 static void table_init(stat_tap_table_ui *ui)
@@ -216,22 +254,29 @@ static void table_reset(stat_tap_table *t)
     et->interval = interval_now();
 }
 
-/* What a packet callback starts with: its table, its rows and the capture, counting again if the
- * capture changed (a new file, or a redissection). False when there is nothing to count. */
-static bool tap_begin(void *tapdata, echotap_table **et, stat_tap_table **t, const et_capture **cap)
+static void sync_ahead(void);
+
+/* What a packet callback starts with: its table and the capture, counting again if the capture
+ * changed (a new file, or a redissection). False when there is nothing to count. */
+static bool tap_begin(void *tapdata, echotap_table **et, const et_capture **cap)
 {
     *et = table_of_ui(((stat_data_t *)tapdata)->stat_tap_data);
-    *t = g_array_index((*et)->ui.tables, stat_tap_table *, 0);
     *cap = echotap_current_capture();
     if (*cap == NULL || (*cap)->phases == NULL)
         return false;
-    if ((*et)->flows != (*cap)->flows || ((*et)->acc == NULL && (*et)->ptable == NULL)) {
-        table_forget(*et, *t);
-        if ((*et)->kind == ET_TABLE_FLOWS || (*et)->kind == ET_TABLE_TIMELINE)
-            (*et)->acc = et_acc_new();
-        else
+    if ((*et)->flows != (*cap)->flows || ((*et)->flow_rows == NULL && (*et)->split == NULL && (*et)->ptable == NULL)) {
+        table_forget(*et, g_array_index((*et)->ui.tables, stat_tap_table *, 0));
+        if ((*et)->kind == ET_TABLE_FLOWS) {
+            (*et)->flow_rows = g_array_new(FALSE, TRUE, sizeof(uint32_t));
+            (*et)->flow_counts = g_array_new(FALSE, TRUE, sizeof(flow_count));
+        } else if ((*et)->kind == ET_TABLE_TIMELINE) {
+            (*et)->split = et_split_new();
+        } else {
             (*et)->ptable = et_ptable_new();
+        }
         (*et)->flows = (*cap)->flows;
+        if ((*et)->registered)
+            sync_ahead();
     }
     return true;
 }
@@ -265,11 +310,10 @@ static bool flow_record_columns(void)
 }
 
 /* fresh: a new row, whose fixed columns (addresses, ports) are written once. */
-static void write_flow_row(stat_tap_table *t, const et_capture *cap, guint row, const et_flow *fl,
-                           const et_cells *c, bool fresh)
+static void write_flow_row(const echotap_table *et, stat_tap_table *t, const et_capture *cap, guint row,
+                           const flow_count *fc, bool fresh)
 {
-    et_flow_totals totals = { { et_cells_bytes(c, 0), et_cells_bytes(c, 1) },
-                              { et_cells_packets(c, 0), et_cells_packets(c, 1) } };
+    const et_flow *fl = et_flows_get(cap->flows, fc->flow);
     size_t n;
     const et_flow_column *cols = et_flow_columns(&n);
     for (size_t i = 0; i < n; i++) {
@@ -277,40 +321,52 @@ static void write_flow_row(stat_tap_table *t, const et_capture *cap, guint row, 
             continue;
         char buf[64];
         et_rec_value v = { NULL, 0 };
-        cols[i].get(cap->flows, fl, &totals, buf, sizeof(buf), &v);
+        cols[i].get(cap->flows, fl, &fc->totals, buf, sizeof(buf), &v);
         if (cols[i].type == ET_REC_STRING)
             set_string(t, row, (guint)cols[i].table_col, v.s ? v.s : cols[i].none);
         else
             set_uint(t, row, (guint)cols[i].table_col, v.u);
     }
+    set_float(et, t, row, FL_FIRST, fc->first);
+    set_float(et, t, row, FL_LAST, fc->last);
 }
 
 static tap_packet_status flows_packet(void *tapdata, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
                                       const void *data, tap_flags_t flags _U_)
 {
     echotap_table *st;
-    stat_tap_table *t;
     const et_capture *cap;
-    if (!tap_begin(tapdata, &st, &t, &cap))
+    if (!tap_begin(tapdata, &st, &cap))
         return TAP_PACKET_DONT_REDRAW;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    uint32_t row = et_acc_add(st->acc, cap->flows, rec->flow, rec->up, rec->len, rec->flow->id);
-    size_t n;
-    const uint32_t *dirty = et_acc_dirty(st->acc, &n);
-    for (size_t i = 0; i < n; i++) {
-        bool fresh = dirty[i] >= t->num_elements;
-        ensure_row(st, t, dirty[i]);
-        const et_cells *c = et_acc_row(st->acc, dirty[i], NULL, NULL);
-        write_flow_row(t, cap, dirty[i], et_flows_get(cap->flows, et_acc_row_flow(st->acc, dirty[i])), c,
-                       fresh);
+    if (st->flow_rows->len <= rec->flow->id)
+        g_array_set_size(st->flow_rows, rec->flow->id + 1);    /* zeroed: not counted yet */
+    uint32_t *row = &g_array_index(st->flow_rows, uint32_t, rec->flow->id);
+    if (*row == 0) {
+        flow_count fresh = { .flow = rec->flow->id, .first = rec->t };
+        g_array_append_val(st->flow_counts, fresh);
+        *row = st->flow_counts->len;
     }
-    /* First and last packet the table counted for this flow. */
-    const et_cells *c = et_acc_row(st->acc, row, NULL, NULL);
-    if (et_cells_packets(c, 0) + et_cells_packets(c, 1) == 1 || rec->t < get_float(t, row, FL_FIRST))
-        set_float(st, t, row, FL_FIRST, rec->t);
-    if (rec->t > get_float(t, row, FL_LAST))
-        set_float(st, t, row, FL_LAST, rec->t);
+    flow_count *fc = &g_array_index(st->flow_counts, flow_count, *row - 1);
+    int d = rec->up ? 0 : 1;
+    fc->totals.bytes[d] += rec->len;
+    fc->totals.packets[d]++;
+    if (rec->t < fc->first)
+        fc->first = rec->t;
+    if (rec->t > fc->last)          /* from 0: the column's value before any packet */
+        fc->last = rec->t;
     return TAP_PACKET_REDRAW;
+}
+
+/* Every row written again: the flows' classes and names may have changed since. */
+static void sync_flows(echotap_table *et, stat_tap_table *t, const et_capture *cap)
+{
+    guint before = t->num_elements;
+    guint rows = et->flow_counts->len;
+    if (rows)
+        ensure_row(et, t, rows - 1);
+    for (guint r = 0; r < rows; r++)
+        write_flow_row(et, t, cap, r, &g_array_index(et->flow_counts, flow_count, r), r >= before);
 }
 
 /* ---- timeline ---- */
@@ -347,27 +403,55 @@ static tap_packet_status timeline_packet(void *tapdata, packet_info *pinfo _U_, 
                                          const void *data, tap_flags_t flags _U_)
 {
     echotap_table *st;
-    stat_tap_table *t;
     const et_capture *cap;
-    if (!tap_begin(tapdata, &st, &t, &cap))
+    if (!tap_begin(tapdata, &st, &cap))
         return TAP_PACKET_DONT_REDRAW;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    int64_t key = rec->t > 0 ? (int64_t)(rec->t / st->interval) : 0;
-    et_acc_add(st->acc, cap->flows, rec->flow, rec->up, rec->len, key);
-    size_t n;
-    const uint32_t *dirty = et_acc_dirty(st->acc, &n);
-    for (size_t i = 0; i < n; i++) {
+    et_split_add(st->split, rec->flow, rec->up, rec->len, rec->t > 0 ? (int64_t)(rec->t / st->interval) : 0);
+    return TAP_PACKET_REDRAW;
+}
+
+/* New rows get their device and start (which never change); every row's bytes are split again by
+ * each flow's group now. The sums are made in the cells' scratch space (user_data, which
+ * Wireshark leaves to the table) as doubles, exact below 2^53 bytes. */
+static void sync_timeline(echotap_table *et, stat_tap_table *t, const et_capture *cap)
+{
+    guint before = t->num_elements;
+    uint32_t rows = et_split_rows(et->split);
+    if (rows == 0)
+        return;
+    ensure_row(et, t, rows - 1);
+    if (et->texts == NULL)
+        et->texts = g_string_chunk_new(4096);
+    for (uint32_t r = before; r < rows; r++) {
         uint32_t device;
         int64_t k;
-        const et_cells *c = et_acc_row(st->acc, dirty[i], &device, &k);
-        if (dirty[i] >= t->num_elements) {  /* a new row: its device and interval never change */
-            ensure_row(st, t, dirty[i]);
-            set_string(t, dirty[i], TL_DEVICE, device_text(cap, device));
-            set_float(st, t, dirty[i], TL_START, k * st->interval);
-        }
-        set_group_bytes(t, dirty[i], TL_GROUPS, c);
+        et_split_row(et->split, r, &device, &k);
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, r, 0);
+        it[TL_DEVICE].value.string_value = g_string_chunk_insert_const(et->texts, device_text(cap, device));
+        char start[64];
+        it[TL_START].user_data.float_value = k * et->interval;
+        g_snprintf(start, sizeof(start), et->number_format[TL_START], it[TL_START].user_data.float_value);
+        it[TL_START].value.string_value = g_string_chunk_insert(et->texts, start);
     }
-    return TAP_PACKET_REDRAW;
+    for (uint32_t r = 0; r < rows; r++) {
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, r, TL_GROUPS);
+        for (int c = 0; c < 2 * ET_GROUP_COUNT; c++)
+            it[c].user_data.float_value = 0;
+    }
+    size_t n;
+    const et_split_part *parts = et_split_parts(et->split, &n);
+    for (size_t i = 0; i < n; i++) {
+        et_group g = et_flow_group(et_flows_get(cap->flows, parts[i].flow));
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, parts[i].row, TL_GROUPS + 2 * g);
+        it[0].user_data.float_value += (double)parts[i].bytes[0];
+        it[1].user_data.float_value += (double)parts[i].bytes[1];
+    }
+    for (uint32_t r = 0; r < rows; r++) {
+        stat_tap_table_item_type *it = stat_tap_get_field_data(t, r, TL_GROUPS);
+        for (int c = 0; c < 2 * ET_GROUP_COUNT; c++)
+            put_uint(&it[c], (uint64_t)it[c].user_data.float_value);
+    }
 }
 
 /* tshark: -z echotap,timeline[,interval=SECONDS][,filter] */
@@ -460,13 +544,17 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
                                        const void *data, tap_flags_t flags _U_)
 {
     echotap_table *v;
-    stat_tap_table *t;
     const et_capture *cap;
-    if (!tap_begin(tapdata, &v, &t, &cap))
+    if (!tap_begin(tapdata, &v, &cap))
         return TAP_PACKET_DONT_REDRAW;
     const echotap_tap_record *rec = (const echotap_tap_record *)data;
-    /* The rows live in phase_table.c; the table copies the cells of the rows that changed. */
     et_ptable_packet(v->ptable, cap->phases, cap->flows, rec->flow, rec->up, rec->len, rec->t);
+    return TAP_PACKET_REDRAW;
+}
+
+/* The rows live in phase_table.c; the table copies the cells of the rows that changed since. */
+static void sync_phases(echotap_table *v, stat_tap_table *t, const et_capture *cap)
+{
     size_t n;
     const uint32_t *changed = et_ptable_changed(v->ptable, &n);
     if (n)
@@ -477,7 +565,72 @@ static tap_packet_status phases_packet(void *tapdata, packet_info *pinfo _U_, ep
     const uint32_t *silent = et_ptable_silent(v->ptable, &n, &end);
     for (size_t i = 0; i < n; i++)
         set_float(v, t, silent[i], PH_DURATION, end - get_float(t, silent[i], PH_START));
+}
+
+/* ---- the cells written before they are read ---- */
+
+/* Brings the cells up to the counts (when they belong to the current capture and Wireshark has
+ * not freed the table). */
+static void table_sync(echotap_table *et)
+{
+    const et_capture *cap = echotap_current_capture();
+    if (cap == NULL || et->flows == NULL || et->flows != cap->flows || et->ui.tables == NULL ||
+        et->ui.tables->len == 0)
+        return;
+    stat_tap_table *t = g_array_index(et->ui.tables, stat_tap_table *, 0);
+    if (et->kind == ET_TABLE_FLOWS)
+        sync_flows(et, t, cap);
+    else if (et->kind == ET_TABLE_TIMELINE)
+        sync_timeline(et, t, cap);
+    else
+        sync_phases(et, t, cap);
+}
+
+static echotap_table phases_table, phase_packets_table, flows_table, timeline_table;
+
+/* The capture is freed (a file closed, a redissection): the registered tables' counts belong to
+ * none, so that nothing is written from them (a dialog still shows its cells) and the next packet
+ * counts anew. */
+static void tables_cleanup(void)
+{
+    echotap_table *const all[] = { &phases_table, &phase_packets_table, &flows_table, &timeline_table };
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+        all[i]->flows = NULL;
+}
+
+static int sync_listener;           /* its tapdata */
+static bool sync_registered;
+
+static void sync_draw(void *tapdata _U_)
+{
+    echotap_table *const all[] = { &phases_table, &phase_packets_table, &flows_table, &timeline_table };
+    for (size_t i = 0; i < G_N_ELEMENTS(all); i++)
+        table_sync(all[i]);
+}
+
+/* The GUI draws only the listeners that asked for it (at its update interval and when a retap
+ * ends); tshark draws every listener once, at the end. */
+static tap_packet_status sync_packet(void *tapdata _U_, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                                     const void *data _U_, tap_flags_t flags _U_)
+{
     return TAP_PACKET_REDRAW;
+}
+
+/* (Re)registers the listener that writes the registered tables' cells, so that it is the newest:
+ * drawn before every table's listener. Called while a packet is tapped, which is safe: the tap
+ * walks its list from the listener it is at, and the list only gains one at its head (or loses
+ * ours, unlinked). */
+static void sync_ahead(void)
+{
+    if (sync_registered)
+        remove_tap_listener(&sync_listener);
+    GString *err = register_tap_listener("echotap", &sync_listener, NULL, TL_REQUIRES_NOTHING, NULL,
+                                         echotap_in_gui() ? sync_packet : NULL, sync_draw, NULL);
+    sync_registered = err == NULL;
+    if (err) {
+        ws_warning("echotap: the tables cannot be written before they are drawn: %s", err->str);
+        g_string_free(err, TRUE);
+    }
 }
 
 /* tshark: reject a bad schedule with one line, before any statistic is printed. */
@@ -526,6 +679,7 @@ void echotap_register_stats(module_t *module)
     if (!flows_table.registered)
         ws_warning("echotap: the flow record's columns do not fill the Flows table: not registered");
     phases_table.registered = phase_packets_table.registered = timeline_table.registered = true;
+    register_cleanup_routine(tables_cleanup);
     for (size_t i = 0; i < G_N_ELEMENTS(all); i++) {
         numbers_as_text(all[i]);
         if (all[i]->registered)
@@ -551,6 +705,7 @@ echotap_table *echotap_table_copy_new(const char *cli_string)
     c->kind = of->kind;
     c->title = of->title;
     c->number_format = of->number_format;
+    c->zero_text = of->zero_text;
     c->sd.stat_tap_data = &c->ui;
     table_rows(c);
     return c;
@@ -561,8 +716,9 @@ const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table *c)
     return &c->ui;
 }
 
-const stat_tap_table *echotap_table_copy_table(const echotap_table *c)
+const stat_tap_table *echotap_table_copy_table(echotap_table *c)
 {
+    table_sync(c);
     return g_array_index(c->ui.tables, stat_tap_table *, 0);
 }
 

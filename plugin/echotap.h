@@ -62,7 +62,8 @@ void echotap_register_live(void);
 typedef struct echotap_table echotap_table;
 echotap_table *echotap_table_copy_new(const char *cli_string);
 const stat_tap_table_ui *echotap_table_copy_ui(const echotap_table *c);
-const stat_tap_table *echotap_table_copy_table(const echotap_table *c);
+/* Its table, the cells first brought up to the counts. */
+const stat_tap_table *echotap_table_copy_table(echotap_table *c);
 void echotap_table_copy_reset(echotap_table *c);
 tap_packet_status echotap_table_copy_packet(echotap_table *c, packet_info *pinfo, epan_dissect_t *edt,
                                             const void *data, tap_flags_t flags);

@@ -53,4 +53,25 @@ void et_acc_take_delta(et_acc *a, uint32_t row, et_cells *delta);
 /* Sum of a device's rows with lo <= key < hi. */
 void et_acc_sum(const et_acc *a, uint32_t device, int64_t lo, int64_t hi, et_cells *out);
 
+/* Bytes per row (device, key) as parts: what each flow sent and received in the row. The split by
+ * service group is made when the rows are read, from each flow's class then, so a class change
+ * costs nothing while counting (the timeline's rows; et_acc keeps its cells split as it counts). */
+typedef struct et_split_part {
+    uint32_t row;
+    uint32_t flow;
+    uint64_t bytes[2];         /* [0] up, [1] down */
+} et_split_part;
+
+typedef struct et_split et_split;
+
+et_split *et_split_new(void);
+void et_split_free(et_split *s);
+/* Counts a packet of fl into row (device of fl, key); returns the row. Rows are numbered in the
+ * order they appear. */
+uint32_t et_split_add(et_split *s, const et_flow *fl, bool up, uint32_t len, int64_t key);
+uint32_t et_split_rows(const et_split *s);
+void et_split_row(const et_split *s, uint32_t row, uint32_t *device, int64_t *key);
+/* Every part; a flow has one part per row (several when its packets came out of time order). */
+const et_split_part *et_split_parts(const et_split *s, size_t *count);
+
 #endif
