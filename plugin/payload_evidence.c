@@ -321,9 +321,16 @@ static void handshake_read(et_payload_evidence *pe, const et_flow *fl, handshake
     pe->open--;
 }
 
+/* A direction that may still hold a TLS handshake: its budget grows rather than ends it. */
+static bool may_grow(const handshake *h, int d)
+{
+    return !h->dns && h->stream[d].cap < ET_HANDSHAKE_MAX && (h->tls[d].hs == NULL || !h->tls[d].finished);
+}
+
 static bool direction_read(const handshake *h, int d)
 {
-    return et_stream_full(&h->stream[d]) || (h->tls[d].finished && !h->dns && !(d == 0 && h->http_head_open));
+    return (et_stream_full(&h->stream[d]) && !may_grow(h, d)) ||
+           (h->tls[d].finished && !h->dns && !(d == 0 && h->http_head_open));
 }
 
 /* The client's first request head when it spans segments (as Wireshark reassembles it), read from
@@ -354,10 +361,17 @@ static void tcp_segment(et_payload_evidence *pe, et_flows *flows, et_flow *fl, b
         et_stream_syn(&h->stream[d], seq);
         seq++;                          /* data in a SYN (TCP Fast Open) follows it */
     }
+    if (may_grow(h, d)) {
+        et_stream_reserve(&h->stream[d], seq, seg->len, ET_HANDSHAKE_MAX);
+        if (h->tls[d].hs && h->tls[d].hs_cap < h->stream[d].cap) {  /* records gathered fit as in the stream */
+            h->tls[d].hs = g_realloc(h->tls[d].hs, h->stream[d].cap);
+            h->tls[d].hs_cap = h->stream[d].cap;
+        }
+    }
     if (direction_read(h, d) || !et_stream_add(&h->stream[d], seq, seg->payload, seg->len))
         return;
     if (h->tls[d].hs == NULL)
-        et_tls_reader_init(&h->tls[d], g_malloc(pe->budget), pe->budget);
+        et_tls_reader_init(&h->tls[d], g_malloc(h->stream[d].cap), h->stream[d].cap);
     tls_context c = { flows, fl, up, seg };
     et_tls_sink sink = { tls_sni, tls_certificate, tls_alert, &c };
     et_tls_read(&h->tls[d], h->stream[d].bytes, h->stream[d].contiguous, &sink);

@@ -37,6 +37,9 @@ typedef struct et_segment {
 } et_segment;
 
 #define ET_HANDSHAKE_BUDGET 16384       /* bytes kept per direction while a handshake is read */
+/* A TLS handshake longer than the budget (a certificate chain with thousands of names) grows it,
+ * up to this; Wireshark reassembles any length, so the tree path reads beyond. */
+#define ET_HANDSHAKE_MAX (1u << 20)
 
 typedef struct et_payload_evidence et_payload_evidence;
 

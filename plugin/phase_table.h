@@ -1,12 +1,13 @@
-/* phase_table.h - the rows of the phases table, kept up to date after every packet.
+/* phase_table.h - the rows of the phases table, kept up to date packet by packet.
  *
  * Copyright 2026 The echotap developers
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * Plain C (GLib only). One row per (device, phase): its counts per service group and direction,
- * and its judgement (phases.h). Rows are kept incrementally, because tshark prints a statistics
- * table with no further call into the plugin: after every packet the table equals one recounted
- * from scratch with every flow's current class and every device's current phase list.
+ * and its judgement (phases.h). Rows are kept incrementally, so that the table's cells, written
+ * before each draw (echotap-stats.c), cost only the rows that changed: after every packet the rows
+ * equal ones recounted from scratch with every flow's current class and every device's current
+ * phase list.
  *
  * - Each flow keeps its counts per detector bin (automatic) or per phase (schedule), 16 bytes a
  *   bin it was seen in, and each packet goes to the row of the phase that holds it; when a

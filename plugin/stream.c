@@ -79,6 +79,21 @@ static bool place(et_stream *s, size_t start, size_t end, const uint8_t *p)
     return true;
 }
 
+void et_stream_reserve(et_stream *s, uint32_t seq, size_t len, size_t max)
+{
+    if (s->cap == 0 || s->cap >= max)
+        return;
+    int64_t end = (s->based ? (int64_t)(int32_t)(seq - s->base_seq) : 0) + (int64_t)len;
+    if (end <= (int64_t)s->cap)
+        return;
+    size_t cap = s->cap;
+    while (cap < (size_t)end && cap < max)
+        cap *= 2;
+    s->cap = cap < max ? cap : max;
+    if (s->bytes)
+        s->bytes = g_realloc(s->bytes, s->cap);
+}
+
 bool et_stream_add(et_stream *s, uint32_t seq, const uint8_t *p, size_t len)
 {
     if (len == 0 || s->cap == 0)

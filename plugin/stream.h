@@ -36,6 +36,9 @@ void et_stream_syn(et_stream *s, uint32_t seq);
 /* A segment's payload. Returns true when it added bytes to the contiguous start. Bytes past the
  * budget, before the start, or past ET_STREAM_MAX_RANGES runs are dropped. */
 bool et_stream_add(et_stream *s, uint32_t seq, const uint8_t *p, size_t len);
+/* Room for a segment (seq, len) that goes past the budget: the budget grows to hold it, up to
+ * max bytes. */
+void et_stream_reserve(et_stream *s, uint32_t seq, size_t len, size_t max);
 /* Is the budget's every byte present? */
 static inline bool et_stream_full(const et_stream *s)
 {

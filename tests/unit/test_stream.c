@@ -98,6 +98,33 @@ static void test_budget_and_bounds(void **state)
 
 /* More separate runs than kept: the extra one is dropped until the gap closes, and bytes in
  * order still come in. */
+/* A segment past the budget makes room for itself, doubling the budget up to a maximum; bytes
+ * already held stay where they were. */
+static void test_reserve(void **state)
+{
+    (void)state;
+    et_stream s;
+    et_stream_init(&s, 8);
+    et_stream_syn(&s, ISN);
+    add(&s, 0, 6);
+    et_stream_reserve(&s, ISN + 1 + 6, 4, 64);     /* to offset 10: 8 -> 16 */
+    assert_int_equal(s.cap, 16);
+    add(&s, 6, 4);
+    assert_prefix(&s, 10);
+    et_stream_reserve(&s, ISN + 1 + 10, 26, 20);   /* past the maximum: 20 and no more */
+    assert_int_equal(s.cap, 20);
+    add(&s, 10, 26);
+    assert_prefix(&s, 20);
+    assert_true(et_stream_full(&s));
+    et_stream_reserve(&s, ISN + 1 + 2, 4, 64);     /* within the budget: nothing to do */
+    assert_int_equal(s.cap, 20);
+    et_stream_free(&s);
+
+    et_stream_init(&s, 0);                          /* a disabled stream stays so */
+    et_stream_reserve(&s, ISN, 10, 64);
+    assert_int_equal(s.cap, 0);
+}
+
 static void test_too_many_runs(void **state)
 {
     et_stream s;
@@ -133,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_out_of_order),
         cmocka_unit_test(test_retransmission_and_overlap),
         cmocka_unit_test(test_budget_and_bounds),
+        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_too_many_runs),
         cmocka_unit_test(test_no_syn),
     };
